@@ -15,7 +15,7 @@ from ..errors import SketchError
 from ..sketch import SketchAnimation
 from .animated_svg import animated_svg, save_animated_svg
 from .lottie import lottie, save_lottie
-from .video import frames_folder, frames_zip, save_gif, save_mp4, save_webm, save_webp
+from .video import frames_folder, frames_zip, image_frames, save_gif, save_mp4, save_webm, save_webp
 
 # format name -> (writer(anim, path, **kwargs), file extensions, what it is)
 FORMATS = {
@@ -73,16 +73,17 @@ def export(
 
 __all__ = [
     "FORMATS",
+    "animated_svg",
     "export",
     "format_for_path",
-    "animated_svg",
-    "save_animated_svg",
+    "frames_folder",
+    "frames_zip",
+    "image_frames",
     "lottie",
-    "save_lottie",
+    "save_animated_svg",
     "save_gif",
-    "save_webp",
+    "save_lottie",
     "save_mp4",
     "save_webm",
-    "frames_zip",
-    "frames_folder",
+    "save_webp",
 ]

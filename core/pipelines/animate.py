@@ -1,0 +1,266 @@
+"""Text-driven sketch animation (LiveSketch): train a displacement field by score distillation.
+
+    anim = animate(sketch, prior, AnimateConfig(prompt="a cat walking", steps=500))
+
+Each step does two score-distillation passes, as in the paper: pass A updates the
+local path (guidance 30), pass B the global path (guidance 40), each with its own
+Adam (betas 0.9/0.9, eps 1e-6) and the delayed exponential learning-rate schedule,
+and each on a freshly augmented render (one random perspective + resized crop
+shared by all frames). A step whose SDS gradient is NaN/inf is skipped and
+counted, never applied. Progress, previews and Cancel go through `Callbacks`;
+a stopped run returns the animation it has. Checkpoints hold everything needed
+to resume bit-for-bit (same seed, same result as an uninterrupted run).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import torch
+
+from ..augment import AugmentConfig, augment_video
+from ..callbacks import NO_CALLBACKS, Callbacks
+from ..errors import SketchError
+from ..motion.displacement_field import DisplacementField, FieldConfig
+from ..raster import render
+from ..sketch import Sketch, SketchAnimation
+
+CHECKPOINT_VERSION = 1
+
+
+@dataclass
+class AnimateConfig:
+    """Settings of one animation run (defaults: the LiveSketch paper)."""
+
+    prompt: str = ""
+    negative_prompt: str = ""
+    num_frames: int = 24
+    fps: float = 8.0
+    steps: int = 1000
+    render_size: int = 256  # frames fed to the video prior are render_size^2
+    lr_local: float = 5e-3
+    lr_global: float = 1e-4
+    guidance_local: float = 30.0
+    guidance_global: float = 40.0
+    lr_schedule: str = "livesketch"  # or "constant"
+    train_local: bool = True
+    train_global: bool = True
+    seed: int = 0
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    field: FieldConfig = field(default_factory=FieldConfig)
+    checkpoint_path: str | None = None  # save here every `checkpoint_every` steps and at the end
+    checkpoint_every: int = 0
+
+    def validate(self) -> "AnimateConfig":
+        if self.num_frames < 1 or self.steps < 0:
+            raise SketchError("num_frames must be >= 1 and steps >= 0.")
+        if self.render_size < 16:
+            raise SketchError(f"render_size {self.render_size} is too small; use 256 (the paper) or more.")
+        if self.lr_schedule not in ("livesketch", "constant"):
+            raise SketchError(f"Unknown lr_schedule {self.lr_schedule!r}; use 'livesketch' or 'constant'.")
+        if not (self.train_local or self.train_global):
+            raise SketchError("Train at least one of the local and global paths.")
+        self.field.validate()
+        return self
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "AnimateConfig":
+        d = dict(d)
+        aug = d.pop("augment", {}) or {}
+        aug = {**aug, "crop_scale": tuple(aug["crop_scale"])} if "crop_scale" in aug else aug
+        fld = FieldConfig.from_dict(d.pop("field", {}) or {})
+        return cls(**d, augment=AugmentConfig(**aug), field=fld)
+
+
+def livesketch_lr_lambda(steps: int):
+    """VectorFusion-style multiplier: delay(s) * exp((1-u) ln 0.002 + u ln 0.0008) / 0.002.
+
+    delay(s) = 0.1 + 0.9 sin(pi/2 min(s/100, 1)); u = s / steps. 0.1 at step 0, 0.4 at the end.
+    """
+    total = max(1, steps)
+
+    def f(s: int) -> float:
+        u = min(s / total, 1.0)
+        delay = 0.1 + 0.9 * math.sin(0.5 * math.pi * min(s / 100.0, 1.0))
+        return delay * math.exp((1 - u) * math.log(0.002) + u * math.log(0.0008)) / 0.002
+
+    return f
+
+
+class _Pass:
+    """One SDS pass: which parameters it trains, with which optimiser and guidance."""
+
+    def __init__(self, name, params, lr, guidance, steps, schedule):
+        self.name = name
+        self.params = params
+        self.guidance = guidance
+        self.opt = torch.optim.Adam(params, lr=lr, betas=(0.9, 0.9), eps=1e-6)
+        fn = livesketch_lr_lambda(steps) if schedule == "livesketch" else (lambda s: 1.0)
+        self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, fn)
+
+
+def _square_view(sketch: Sketch):
+    """A square-canvas copy (letterboxed) so non-square sketches render undistorted."""
+    w, h = sketch.canvas
+    side = max(w, h)
+    offset = torch.tensor([(side - w) / 2, (side - h) / 2], device=sketch.device)
+    return replace(sketch, canvas=(side, side)), offset
+
+
+class AnimationTrainer:
+    """The optimisation loop behind `animate` (exposed for nodes and tests that step it)."""
+
+    def __init__(self, sketch: Sketch, prior, config: AnimateConfig, device=None):
+        if sketch.dim != 2:
+            raise SketchError("Text-driven animation needs a 2D sketch; use reconstruct3d for 3D strokes.")
+        self.config = config.validate()
+        self.device = torch.device(device) if device is not None else getattr(prior, "device", torch.device("cpu"))
+        self.sketch = sketch.to(self.device)
+        self.prior = prior
+        S = config.render_size
+        prior.check_video(config.num_frames, S, S)
+        prior.prepare(config.prompt, config.negative_prompt)
+        self.view, self.offset = _square_view(self.sketch)
+        self.field = DisplacementField(
+            self.sketch.points, config.field, canvas=self.sketch.canvas, seed=config.seed, num_frames=config.num_frames
+        ).to(self.device)
+        self.times = self.field.frame_times(config.num_frames)
+        self.passes = []
+        if config.train_local and config.field.use_local:
+            self.passes.append(_Pass("local", self.field.local_parameters(), config.lr_local, config.guidance_local,
+                                     config.steps, config.lr_schedule))
+        if config.train_global and config.field.use_global:
+            self.passes.append(_Pass("global", self.field.global_parameters(), config.lr_global,
+                                     config.guidance_global, config.steps, config.lr_schedule))
+        if not self.passes:
+            raise SketchError("Nothing to train: the enabled paths of the field and the config do not overlap.")
+        self.generator = torch.Generator(device="cpu").manual_seed(int(config.seed))
+        self.step = 0
+        self.skipped = 0
+        self.history: list[dict] = []
+
+    # ----------------------------------------------------------------- frames
+    def frames(self, times=None) -> torch.Tensor:
+        """Points of every frame [T, N, 2] in canvas px."""
+        return self.field(self.times if times is None else times)
+
+    def render_frames(self, points: torch.Tensor | None = None) -> torch.Tensor:
+        """Render frames [T, S, S, 3] as the prior sees them (before augmentation)."""
+        pts = self.frames() if points is None else points
+        return render(self.view, pts + self.offset, size=self.config.render_size)
+
+    # ------------------------------------------------------------------- loop
+    def train_step(self) -> dict:
+        """One iteration: every pass renders, augments, scores and updates its parameters."""
+        stats = {"step": self.step}
+        for p in self.passes:
+            video = augment_video(self.render_frames(), self.config.augment, self.generator)
+            loss, s = self.prior.sds_loss(video, guidance_scale=p.guidance, generator=self.generator)
+            ok = bool(s.get("finite", True))
+            if ok:
+                p.opt.zero_grad(set_to_none=True)
+                loss.backward(inputs=p.params)
+                ok = all(q.grad is None or bool(torch.isfinite(q.grad).all()) for q in p.params)
+            if ok:
+                p.opt.step()
+            else:
+                self.skipped += 1
+            p.opt.zero_grad(set_to_none=True)
+            stats[p.name] = {k: s[k] for k in ("timestep", "grad_norm", "loss") if k in s} | {"applied": ok}
+        for p in self.passes:
+            p.sched.step()
+        self.step += 1
+        stats["skipped"] = self.skipped
+        self.history.append(stats)
+        return stats
+
+    def run(self, callbacks: Callbacks = NO_CALLBACKS) -> SketchAnimation:
+        cfg = self.config
+        stopped = False
+        while self.step < cfg.steps:
+            if callbacks.stop_requested():
+                stopped = True
+                break
+            stats = self.train_step()
+            callbacks.report(self.step, cfg.steps, stats, preview_fn=self.render_frames)
+            if cfg.checkpoint_path and cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0:
+                self.save_checkpoint(cfg.checkpoint_path)
+        if cfg.checkpoint_path:
+            self.save_checkpoint(cfg.checkpoint_path)
+        return self.result(stopped=stopped)
+
+    def result(self, stopped: bool = False) -> SketchAnimation:
+        with torch.no_grad():
+            pts = self.frames().detach()
+        settings = {
+            "method": "livesketch",
+            "config": self.config.to_dict(),
+            "steps_done": self.step,
+            "skipped_steps": self.skipped,
+            "stopped_early": stopped,
+            "prior": type(self.prior).__name__,
+        }
+        return SketchAnimation(self.sketch, pts, fps=self.config.fps, settings=settings)
+
+    # ------------------------------------------------------------ checkpoints
+    def state_dict(self) -> dict:
+        return {
+            "version": CHECKPOINT_VERSION,
+            "step": self.step,
+            "skipped": self.skipped,
+            "field": self.field.state_dict(),
+            "optimizers": [p.opt.state_dict() for p in self.passes],
+            "schedulers": [p.sched.state_dict() for p in self.passes],
+            "generator": self.generator.get_state(),
+            "num_points": self.sketch.num_points,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        if state.get("version") != CHECKPOINT_VERSION or state.get("num_points") != self.sketch.num_points:
+            raise SketchError("This checkpoint belongs to another sketch or version; start without --resume.")
+        self.field.load_state_dict(state["field"])
+        for p, o, s in zip(self.passes, state["optimizers"], state["schedulers"]):
+            p.opt.load_state_dict(o)
+            p.sched.load_state_dict(s)
+        self.generator.set_state(state["generator"])
+        self.step, self.skipped = int(state["step"]), int(state["skipped"])
+
+    def save_checkpoint(self, path) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        torch.save(self.state_dict(), tmp)
+        tmp.replace(path)  # never leave a half-written checkpoint
+
+    def load_checkpoint(self, path) -> None:
+        try:
+            state = torch.load(path, map_location=self.device, weights_only=True)
+        except FileNotFoundError:
+            raise SketchError(f"Checkpoint {path} does not exist.") from None
+        except Exception as e:
+            raise SketchError(f"Checkpoint {path} cannot be read ({e}); delete it or start without resuming.") from None
+        self.load_state_dict(state)
+
+
+def animate(
+    sketch: Sketch,
+    prior,
+    config: AnimateConfig | None = None,
+    callbacks: Callbacks = NO_CALLBACKS,
+    resume: str | Path | None = None,
+    device=None,
+) -> SketchAnimation:
+    """Animate `sketch` so that its video matches `config.prompt` under the video `prior`.
+
+    prior: any core.guidance VideoPrior (diffusers, ComfyUI model, known-answer).
+    resume: a checkpoint written by an earlier run with the same sketch and config.
+    """
+    trainer = AnimationTrainer(sketch, prior, config or AnimateConfig(), device=device)
+    if resume is not None and Path(resume).exists():
+        trainer.load_checkpoint(resume)
+    return trainer.run(callbacks)

@@ -1,0 +1,1060 @@
+"""SVG <-> Sketch.
+
+`load` / `loads` read an SVG into a `Sketch`: every subpath of every drawable
+element (path, line, polyline, polygon, rect, circle, ellipse; also reached
+through `use`) becomes one cubic Bezier chain in paint (document) order, with
+its transforms applied and its style resolved.
+
+What is converted, and how:
+- Lines and quadratics become cubics exactly; an arc becomes ceil(|sweep| / 45 deg)
+  cubics. Circles and ellipses are four quarter arcs (8 cubics), rounded rects
+  four straight sides plus four corner arcs.
+- Transforms of nested groups, `use`, nested `svg` viewports and the root
+  viewBox (with preserveAspectRatio) are applied to the control points (exact for
+  affine maps). Stroke widths are scaled by sqrt(|det|) of the linear part.
+- Style: presentation attributes < `<style>` rules (simple selectors: `*`, `tag`,
+  `.cls`, `#id`, `tag.cls`, comma lists; rules with combinators, attribute or
+  pseudo selectors are ignored) < `style` attribute. fill, stroke, stroke-width,
+  *-opacity, fill-rule, color and visibility inherit; `opacity` multiplies down
+  the tree (per path, an approximation of group opacity).
+- Gradient paint (`url(#id)`) becomes the mean colour of its stops (or the
+  fallback colour written after the url); patterns and broken references paint
+  nothing.
+- A closed subpath (Z; polygons, rects, circles, ellipses) becomes a closed
+  Sketch path. An open subpath with a visible fill is filled by SVG as if closed,
+  so it is made closed here too; note that its stroke then also draws the closing
+  segment, which SVG would not draw.
+- Skipped, by design: defs, symbol (except through `use`), clipPath, mask,
+  marker, pattern, metadata, title, desc, text (convert text to paths in your
+  editor), image, foreignObject, elements with display:none or
+  visibility:hidden, and elements of foreign namespaces (Inkscape, sodipodi).
+  Clipping, masks, filters, dashes, markers, caps and joins are not represented
+  (SketchMotion draws round caps and joins).
+- Object groups: `data-object="k"` on an ancestor sets a path's group id.
+
+Input is treated as untrusted: entity declarations and external references are
+refused, and file size, element count, path count, segment count, nesting depth
+and canvas size are capped. Every problem raises one `SketchError` that says
+what to do.
+
+`dumps` / `save` write one `<path>` per Sketch path with absolute M/C/Z data.
+
+Path data is read by the small interpreter below rather than
+svgpathtools.parse_path, which loses subpath boundaries and asserts on an arc
+that ends where it starts; svgpathtools still converts arcs (Arc.as_cubic_curves)
+and parses transforms.
+"""
+
+from __future__ import annotations
+
+import gzip
+import math
+import os
+import re
+from dataclasses import replace
+from typing import Iterable, Sequence
+
+import numpy as np
+import torch
+
+from .errors import SketchError
+from .sketch import Sketch
+
+__all__ = ["load", "loads", "dumps", "save", "normalize", "MAX_BYTES", "MAX_PATHS", "MAX_SEGMENTS", "MAX_CANVAS"]
+
+MAX_BYTES = 20 * 1024 * 1024  # file size
+MAX_PATHS = 10_000  # Sketch paths (subpaths)
+MAX_SEGMENTS = 200_000  # cubic segments
+MAX_CANVAS = 16384  # px per side
+MAX_ELEMENTS = 1_000_000  # element visits, `use` expansion included
+MAX_DEPTH = 200  # element nesting
+
+SVG_NS = "http://www.w3.org/2000/svg"
+XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
+
+_UNITS = {"": 1.0, "px": 1.0, "pt": 4.0 / 3.0, "pc": 16.0, "mm": 96.0 / 25.4, "cm": 96.0 / 2.54, "in": 96.0}
+_NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
+_NUMBER_RE = re.compile(_NUMBER)
+_LENGTH_RE = re.compile(rf"\s*({_NUMBER})\s*(px|pt|pc|mm|cm|in|%)?\s*$", re.I)
+
+_STYLE_PROPS = (
+    "fill", "stroke", "stroke-width", "fill-opacity", "stroke-opacity", "fill-rule",
+    "opacity", "color", "display", "visibility",
+)
+_INHERITED = ("fill", "stroke", "stroke-width", "fill-opacity", "stroke-opacity", "fill-rule", "color", "visibility")
+_ROOT_STYLE = {
+    "fill": "black", "stroke": "none", "stroke-width": "1", "fill-opacity": "1", "stroke-opacity": "1",
+    "fill-rule": "nonzero", "color": "black", "visibility": "visible",
+}
+_SHAPES = ("path", "line", "polyline", "polygon", "rect", "circle", "ellipse")
+_CONTAINERS = ("g", "a", "switch", "svg", "use")
+_NO_PAINT = (0.0, 0.0, 0.0, 0.0)
+
+
+# ---------------------------------------------------------------- public API
+def load(
+    path,
+    *,
+    normalize: int | tuple[int, int] | None = None,
+    margin: float = 0.1,
+    stroke_width: float | None = None,
+    stroke_color=None,
+) -> Sketch:
+    """Read an SVG file (or .svgz) into a Sketch.
+
+    normalize: None keeps the SVG's own canvas; an int or (w, h) fits the drawing
+    into that canvas (see `normalize`). stroke_width / stroke_color, when given,
+    override every path's stroke afterwards (e.g. 3.0 and "black" for LiveSketch).
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise SketchError(f"SVG file not found: {path!r}. Check the path (or upload the file to ComfyUI's input folder).")
+    size = os.path.getsize(path)
+    if size > MAX_BYTES:
+        raise SketchError(_too_big(size))
+    with open(path, "rb") as f:
+        data = f.read(MAX_BYTES + 1)
+    return loads(data, normalize=normalize, margin=margin, stroke_width=stroke_width, stroke_color=stroke_color)
+
+
+def loads(
+    text: str | bytes,
+    *,
+    normalize: int | tuple[int, int] | None = None,
+    margin: float = 0.1,
+    stroke_width: float | None = None,
+    stroke_color=None,
+) -> Sketch:
+    """Parse SVG text (str or bytes, gzip allowed) into a Sketch; options as in `load`."""
+    root = _parse_xml(text)
+    sketch = _Converter(root, check_canvas=normalize is None).run()
+    if normalize is not None:
+        sketch = _fit(sketch, normalize, margin=margin)
+    if stroke_width is not None:
+        w = float(stroke_width)
+        if not (math.isfinite(w) and w >= 0):
+            raise SketchError(f"stroke_width must be a finite number >= 0, got {stroke_width!r}.")
+        sketch = sketch.with_style(stroke_width=w)
+    if stroke_color is not None:
+        sketch = sketch.with_style(stroke_color=_user_color(stroke_color))
+    return sketch
+
+
+def normalize(sketch: Sketch, size: int | tuple[int, int] = 256, margin: float = 0.1) -> Sketch:
+    """Fit the drawing into a (w, h) canvas: uniform scale, centred, `margin` (a
+    fraction of each side) left empty. Stroke widths scale with the drawing.
+
+    The drawing's extent is the exact bounds of its curves widened by half of
+    each visible stroke width.
+    """
+    if sketch.dim != 2:
+        raise SketchError("normalize works on 2D sketches; project a 3D sketch to 2D first.")
+    W, H = _canvas_size(size)
+    m = float(margin)
+    if not (0.0 <= m < 0.5):
+        raise SketchError(f"margin must be a fraction in [0, 0.5), got {margin!r} (0.1 leaves 10% on each side).")
+    lo, hi = _drawing_bounds(sketch)
+    ext = hi - lo
+    avail = np.array([W * (1 - 2 * m), H * (1 - 2 * m)])
+    with np.errstate(divide="ignore"):
+        ratios = np.where(ext > 1e-9, avail / np.maximum(ext, 1e-300), np.inf)
+    s = float(ratios.min())
+    if not math.isfinite(s):
+        raise SketchError("The drawing has no extent (every point is the same); it cannot be scaled to a canvas.")
+    centre = (lo + hi) / 2
+    pts = sketch.points.detach().double().cpu()
+    new = (pts - torch.as_tensor(centre)) * s + torch.tensor([W / 2.0, H / 2.0], dtype=torch.float64)
+    new = new.to(dtype=sketch.points.dtype, device=sketch.device)
+    return replace(sketch, points=new, stroke_width=sketch.stroke_width * s, canvas=(W, H))
+
+
+_fit = normalize  # `loads` has a parameter of the same name
+
+
+def dumps(sketch: Sketch) -> str:
+    """SVG text of a 2D sketch: one <path> per Sketch path, in paint order.
+
+    Paths are wrapped in <g data-object="k"> runs when any object group id is not 0.
+    Open paths are written with fill="none" (SVG would otherwise fill them).
+    """
+    if sketch.dim != 2:
+        raise SketchError("Only 2D sketches can be written as SVG; project the 3D sketch to 2D first.")
+    pts = sketch.points.detach().cpu().double().numpy()
+    widths = sketch.stroke_width.detach().cpu().double().numpy()
+    strokes = sketch.stroke_color.detach().cpu().double().numpy()
+    fills = sketch.fill_color.detach().cpu().double().numpy()
+    groups = sketch.group.cpu().tolist()
+    W, H = sketch.canvas
+    use_groups = any(g != 0 for g in groups)
+    lines = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        f'<svg xmlns="{SVG_NS}" version="1.1" width="{W}" height="{H}" viewBox="0 0 {W} {H}">',
+    ]
+    current = None
+    for p in range(sketch.num_paths):
+        if use_groups and groups[p] != current:
+            if current is not None:
+                lines.append("  </g>")
+            lines.append(f'  <g data-object="{groups[p]}">')
+            current = groups[p]
+        indent = "    " if use_groups else "  "
+        seg = pts[sketch.path_offsets[p] : sketch.path_offsets[p + 1]]
+        attrs = [f'd="{_path_data(seg, sketch.closed[p])}"']
+        if sketch.closed[p] and fills[p, 3] > 0:
+            attrs.append(f'fill="{_hex(fills[p])}"')
+            if fills[p, 3] < 1:
+                attrs.append(f'fill-opacity="{_num(fills[p, 3])}"')
+        else:
+            attrs.append('fill="none"')
+        if sketch.fill_rule[p] == "evenodd":
+            attrs.append('fill-rule="evenodd"')
+        if widths[p] > 0:
+            attrs.append(f'stroke="{_hex(strokes[p])}"')
+            if strokes[p, 3] < 1:
+                attrs.append(f'stroke-opacity="{_num(strokes[p, 3])}"')
+            attrs.append(f'stroke-width="{_num(widths[p])}"')
+            attrs.append('stroke-linecap="round" stroke-linejoin="round"')
+        else:
+            attrs.append('stroke="none"')
+        lines.append(f"{indent}<path {' '.join(attrs)}/>")
+    if use_groups:
+        lines.append("  </g>")
+    lines.append("</svg>")
+    return "\n".join(lines) + "\n"
+
+
+def save(sketch: Sketch, path) -> None:
+    """Write `dumps(sketch)` to a file (UTF-8)."""
+    text = dumps(sketch)
+    with open(os.fspath(path), "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+# --------------------------------------------------------------- XML parsing
+def _too_big(n: int) -> str:
+    return (
+        f"The SVG is {n / 1e6:.1f} MB; the limit is {MAX_BYTES / 1e6:.0f} MB. "
+        "Simplify the drawing (fewer nodes, no embedded images) and try again."
+    )
+
+
+def _parse_xml(text: str | bytes):
+    from xml.etree.ElementTree import ParseError
+
+    import defusedxml
+    import defusedxml.ElementTree as DET
+
+    if isinstance(text, str):
+        data = text.encode("utf-8")
+    elif isinstance(text, (bytes, bytearray)):
+        data = bytes(text)
+    else:
+        raise SketchError(f"SVG text must be str or bytes, got {type(text).__name__}.")
+    if len(data) > MAX_BYTES:
+        raise SketchError(_too_big(len(data)))
+    if data[:2] == b"\x1f\x8b":  # .svgz
+        try:
+            with gzip.GzipFile(fileobj=__import__("io").BytesIO(data)) as g:
+                data = g.read(MAX_BYTES + 1)
+        except (OSError, EOFError) as e:
+            raise SketchError(f"The compressed SVG (.svgz) is damaged ({e}); save it again as plain SVG.") from None
+        if len(data) > MAX_BYTES:
+            raise SketchError(_too_big(len(data)))
+    if not data.strip():
+        raise SketchError("The SVG is empty. Choose a file that contains an <svg> drawing.")
+    try:
+        root = DET.fromstring(data, forbid_dtd=False, forbid_entities=True, forbid_external=True)
+    except defusedxml.EntitiesForbidden:
+        raise SketchError(
+            "The SVG declares XML entities, which are refused for safety. Save it again without a DOCTYPE "
+            "entity section (in Illustrator: SVG 1.1, no 'Preserve Illustrator Editing')."
+        ) from None
+    except defusedxml.DefusedXmlException as e:
+        raise SketchError(
+            f"The SVG uses a refused XML feature ({type(e).__name__}: external references or a DTD). "
+            "Remove the DOCTYPE and save it again."
+        ) from None
+    except ParseError as e:
+        raise SketchError(f"The SVG is not well-formed XML ({e}). Open it in a browser or editor and save it again.") from None
+    except (ValueError, UnicodeError) as e:
+        raise SketchError(f"The SVG could not be read as XML text ({e}); save it as UTF-8 SVG.") from None
+    ns, tag = _split_tag(root.tag)
+    if tag != "svg" or ns not in ("", SVG_NS):
+        raise SketchError(f"The file's root element is <{tag}>, not <svg>: it is not an SVG drawing.")
+    return root
+
+
+def _split_tag(tag) -> tuple[str, str]:
+    if not isinstance(tag, str):
+        return "#", ""
+    if tag.startswith("{"):
+        ns, _, local = tag[1:].partition("}")
+        return ns, local
+    return "", tag
+
+
+def _where(el) -> str:
+    _, tag = _split_tag(el.tag)
+    i = el.get("id")
+    return f"<{tag} id={i!r}>" if i else f"<{tag}>"
+
+
+# ------------------------------------------------------------ numbers, units
+def _number(text, what: str) -> float:
+    s = str(text).strip()
+    if not re.fullmatch(_NUMBER, s):
+        raise SketchError(f"{what}: {text!r} is not a number.")
+    v = float(s)
+    if not math.isfinite(v):
+        raise SketchError(f"{what}: {text!r} is not a finite number.")
+    return v
+
+
+def _length(text, what: str, ref: float | None = None) -> float:
+    """A length in px (user units). Percentages need `ref`."""
+    m = _LENGTH_RE.match(str(text))
+    if not m:
+        raise SketchError(f"{what}: {text!r} is not a length. Use a number with an optional unit (px, pt, pc, mm, cm, in, %).")
+    v = float(m.group(1))
+    unit = (m.group(2) or "").lower()
+    if unit == "%":
+        if ref is None:
+            raise SketchError(f"{what}: a percentage ({text!r}) is not allowed here; give an absolute length.")
+        v = v / 100.0 * ref
+    else:
+        v *= _UNITS[unit]
+    if not math.isfinite(v):
+        raise SketchError(f"{what}: {text!r} is not a finite length.")
+    return v
+
+
+def _fraction(text, what: str) -> float:
+    s = str(text).strip()
+    v = _number(s[:-1], what) / 100.0 if s.endswith("%") else _number(s, what)
+    return min(max(v, 0.0), 1.0)
+
+
+# ------------------------------------------------------------------- colours
+_FUNC_RE = re.compile(r"(rgba?)\(\s*([^)]*)\)\s*$", re.I)
+
+
+def _color(text: str, current: tuple | None = None) -> tuple[float, float, float, float] | None:
+    """RGBA in 0..1, or None for 'none'. Raises ValueError for unknown syntax."""
+    s = text.strip()
+    low = s.lower()
+    if low == "none":
+        return None
+    if low == "transparent":
+        return _NO_PAINT
+    if low == "currentcolor":
+        return current if current is not None else (0.0, 0.0, 0.0, 1.0)
+    m = _FUNC_RE.match(s)
+    if m:
+        parts = [p for p in re.split(r"[\s,/]+", m.group(2).strip()) if p]
+        if len(parts) not in (3, 4):
+            raise ValueError(s)
+        rgb = [(_number(p[:-1], "colour") * 2.55 if p.endswith("%") else _number(p, "colour")) / 255.0 for p in parts[:3]]
+        a = _fraction(parts[3], "colour alpha") if len(parts) == 4 else 1.0
+        return tuple(min(max(c, 0.0), 1.0) for c in rgb) + (a,)
+    from PIL import ImageColor
+
+    c = ImageColor.getrgb(s)  # names, #rgb, #rgba, #rrggbb, #rrggbbaa, hsl()
+    a = c[3] / 255.0 if len(c) == 4 else 1.0
+    return (c[0] / 255.0, c[1] / 255.0, c[2] / 255.0, a)
+
+
+def _user_color(value) -> tuple[float, float, float, float]:
+    if isinstance(value, str):
+        try:
+            c = _color(value)
+        except (ValueError, SketchError):
+            raise SketchError(f"Unknown colour {value!r}; use a CSS colour such as 'black' or '#1a1a1a'.") from None
+        return c if c is not None else _NO_PAINT
+    v = [float(x) for x in value]
+    if len(v) not in (3, 4) or not all(0.0 <= x <= 1.0 for x in v):
+        raise SketchError(f"A colour must be RGB or RGBA with values in 0..1, got {value!r}.")
+    return tuple(v) + ((1.0,) if len(v) == 3 else ())
+
+
+# ----------------------------------------------------------------------- CSS
+def _declarations(text: str) -> dict[str, str]:
+    out = {}
+    for part in text.split(";"):
+        name, sep, value = part.partition(":")
+        if sep:
+            value = re.sub(r"!\s*important\s*$", "", value.strip(), flags=re.I).strip()
+            out[name.strip().lower()] = value
+    return out
+
+
+_SIMPLE_SELECTOR = re.compile(r"^(\*|[A-Za-z][\w-]*)?((?:[.#][\w-]+)*)$")
+
+
+def _stylesheet(root) -> list:
+    """[(specificity, order, tag, ids, classes, declarations)] from every <style>."""
+    rules = []
+    for el in root.iter():
+        ns, tag = _split_tag(el.tag)
+        if tag != "style" or ns not in ("", SVG_NS) or (el.get("type") or "text/css").lower() != "text/css":
+            continue
+        css = re.sub(r"/\*.*?\*/", "", "".join(el.itertext()), flags=re.S)
+        css = re.sub(r"@[\w-]+[^;{]*;", "", css)  # @import, @charset
+        for sel_text, body in re.findall(r"([^{}]*)\{([^{}]*)\}", css):
+            if sel_text.strip().startswith("@"):
+                continue
+            decls = _declarations(body)
+            for sel in sel_text.split(","):
+                m = _SIMPLE_SELECTOR.match(sel.strip())
+                if not m or not sel.strip():
+                    continue
+                name = m.group(1) if m.group(1) not in (None, "*") else None
+                ids = re.findall(r"#([\w-]+)", m.group(2))
+                classes = re.findall(r"\.([\w-]+)", m.group(2))
+                spec = (len(ids), len(classes), 1 if name else 0)
+                rules.append((spec, len(rules), name, ids, classes, decls))
+    rules.sort(key=lambda r: (r[0], r[1]))
+    return rules
+
+
+# ---------------------------------------------------------------- geometry
+def _translate(x: float, y: float) -> np.ndarray:
+    return np.array([[1.0, 0, x], [0, 1.0, y], [0, 0, 1.0]])
+
+
+def _viewbox_matrix(vb, width: float, height: float, par: str | None) -> np.ndarray:
+    """Map viewBox (x, y, w, h) to a width x height viewport (preserveAspectRatio)."""
+    vx, vy, vw, vh = vb
+    words = (par or "").replace("defer", "").split()
+    align = words[0] if words else "xMidYMid"
+    slice_ = len(words) > 1 and words[1] == "slice"
+    sx, sy = width / vw, height / vh
+    if align == "none":
+        return np.array([[sx, 0, -vx * sx], [0, sy, -vy * sy], [0, 0, 1.0]])
+    if not re.fullmatch(r"x(Min|Mid|Max)Y(Min|Mid|Max)", align):
+        align = "xMidYMid"
+    s = max(sx, sy) if slice_ else min(sx, sy)
+    f = {"Min": 0.0, "Mid": 0.5, "Max": 1.0}
+    tx = -vx * s + f[align[1:4]] * (width - vw * s)
+    ty = -vy * s + f[align[5:8]] * (height - vh * s)
+    return np.array([[s, 0, tx], [0, s, ty], [0, 0, 1.0]])
+
+
+def _line(a: complex, b: complex) -> list[complex]:
+    return [a, a + (b - a) / 3.0, a + (b - a) * (2.0 / 3.0), b]
+
+
+def _quad(a: complex, c: complex, b: complex) -> list[complex]:
+    return [a, a + (c - a) * (2.0 / 3.0), b + (c - b) * (2.0 / 3.0), b]
+
+
+def _arc(a: complex, rx: float, ry: float, rot: float, large: bool, sweep: bool, b: complex) -> list[list[complex]]:
+    """Cubics of an SVG elliptical arc (ceil(|sweep|/45 deg) of them)."""
+    if a == b:
+        return []  # SVG: an arc to the current point is omitted
+    if rx == 0 or ry == 0:
+        return [_line(a, b)]
+    from svgpathtools import Arc
+
+    arc = Arc(a, complex(abs(rx), abs(ry)), rot, bool(large), bool(sweep), b)
+    n = max(1, math.ceil(abs(arc.delta) / 45.0 - 1e-9))
+    return [[c.start, c.control1, c.control2, c.end] for c in arc.as_cubic_curves(curves=n)]
+
+
+class _PathData:
+    """A tokenizer + interpreter for SVG path data; yields subpaths as
+    (list of cubic segments [p0, c1, c2, p3] as complex, closed)."""
+
+    _TOKEN = re.compile(rf"\s*,?\s*(?:([MmZzLlHhVvCcSsQqTtAa])|({_NUMBER}))")
+
+    def __init__(self, d: str, where: str):
+        self.d, self.where, self.pos = d, where, 0
+
+    def _error(self, msg: str):
+        raise SketchError(f"Malformed path data in {self.where} near character {self.pos}: {msg}. Fix or remove this path.")
+
+    def _next_command(self):
+        m = self._TOKEN.match(self.d, self.pos)
+        if m and m.group(1):
+            self.pos = m.end()
+            return m.group(1)
+        return None
+
+    def _has_number(self) -> bool:
+        m = self._TOKEN.match(self.d, self.pos)
+        return bool(m and m.group(2))
+
+    def _num(self) -> float:
+        m = self._TOKEN.match(self.d, self.pos)
+        if not m or not m.group(2):
+            self._error("a number is missing")
+        self.pos = m.end()
+        v = float(m.group(2))
+        if not math.isfinite(v):
+            self._error(f"{m.group(2)} is not finite")
+        return v
+
+    def _flag(self) -> bool:
+        m = re.compile(r"\s*,?\s*([01])").match(self.d, self.pos)
+        if not m:
+            self._error("an arc flag must be 0 or 1")
+        self.pos = m.end()
+        return m.group(1) == "1"
+
+    def subpaths(self) -> list[tuple[list[list[complex]], bool]]:
+        out: list[tuple[list, bool]] = []
+        segs: list = []
+        cur = start = 0j
+        cmd = None
+        prev_cmd, prev_ctrl = None, None
+        open_sub = False
+
+        def finish(closed):
+            nonlocal segs, open_sub
+            if segs:
+                out.append((segs, closed))
+            segs, open_sub = [], False
+
+        while True:
+            c = self._next_command()
+            if c is None:
+                if self.pos >= len(self.d) or not self.d[self.pos :].strip():
+                    break
+                if cmd is None or cmd in "Zz" or not self._has_number():
+                    self._error(f"unexpected {self.d[self.pos:self.pos + 12].strip()!r}")
+                c = {"M": "L", "m": "l"}.get(cmd, cmd)  # implicit repetition
+            cmd = c
+            up, rel = c.upper(), c.islower()
+            if up == "Z":
+                if open_sub:
+                    if segs and abs(cur - start) > 1e-12 * (1 + abs(start)):
+                        segs.append(_line(cur, start))
+                    finish(True)
+                cur = start
+                prev_cmd, prev_ctrl = "Z", None
+                continue
+            if up == "M":
+                finish(False)
+                x, y = self._num(), self._num()
+                cur = start = complex(x, y) + (cur if rel else 0)
+                open_sub = True
+                prev_cmd, prev_ctrl = "M", None
+                continue
+            if not open_sub:  # a drawing command right after Z starts a new subpath at the old start
+                open_sub, start = True, cur
+            base = cur if rel else 0j
+            if up == "L":
+                x, y = self._num(), self._num()
+                new = [_line(cur, base + complex(x, y))]
+            elif up == "H":
+                x = self._num() + (cur.real if rel else 0.0)
+                new = [_line(cur, complex(x, cur.imag))]
+            elif up == "V":
+                y = self._num() + (cur.imag if rel else 0.0)
+                new = [_line(cur, complex(cur.real, y))]
+            elif up in "CS":
+                if up == "C":
+                    c1 = base + complex(self._num(), self._num())
+                else:
+                    c1 = 2 * cur - prev_ctrl if prev_cmd in ("C", "S") else cur
+                c2 = base + complex(self._num(), self._num())
+                end = base + complex(self._num(), self._num())
+                new = [[cur, c1, c2, end]]
+                prev_ctrl = c2
+            elif up in "QT":
+                if up == "Q":
+                    q = base + complex(self._num(), self._num())
+                else:
+                    q = 2 * cur - prev_ctrl if prev_cmd in ("Q", "T") else cur
+                end = base + complex(self._num(), self._num())
+                new = [_quad(cur, q, end)]
+                prev_ctrl = q
+            else:  # A
+                rx, ry, rot = self._num(), self._num(), self._num()
+                large, sweep = self._flag(), self._flag()
+                end = base + complex(self._num(), self._num())
+                new = _arc(cur, rx, ry, rot, large, sweep, end)
+                if not new:
+                    cur = end
+            if new:
+                segs.extend(new)
+                cur = new[-1][3]
+            prev_cmd = up
+        finish(False)
+        return out
+
+
+def _close(segs: list) -> list:
+    """Add the closing line of a subpath unless it already ends where it starts."""
+    if abs(segs[-1][3] - segs[0][0]) > 1e-12 * (1 + abs(segs[0][0])):
+        return segs + [_line(segs[-1][3], segs[0][0])]
+    return segs
+
+
+def _bridge(loops: list[list]) -> list:
+    """Join closed loops into one closed chain: loop 1, line to loop 2's start,
+    loop 2, ..., then the same lines back. Each bridge is traversed once each way,
+    so it adds zero winding: the fill (nonzero or evenodd, holes included) is
+    exactly that of the compound path."""
+    out, back = [], []
+    for i, loop in enumerate(loops):
+        if i:
+            a, b = loops[i - 1][0][0], loop[0][0]
+            out.append(_line(a, b))
+            back.append(_line(b, a))
+        out.extend(loop)
+    return out + back[::-1]
+
+
+def _ellipse_subpath(cx, cy, rx, ry) -> list:
+    p = [complex(cx + rx, cy), complex(cx, cy + ry), complex(cx - rx, cy), complex(cx, cy - ry)]
+    segs = []
+    for i in range(4):
+        segs += _arc(p[i], rx, ry, 0.0, False, True, p[(i + 1) % 4])
+    return segs
+
+
+# ---------------------------------------------------------------- converter
+class _Converter:
+    """Walks the element tree in document order and collects Sketch paths."""
+
+    def __init__(self, root, check_canvas: bool):
+        self.root = root
+        self.check_canvas = check_canvas
+        self.rules = _stylesheet(root)
+        self.ids = {el.get("id"): el for el in root.iter() if el.get("id")}
+        self.paths: list[np.ndarray] = []
+        self.closed: list[bool] = []
+        self.widths: list[float] = []
+        self.strokes: list[tuple] = []
+        self.fills: list[tuple] = []
+        self.rules_fill: list[str] = []
+        self.labels: list[str | None] = []
+        self.n_segments = 0
+        self.visits = 0
+        self.skipped_text = False
+        self.viewport = (256.0, 256.0)
+
+    # ---- canvas
+    def _root_canvas(self):
+        r = self.root
+        vb = self._viewbox(r)
+        w = r.get("width")
+        h = r.get("height")
+        w = None if w is None or w.strip().endswith("%") else _length(w, "The <svg> width")
+        h = None if h is None or h.strip().endswith("%") else _length(h, "The <svg> height")
+        for v, name in ((w, "width"), (h, "height")):
+            if v is not None and v <= 0:
+                raise SketchError(f"The <svg> {name} is {v:g}; it must be positive. Fix the width/height attributes.")
+        if vb is not None:
+            if w is None and h is None:
+                w, h = vb[2], vb[3]
+            elif w is None:
+                w = h * vb[2] / vb[3]
+            elif h is None:
+                h = w * vb[3] / vb[2]
+        return vb, w, h
+
+    def _viewbox(self, el):
+        text = el.get("viewBox")
+        if text is None:
+            return None
+        nums = _NUMBER_RE.findall(text)
+        if len(nums) != 4:
+            raise SketchError(f"The viewBox {text!r} of {_where(el)} must have four numbers: min-x min-y width height.")
+        vb = [_number(n, "viewBox") for n in nums]
+        if vb[2] <= 0 or vb[3] <= 0:
+            raise SketchError(f"The viewBox {text!r} of {_where(el)} has a non-positive size; fix its width and height.")
+        return vb
+
+    def run(self) -> Sketch:
+        vb, w, h = self._root_canvas()
+        W = max(1, round(w)) if w is not None else None  # None: the drawing's extent, below
+        H = max(1, round(h)) if h is not None else None
+        self._check_size(W or 1, H or 1)
+        ctm = _viewbox_matrix(vb, W, H, self.root.get("preserveAspectRatio")) if vb else np.eye(3)
+        self.viewport = (vb[2], vb[3]) if vb else (float(W or 256), float(H or 256))
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow is caught as non-finite points
+            self._visit_children(self.root, ctm, dict(_ROOT_STYLE), 1.0, None, 0, frozenset())
+        if not self.paths:
+            hint = " Its text was skipped: convert text to paths first (Inkscape: Path > Object to Path)." if self.skipped_text else ""
+            raise SketchError(
+                "The SVG has no drawable paths (path, line, polyline, polygon, rect, circle, ellipse) outside "
+                f"<defs>.{hint} Draw some strokes and save it again."
+            )
+        if W is None or H is None:
+            W = W or max(1, math.ceil(max(float(p[:, 0].max()) for p in self.paths)))
+            H = H or max(1, math.ceil(max(float(p[:, 1].max()) for p in self.paths)))
+            self._check_size(W, H)
+        return self._sketch((W, H))
+
+    def _check_size(self, W, H):
+        if self.check_canvas and (W > MAX_CANVAS or H > MAX_CANVAS):
+            raise SketchError(
+                f"The SVG canvas is {W}x{H} px, larger than {MAX_CANVAS} px per side. Load it with "
+                "normalize=256 (or another size) to fit it into a smaller canvas."
+            )
+
+    def _sketch(self, canvas) -> Sketch:
+        if not any(
+            (w > 0 and s[3] > 0) or (c and f[3] > 0)
+            for w, s, c, f in zip(self.widths, self.strokes, self.closed, self.fills)
+        ):
+            raise SketchError("Every path of the SVG is invisible (no stroke and no fill). Give the strokes a colour.")
+        return Sketch(
+            points=torch.from_numpy(np.concatenate(self.paths).astype(np.float32)),
+            num_segments=tuple((len(p) - (0 if c else 1)) // 3 for p, c in zip(self.paths, self.closed)),
+            closed=tuple(self.closed),
+            stroke_width=torch.tensor(self.widths, dtype=torch.float32),
+            stroke_color=torch.tensor(self.strokes, dtype=torch.float32),
+            fill_color=torch.tensor(self.fills, dtype=torch.float32),
+            fill_rule=tuple(self.rules_fill),
+            group=torch.tensor(self._group_ids(), dtype=torch.long),
+            canvas=canvas,
+        )
+
+    def _group_ids(self) -> list[int]:
+        labels = self.labels
+        present = [lab for lab in labels if lab is not None]
+        if not present:
+            return [0] * len(labels)
+        if all(re.fullmatch(r"\d+", lab) for lab in present) and max(int(x) for x in present) < MAX_PATHS:
+            ids = {lab: int(lab) for lab in present}
+        else:
+            ids = {}
+            for lab in present:
+                ids.setdefault(lab, len(ids))
+        outside = max(ids.values()) + 1
+        return [ids[lab] if lab is not None else outside for lab in labels]
+
+    # ---- style
+    def _specified(self, el) -> dict[str, str]:
+        spec = {k: el.get(k).strip() for k in _STYLE_PROPS if el.get(k) is not None}
+        _, tag = _split_tag(el.tag)
+        el_id = el.get("id")
+        classes = set((el.get("class") or "").split())
+        for _, _, name, ids, cls, decls in self.rules:
+            if (name is None or name == tag) and all(i == el_id for i in ids) and all(c in classes for c in cls):
+                spec.update({k: v for k, v in decls.items() if k in _STYLE_PROPS})
+        if el.get("style"):
+            spec.update({k: v for k, v in _declarations(el.get("style")).items() if k in _STYLE_PROPS})
+        return spec
+
+    def _computed(self, spec: dict, parent: dict) -> dict:
+        style = dict(parent)
+        for k in _INHERITED:
+            v = spec.get(k)
+            if v is not None and v.lower() != "inherit":
+                style[k] = v
+        return style
+
+    # ---- traversal
+    def _visit_children(self, el, ctm, style, opacity, label, depth, refs):
+        for child in list(el):
+            if child.tag is None or not isinstance(child.tag, str):
+                continue
+            self._visit(child, ctm, style, opacity, label, depth + 1, refs)
+
+    def _visit(self, el, ctm, parent_style, opacity, label, depth, refs):
+        self.visits += 1
+        if self.visits > MAX_ELEMENTS:
+            raise SketchError(
+                f"The SVG expands to more than {MAX_ELEMENTS} elements (through <use> references); it is too complex."
+            )
+        if depth > MAX_DEPTH:
+            raise SketchError(f"The SVG nests elements more than {MAX_DEPTH} levels deep; flatten its groups.")
+        ns, tag = _split_tag(el.tag)
+        if ns not in ("", SVG_NS):
+            return
+        if tag == "text":
+            self.skipped_text = True
+        if tag not in _SHAPES and tag not in _CONTAINERS:
+            return
+        spec = self._specified(el)
+        if spec.get("display", "").lower() == "none":
+            return
+        style = self._computed(spec, parent_style)
+        op = opacity * _fraction(spec["opacity"], f"opacity of {_where(el)}") if spec.get("opacity") else opacity
+        if el.get("data-object") is not None:
+            label = el.get("data-object").strip()
+        if el.get("transform"):
+            ctm = ctm @ self._transform(el.get("transform"), el)
+        if tag in ("g", "a"):
+            self._visit_children(el, ctm, style, op, label, depth, refs)
+        elif tag == "switch":
+            for child in el:
+                cns, ctag = _split_tag(child.tag)
+                if cns in ("", SVG_NS) and ctag != "foreignObject" and child.get("requiredExtensions") is None:
+                    self._visit(child, ctm, style, op, label, depth + 1, refs)
+                    break
+        elif tag == "svg":
+            self._visit_viewport(el, el, ctm, style, op, label, depth, refs)
+        elif tag == "use":
+            self._visit_use(el, ctm, style, op, label, depth, refs)
+        else:
+            if style["visibility"].lower() in ("hidden", "collapse"):
+                return
+            self._shape(el, tag, ctm, style, op, label)
+
+    def _transform(self, text, el) -> np.ndarray:
+        from svgpathtools.parser import parse_transform
+
+        try:
+            try:
+                m = parse_transform(text, strict=True)
+            except TypeError:  # svgpathtools < 1.7 has no `strict`
+                m = parse_transform(text)
+            m = np.asarray(m, dtype=float)
+        except Exception as e:  # its parser raises ValueError / IndexError on bad syntax
+            raise SketchError(f"Bad transform {text!r} on {_where(el)} ({e}). Fix or remove it.") from None
+        if m.shape != (3, 3) or not np.isfinite(m).all():
+            raise SketchError(f"Bad transform {text!r} on {_where(el)}: not a finite 2D affine map.")
+        return m
+
+    def _visit_viewport(self, el, content, ctm, style, op, label, depth, refs, width=None, height=None):
+        """A nested <svg> (or a <symbol> through <use>): x/y offset plus viewBox mapping."""
+        vw, vh = self.viewport
+        x = _length(el.get("x", "0"), f"x of {_where(el)}", vw)
+        y = _length(el.get("y", "0"), f"y of {_where(el)}", vh)
+        width = width if width is not None else content.get("width")
+        height = height if height is not None else content.get("height")
+        w = _length(width, f"width of {_where(el)}", vw) if width is not None else vw
+        h = _length(height, f"height of {_where(el)}", vh) if height is not None else vh
+        if w <= 0 or h <= 0:
+            return  # a zero-size viewport renders nothing
+        vb = self._viewbox(content)
+        m = ctm @ _translate(x, y)
+        saved = self.viewport
+        if vb is not None:
+            m = m @ _viewbox_matrix(vb, w, h, content.get("preserveAspectRatio"))
+            self.viewport = (vb[2], vb[3])
+        try:
+            self._visit_children(content, m, style, op, label, depth, refs)
+        finally:
+            self.viewport = saved
+
+    def _visit_use(self, el, ctm, style, op, label, depth, refs):
+        href = (el.get("href") or el.get(XLINK_HREF) or "").strip()
+        if not href.startswith("#"):
+            return  # external references are not followed
+        target = self.ids.get(href[1:])
+        if target is None:
+            return  # a broken reference renders nothing
+        if href in refs:
+            raise SketchError(f"<use href={href!r}> refers to itself (a reference cycle); remove the cycle.")
+        refs = refs | {href}
+        _, ttag = _split_tag(target.tag)
+        if ttag == "symbol":
+            self._visit_viewport(el, target, ctm, style, op, label, depth, refs, el.get("width"), el.get("height"))
+            return
+        vw, vh = self.viewport
+        x = _length(el.get("x", "0"), f"x of {_where(el)}", vw)
+        y = _length(el.get("y", "0"), f"y of {_where(el)}", vh)
+        self._visit(target, ctm @ _translate(x, y), style, op, label, depth + 1, refs)
+
+    # ---- shapes
+    def _attr_len(self, el, name, ref, default=None):
+        v = el.get(name)
+        if v is None:
+            return default
+        return _length(v, f"{name} of {_where(el)}", ref)
+
+    def _geometry(self, el, tag) -> list[tuple[list, bool]]:
+        vw, vh = self.viewport
+        diag = math.sqrt((vw * vw + vh * vh) / 2)
+        if tag == "path":
+            return _PathData(el.get("d") or "", _where(el)).subpaths()
+        if tag == "line":
+            p = [complex(self._attr_len(el, f"x{i}", vw, 0.0), self._attr_len(el, f"y{i}", vh, 0.0)) for i in (1, 2)]
+            return [([_line(p[0], p[1])], False)]
+        if tag in ("polyline", "polygon"):
+            nums = [_number(n, f"points of {_where(el)}") for n in _NUMBER_RE.findall(el.get("points") or "")]
+            pts = [complex(nums[i], nums[i + 1]) for i in range(0, len(nums) - 1, 2)]
+            if len(pts) < 2:
+                return []
+            segs = [_line(a, b) for a, b in zip(pts[:-1], pts[1:])]
+            if tag == "polygon":
+                if pts[-1] != pts[0]:
+                    segs.append(_line(pts[-1], pts[0]))
+                return [(segs, True)]
+            return [(segs, False)]
+        if tag == "rect":
+            x, y = self._attr_len(el, "x", vw, 0.0), self._attr_len(el, "y", vh, 0.0)
+            w, h = self._attr_len(el, "width", vw, 0.0), self._attr_len(el, "height", vh, 0.0)
+            if w <= 0 or h <= 0:
+                return []
+            rx, ry = self._attr_len(el, "rx", vw), self._attr_len(el, "ry", vh)
+            rx = ry if rx is None or rx < 0 else rx
+            ry = rx if ry is None or ry < 0 else ry
+            rx, ry = min(max(rx or 0.0, 0.0), w / 2), min(max(ry or 0.0, 0.0), h / 2)
+            if rx == 0 or ry == 0:
+                c = [complex(x, y), complex(x + w, y), complex(x + w, y + h), complex(x, y + h)]
+                return [([_line(c[i], c[(i + 1) % 4]) for i in range(4)], True)]
+            k = [complex(x + rx, y), complex(x + w - rx, y), complex(x + w, y + ry), complex(x + w, y + h - ry),
+                 complex(x + w - rx, y + h), complex(x + rx, y + h), complex(x, y + h - ry), complex(x, y + ry)]
+            segs = []
+            for i in range(4):
+                a, b, nxt = k[2 * i], k[2 * i + 1], k[(2 * i + 2) % 8]
+                if a != b:
+                    segs.append(_line(a, b))
+                segs += _arc(b, rx, ry, 0.0, False, True, nxt)
+            return [(segs, True)]
+        if tag == "circle":
+            r = self._attr_len(el, "r", diag, 0.0)
+            cx, cy = self._attr_len(el, "cx", vw, 0.0), self._attr_len(el, "cy", vh, 0.0)
+            return [(_ellipse_subpath(cx, cy, r, r), True)] if r > 0 else []
+        # ellipse
+        rx, ry = self._attr_len(el, "rx", vw), self._attr_len(el, "ry", vh)
+        rx = ry if rx is None else rx
+        ry = rx if ry is None else ry
+        cx, cy = self._attr_len(el, "cx", vw, 0.0), self._attr_len(el, "cy", vh, 0.0)
+        if rx is None or rx <= 0 or ry <= 0:
+            return []
+        return [(_ellipse_subpath(cx, cy, rx, ry), True)]
+
+    def _paint(self, value: str, el, style) -> tuple | None:
+        try:
+            current = _color(style["color"])
+        except (ValueError, SketchError):
+            current = (0.0, 0.0, 0.0, 1.0)
+        v = value.strip()
+        if v.lower().startswith("url("):
+            ref, _, fallback = v.partition(")")
+            target = self.ids.get(ref[4:].strip().strip("'\"").lstrip("#"))
+            color = self._gradient_color(target) if target is not None else None
+            if color is None and fallback.strip():
+                return self._paint(fallback, el, style)
+            return color
+        try:
+            return _color(v, current)
+        except (ValueError, SketchError):
+            raise SketchError(f"Unknown colour {value!r} in {_where(el)}; use a CSS colour such as 'black' or '#1a1a1a'.") from None
+
+    def _gradient_color(self, el, hops: int = 0) -> tuple | None:
+        """Mean colour of a gradient's stops (following href), or None."""
+        _, tag = _split_tag(el.tag)
+        if tag not in ("linearGradient", "radialGradient") or hops > 16:
+            return None
+        stops = [s for s in el if _split_tag(s.tag)[1] == "stop"]
+        if not stops:
+            href = (el.get("href") or el.get(XLINK_HREF) or "").lstrip("#")
+            nxt = self.ids.get(href)
+            return self._gradient_color(nxt, hops + 1) if nxt is not None else None
+        cols = []
+        for s in stops:
+            d = {k: s.get(k) for k in ("stop-color", "stop-opacity") if s.get(k) is not None}
+            d.update(_declarations(s.get("style") or ""))
+            try:
+                c = _color(d.get("stop-color", "black")) or _NO_PAINT
+            except (ValueError, SketchError):
+                c = (0.0, 0.0, 0.0, 1.0)
+            a = c[3] * _fraction(d.get("stop-opacity", "1"), "stop-opacity")
+            cols.append(c[:3] + (a,))
+        return tuple(float(v) for v in np.mean(np.array(cols), axis=0))
+
+    def _shape(self, el, tag, ctm, style, opacity, label):
+        subpaths = self._geometry(el, tag)
+        if not subpaths:
+            return
+        where = _where(el)
+        vw, vh = self.viewport
+        stroke = self._paint(style["stroke"], el, style)
+        fill = self._paint(style["fill"], el, style) if tag != "line" else None
+        width = _length(style["stroke-width"], f"stroke-width of {where}", math.sqrt((vw * vw + vh * vh) / 2))
+        lin = ctm[:2, :2]
+        width *= math.sqrt(abs(float(np.linalg.det(lin))))
+        if stroke is None or width <= 0:
+            stroke_rgba, width = _NO_PAINT, 0.0
+        else:
+            stroke_rgba = stroke[:3] + (stroke[3] * _fraction(style["stroke-opacity"], f"stroke-opacity of {where}") * opacity,)
+        fill_rgba = _NO_PAINT
+        if fill is not None:
+            fill_rgba = fill[:3] + (fill[3] * _fraction(style["fill-opacity"], f"fill-opacity of {where}") * opacity,)
+        rule = style["fill-rule"].strip().lower()
+        if rule not in ("nonzero", "evenodd"):
+            raise SketchError(f"Unknown fill-rule {style['fill-rule']!r} in {where}; use 'nonzero' or 'evenodd'.")
+        filled = fill_rgba[3] > 0
+        if filled:  # SVG fills open subpaths as if closed
+            subpaths = [(_close(segs), True) for segs, _ in subpaths]
+            if len(subpaths) > 1 and not (width > 0 and stroke_rgba[3] > 0):
+                subpaths = [(_bridge([segs for segs, _ in subpaths]), True)]
+        for segs, closed in subpaths:
+            self._add(segs, closed, ctm, where, width, stroke_rgba, fill_rgba, rule, label)
+
+    def _add(self, segs, closed, ctm, where, width, stroke, fill, rule, label):
+        self.n_segments += len(segs)
+        if self.n_segments > MAX_SEGMENTS:
+            raise SketchError(
+                f"The SVG has more than {MAX_SEGMENTS} curve segments; simplify it (Inkscape: Path > Simplify) and try again."
+            )
+        if len(self.paths) + 1 > MAX_PATHS:
+            raise SketchError(f"The SVG has more than {MAX_PATHS} paths; simplify it or split it into several sketches.")
+        chain = [z for s in segs for z in s[:3]]
+        if not closed:
+            chain.append(segs[-1][3])
+        z = np.array(chain, dtype=complex)
+        pts = np.stack([z.real, z.imag], axis=1) @ ctm[:2, :2].T + ctm[:2, 2]
+        if not np.isfinite(pts).all() or not np.isfinite(pts.astype(np.float32)).all():
+            raise SketchError(f"{where} has coordinates that are not finite numbers (NaN, infinite or too large); fix them.")
+        self.paths.append(pts)
+        self.closed.append(closed)
+        self.widths.append(float(width))
+        self.strokes.append(tuple(float(c) for c in stroke))
+        self.fills.append(tuple(float(c) for c in fill) if closed else _NO_PAINT)
+        self.rules_fill.append(rule)
+        self.labels.append(label)
+
+
+# ------------------------------------------------------------------- helpers
+def _canvas_size(size) -> tuple[int, int]:
+    if isinstance(size, (int, np.integer)) and not isinstance(size, bool):
+        W = H = int(size)
+    elif isinstance(size, Sequence) and len(size) == 2 and all(isinstance(v, (int, np.integer)) for v in size):
+        W, H = int(size[0]), int(size[1])
+    else:
+        raise SketchError(f"normalize size must be an int or (width, height) of ints, got {size!r}.")
+    if not (0 < W <= MAX_CANVAS and 0 < H <= MAX_CANVAS):
+        raise SketchError(f"normalize size must be between 1 and {MAX_CANVAS} px per side, got {size!r}.")
+    return W, H
+
+
+def _drawing_bounds(sketch: Sketch) -> tuple[np.ndarray, np.ndarray]:
+    """Exact curve bounds, each path widened by half its visible stroke width."""
+    P = sketch.points.detach().cpu().double().numpy()[sketch.segment_index.cpu().numpy()]  # [S, 4, 2]
+    p0, p1, p2, p3 = P[:, 0], P[:, 1], P[:, 2], P[:, 3]
+    d0, d1, d2 = p1 - p0, p2 - p1, p3 - p2
+    a, b, c = d0 - 2 * d1 + d2, 2 * (d1 - d0), d0  # B'(t)/3 = a t^2 + b t + c
+    ts = [np.zeros_like(a), np.ones_like(a)]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        disc = np.sqrt(np.maximum(b * b - 4 * a * c, 0.0))
+        quad = np.abs(a) > 1e-12
+        ts.append(np.where(quad, (-b + disc) / (2 * a), np.where(np.abs(b) > 1e-12, -c / b, 0.0)))
+        ts.append(np.where(quad, (-b - disc) / (2 * a), 0.0))
+    T = np.clip(np.nan_to_num(np.stack(ts, axis=1), nan=0.0), 0.0, 1.0)  # [S, 4 candidates, 2 axes]
+    u = 1 - T
+    val = (u**3) * p0[:, None] + 3 * u * u * T * p1[:, None] + 3 * u * T * T * p2[:, None] + T**3 * p3[:, None]
+    seg_lo, seg_hi = val.min(axis=1), val.max(axis=1)  # [S, 2]
+    half = (sketch.stroke_width * sketch.has_stroke).detach().cpu().double().numpy() / 2
+    pad = half[sketch.segment_path.cpu().numpy()][:, None]
+    return (seg_lo - pad).min(axis=0), (seg_hi + pad).max(axis=0)
+
+
+def _num(v: float) -> str:
+    s = f"{float(v):.5f}".rstrip("0").rstrip(".")
+    return "0" if s in ("-0", "") else s
+
+
+def _hex(rgba: Iterable[float]) -> str:
+    r, g, b = (min(max(int(round(float(c) * 255)), 0), 255) for c in list(rgba)[:3])
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def _path_data(pts: np.ndarray, closed: bool) -> str:
+    n = len(pts)
+    parts = [f"M {_num(pts[0, 0])} {_num(pts[0, 1])}"]
+    k = n // 3
+    for j in range(k):
+        c = [pts[3 * j + 1], pts[3 * j + 2], pts[(3 * j + 3) % n]]
+        parts.append("C " + " ".join(f"{_num(p[0])} {_num(p[1])}" for p in c))
+    if closed:
+        parts.append("Z")
+    return " ".join(parts)
