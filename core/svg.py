@@ -171,56 +171,90 @@ def normalize(sketch: Sketch, size: int | tuple[int, int] = 256, margin: float =
 _fit = normalize  # `loads` has a parameter of the same name
 
 
-def dumps(sketch: Sketch) -> str:
-    """SVG text of a 2D sketch: one <path> per Sketch path, in paint order.
+def dumps(sketch: Sketch, points=None, digits: int = 5) -> str:
+    """SVG text of a 2D sketch: one <path> per shape, in paint order.
 
-    Paths are wrapped in <g data-object="k"> runs when any object group id is not 0.
-    Open paths are written with fill="none" (SVG would otherwise fill them).
+    A compound shape (consecutive paths with one `compound` id) is written as one
+    <path> with several subpaths, so its fill (holes included) survives; its fill
+    and stroke style are those of its first path. Paths are wrapped in
+    <g data-object="k"> runs when any object group id is not 0. Open paths are
+    written with fill="none" (SVG would otherwise fill them).
+    points: optional [N, 2] replacing sketch.points (e.g. one animation frame).
     """
     if sketch.dim != 2:
         raise SketchError("Only 2D sketches can be written as SVG; project the 3D sketch to 2D first.")
-    pts = sketch.points.detach().cpu().double().numpy()
-    widths = sketch.stroke_width.detach().cpu().double().numpy()
-    strokes = sketch.stroke_color.detach().cpu().double().numpy()
-    fills = sketch.fill_color.detach().cpu().double().numpy()
-    groups = sketch.group.cpu().tolist()
+    pts = (sketch.points if points is None else points).detach().cpu().double().numpy()
     W, H = sketch.canvas
-    use_groups = any(g != 0 for g in groups)
     lines = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         f'<svg xmlns="{SVG_NS}" version="1.1" width="{W}" height="{H}" viewBox="0 0 {W} {H}">',
     ]
-    current = None
-    for p in range(sketch.num_paths):
-        if use_groups and groups[p] != current:
-            if current is not None:
-                lines.append("  </g>")
-            lines.append(f'  <g data-object="{groups[p]}">')
-            current = groups[p]
-        indent = "    " if use_groups else "  "
-        seg = pts[sketch.path_offsets[p] : sketch.path_offsets[p + 1]]
-        attrs = [f'd="{_path_data(seg, sketch.closed[p])}"']
-        if sketch.closed[p] and fills[p, 3] > 0:
-            attrs.append(f'fill="{_hex(fills[p])}"')
-            if fills[p, 3] < 1:
-                attrs.append(f'fill-opacity="{_num(fills[p, 3])}"')
-        else:
-            attrs.append('fill="none"')
-        if sketch.fill_rule[p] == "evenodd":
-            attrs.append('fill-rule="evenodd"')
-        if widths[p] > 0:
-            attrs.append(f'stroke="{_hex(strokes[p])}"')
-            if strokes[p, 3] < 1:
-                attrs.append(f'stroke-opacity="{_num(strokes[p, 3])}"')
-            attrs.append(f'stroke-width="{_num(widths[p])}"')
-            attrs.append('stroke-linecap="round" stroke-linejoin="round"')
-        else:
-            attrs.append('stroke="none"')
-        lines.append(f"{indent}<path {' '.join(attrs)}/>")
-    if use_groups:
-        lines.append("  </g>")
+
+    def element(first, members):
+        d = " ".join(
+            path_data(pts[sketch.path_offsets[p] : sketch.path_offsets[p + 1]], sketch.closed[p], digits)
+            for p in members
+        )
+        return f'<path d="{d}" {style_attributes(sketch, first)}/>'
+
+    lines += shape_elements(sketch, element)
     lines.append("</svg>")
     return "\n".join(lines) + "\n"
+
+
+def shapes(sketch: Sketch) -> list[tuple[int, list[int]]]:
+    """(first path, all paths) of every SVG shape: runs of one compound id, in paint order."""
+    comp = sketch.compound.tolist()
+    out: list[tuple[int, list[int]]] = []
+    for p, c in enumerate(comp):
+        if p and c == comp[p - 1]:
+            out[-1][1].append(p)
+        else:
+            out.append((p, [p]))
+    return out
+
+
+def shape_elements(sketch: Sketch, element) -> list[str]:
+    """Lines of one element per shape (`element(first, members) -> str`), wrapped in
+    <g data-object="k"> runs when any object group id is not 0 (load() restores them)."""
+    groups = sketch.group.cpu().tolist()
+    use_groups = any(g != 0 for g in groups)
+    lines, current = [], None
+    for first, members in shapes(sketch):
+        if use_groups and groups[first] != current:
+            if current is not None:
+                lines.append("  </g>")
+            lines.append(f'  <g data-object="{groups[first]}">')
+            current = groups[first]
+        lines.append(("    " if use_groups else "  ") + element(first, members))
+    if use_groups:
+        lines.append("  </g>")
+    return lines
+
+
+def style_attributes(sketch: Sketch, p: int) -> str:
+    """fill / stroke attributes of path p as SVG presentation attributes (round caps and joins)."""
+    fill = sketch.fill_color[p].detach().cpu().tolist()
+    stroke = sketch.stroke_color[p].detach().cpu().tolist()
+    width = float(sketch.stroke_width[p])
+    attrs = []
+    if sketch.closed[p] and fill[3] > 0:
+        attrs.append(f'fill="{hex_color(fill)}"')
+        if fill[3] < 1:
+            attrs.append(f'fill-opacity="{fmt_num(fill[3])}"')
+    else:
+        attrs.append('fill="none"')
+    if sketch.fill_rule[p] == "evenodd":
+        attrs.append('fill-rule="evenodd"')
+    if width > 0:
+        attrs.append(f'stroke="{hex_color(stroke)}"')
+        if stroke[3] < 1:
+            attrs.append(f'stroke-opacity="{fmt_num(stroke[3])}"')
+        attrs.append(f'stroke-width="{fmt_num(width)}"')
+        attrs.append('stroke-linecap="round" stroke-linejoin="round"')
+    else:
+        attrs.append('stroke="none"')
+    return " ".join(attrs)
 
 
 def save(sketch: Sketch, path) -> None:
@@ -590,21 +624,6 @@ def _close(segs: list) -> list:
     return segs
 
 
-def _bridge(loops: list[list]) -> list:
-    """Join closed loops into one closed chain: loop 1, line to loop 2's start,
-    loop 2, ..., then the same lines back. Each bridge is traversed once each way,
-    so it adds zero winding: the fill (nonzero or evenodd, holes included) is
-    exactly that of the compound path."""
-    out, back = [], []
-    for i, loop in enumerate(loops):
-        if i:
-            a, b = loops[i - 1][0][0], loop[0][0]
-            out.append(_line(a, b))
-            back.append(_line(b, a))
-        out.extend(loop)
-    return out + back[::-1]
-
-
 def _ellipse_subpath(cx, cy, rx, ry) -> list:
     p = [complex(cx + rx, cy), complex(cx, cy + ry), complex(cx - rx, cy), complex(cx, cy - ry)]
     segs = []
@@ -629,6 +648,8 @@ class _Converter:
         self.fills: list[tuple] = []
         self.rules_fill: list[str] = []
         self.labels: list[str | None] = []
+        self.compounds: list[int] = []
+        self.n_elements = 0
         self.n_segments = 0
         self.visits = 0
         self.skipped_text = False
@@ -710,6 +731,7 @@ class _Converter:
             fill_rule=tuple(self.rules_fill),
             group=torch.tensor(self._group_ids(), dtype=torch.long),
             canvas=canvas,
+            compound=torch.tensor(self.compounds, dtype=torch.long),
         )
 
     def _group_ids(self) -> list[int]:
@@ -975,12 +997,13 @@ class _Converter:
         filled = fill_rgba[3] > 0
         if filled:  # SVG fills open subpaths as if closed
             subpaths = [(_close(segs), True) for segs, _ in subpaths]
-            if len(subpaths) > 1 and not (width > 0 and stroke_rgba[3] > 0):
-                subpaths = [(_bridge([segs for segs, _ in subpaths]), True)]
+        # the subpaths of one element form one compound shape: filled together (holes stay holes)
+        compound = self.n_elements
+        self.n_elements += 1
         for segs, closed in subpaths:
-            self._add(segs, closed, ctm, where, width, stroke_rgba, fill_rgba, rule, label)
+            self._add(segs, closed, ctm, where, width, stroke_rgba, fill_rgba, rule, label, compound)
 
-    def _add(self, segs, closed, ctm, where, width, stroke, fill, rule, label):
+    def _add(self, segs, closed, ctm, where, width, stroke, fill, rule, label, compound):
         self.n_segments += len(segs)
         if self.n_segments > MAX_SEGMENTS:
             raise SketchError(
@@ -1002,6 +1025,7 @@ class _Converter:
         self.fills.append(tuple(float(c) for c in fill) if closed else _NO_PAINT)
         self.rules_fill.append(rule)
         self.labels.append(label)
+        self.compounds.append(compound)
 
 
 # ------------------------------------------------------------------- helpers
@@ -1038,23 +1062,26 @@ def _drawing_bounds(sketch: Sketch) -> tuple[np.ndarray, np.ndarray]:
     return (seg_lo - pad).min(axis=0), (seg_hi + pad).max(axis=0)
 
 
-def _num(v: float) -> str:
-    s = f"{float(v):.5f}".rstrip("0").rstrip(".")
+def fmt_num(v: float, digits: int = 5) -> str:
+    """A number with at most `digits` decimals and no trailing zeros."""
+    s = f"{float(v):.{digits}f}".rstrip("0").rstrip(".")
     return "0" if s in ("-0", "") else s
 
 
-def _hex(rgba: Iterable[float]) -> str:
+def hex_color(rgba: Iterable[float]) -> str:
+    """#rrggbb of an RGB(A) colour in 0..1."""
     r, g, b = (min(max(int(round(float(c) * 255)), 0), 255) for c in list(rgba)[:3])
     return f"#{r:02x}{g:02x}{b:02x}"
 
 
-def _path_data(pts: np.ndarray, closed: bool) -> str:
+def path_data(pts: np.ndarray, closed: bool, digits: int = 5) -> str:
+    """Absolute `M ... C ... [Z]` path data of one path's control points [3k(+1), 2]."""
     n = len(pts)
-    parts = [f"M {_num(pts[0, 0])} {_num(pts[0, 1])}"]
+    parts = [f"M {fmt_num(pts[0, 0], digits)} {fmt_num(pts[0, 1], digits)}"]
     k = n // 3
     for j in range(k):
         c = [pts[3 * j + 1], pts[3 * j + 2], pts[(3 * j + 3) % n]]
-        parts.append("C " + " ".join(f"{_num(p[0])} {_num(p[1])}" for p in c))
+        parts.append("C " + " ".join(f"{fmt_num(p[0], digits)} {fmt_num(p[1], digits)}" for p in c))
     if closed:
         parts.append("Z")
     return " ".join(parts)

@@ -350,7 +350,13 @@ def test_filled_compound_path_keeps_its_hole():
         'width="200" height="100"',
     )
     s = svg.loads(text)
-    assert s.num_paths == 2 and s.closed == (True, True)  # each compound path is one bridged loop
+    assert s.num_paths == 4 and all(s.closed)  # every subpath is a path ...
+    assert s.compound.tolist() == [0, 0, 1, 1]  # ... and each element one compound shape
+    assert svg.dumps(s).count("<path") == 2  # written back as two compound <path>s
+    from sketchmotion.core.raster import render as our_render
+
+    ours = our_render(s).numpy()
+    assert ours[50, 50].min() > 0.99 and ours[50, 150].min() > 0.99  # our renderer keeps the holes too
     img = render(svg.dumps(s))
     assert img[50, 50].min() > 0.99 and img[50, 150].min() > 0.99  # holes stay empty
     assert img[20, 20].max() < 0.01 and img[20, 120].max() < 0.01
@@ -434,11 +440,12 @@ def test_editor_files_render_the_same_after_conversion(name):
 
 def test_illustrator_file_contents():
     s = svg.load(os.path.join(DATA, "illustrator.svg"))
-    assert s.canvas == (500, 400) and s.num_paths == 8  # the compound path with a hole is one path
-    np.testing.assert_allclose(s.stroke_width.numpy(), [6, 6, 0, 4, 4, 0, 0, 6])
+    assert s.canvas == (500, 400) and s.num_paths == 9  # the compound path with a hole: two subpaths ...
+    assert s.compound.tolist() == [0, 1, 2, 3, 4, 5, 5, 6, 7]  # ... of one compound shape
+    np.testing.assert_allclose(s.stroke_width.numpy(), [6, 6, 0, 4, 4, 0, 0, 0, 6])
     np.testing.assert_allclose(s.fill_color[2].numpy(), [0xF2 / 255, 0xC9 / 255, 0x4C / 255, 1], atol=1e-6)
-    np.testing.assert_allclose(s.fill_color[6, 3].item(), 0.5)  # .st3 opacity
-    assert s.closed == (False, False, True, True, True, True, True, False)
+    np.testing.assert_allclose(s.fill_color[7, 3].item(), 0.5)  # .st3 opacity
+    assert s.closed == (False, False, True, True, True, True, True, True, False)
 
 
 def test_inkscape_file_contents():

@@ -19,47 +19,10 @@ from __future__ import annotations
 
 import os
 
-import numpy as np
 
 from ..sketch import SketchAnimation
-from .timeline import Timeline, fmt_num, hex_color, make_timeline
-
-
-def path_d(pts: np.ndarray, closed: bool, decimals: int = 2) -> str:
-    """SVG path data of one cubic chain ([3k+1, 2] open, [3k, 2] closed): 'M x y C ... [Z]'."""
-    f = [fmt_num(v, decimals) for v in pts.reshape(-1)]
-    xy = [f"{f[2 * i]} {f[2 * i + 1]}" for i in range(len(pts))]
-    n = len(pts)
-    k = n // 3 if closed else (n - 1) // 3
-    parts = [f"M{xy[0]}"]
-    for j in range(k):
-        end = xy[(3 * j + 3) % n]
-        parts.append(f"C{xy[3 * j + 1]} {xy[3 * j + 2]} {end}")
-    if closed:
-        parts.append("Z")
-    return "".join(parts)
-
-
-def _style_attrs(sketch, p: int) -> str:
-    """Static paint attributes of path p (round caps and joins, as the renderer draws them)."""
-    a = []
-    fc = sketch.fill_color[p].tolist()
-    if sketch.closed[p] and fc[3] > 0:
-        a.append(f'fill="{hex_color(fc)}"')
-        if fc[3] < 1:
-            a.append(f'fill-opacity="{fmt_num(fc[3], 4)}"')
-        if sketch.fill_rule[p] != "nonzero":
-            a.append(f'fill-rule="{sketch.fill_rule[p]}"')
-    else:
-        a.append('fill="none"')
-    sw = float(sketch.stroke_width[p])
-    sc = sketch.stroke_color[p].tolist()
-    if sw > 0 and sc[3] > 0:
-        a.append(f'stroke="{hex_color(sc)}"')
-        if sc[3] < 1:
-            a.append(f'stroke-opacity="{fmt_num(sc[3], 4)}"')
-        a.append(f'stroke-width="{fmt_num(sw, 3)}" stroke-linecap="round" stroke-linejoin="round"')
-    return " ".join(a)
+from ..svg import fmt_num, hex_color, path_data, shape_elements, style_attributes
+from .timeline import Timeline, make_timeline
 
 
 def _key_times(n: int) -> str:
@@ -80,22 +43,16 @@ def timeline_svg(tl: Timeline, interpolate: bool = True, background=None, decima
     ]
     if background is not None:
         out.append(f'<rect width="{W}" height="{H}" fill="{hex_color(background)}"/>')
-    groups = sk.group.tolist()
-    use_groups = any(g != 0 for g in groups)  # same convention as core.svg.dumps
-    current = None
-    for p in range(sk.num_paths):
-        if use_groups and groups[p] != current:
-            if current is not None:
-                out.append("</g>")
-            out.append(f'<g data-object="{groups[p]}">')
-            current = groups[p]
-        a, b = sk.path_offsets[p], sk.path_offsets[p + 1]
-        closed = sk.closed[p]
-        ds = [path_d(frames[i, a:b], closed, decimals) for i in range(F)]
-        head = f'<path d="{ds[0]}" {_style_attrs(sk, p)}'
-        if all(d == ds[0] for d in ds):  # this path does not move: no animation needed
-            out.append(head + "/>")
-            continue
+
+    def element(first, members):
+        ds = [
+            " ".join(path_data(frames[i, sk.path_offsets[p] : sk.path_offsets[p + 1]], sk.closed[p], decimals)
+                     for p in members)
+            for i in range(F)
+        ]
+        head = f'<path d="{ds[0]}" {style_attributes(sk, first)}'
+        if all(d == ds[0] for d in ds):  # this shape does not move: no animation needed
+            return head + "/>"
         if interpolate:
             # one value per frame start plus the closing value at t = dur: the first frame
             # again when looping (the last interval blends back), else the last frame held
@@ -104,13 +61,13 @@ def timeline_svg(tl: Timeline, interpolate: bool = True, background=None, decima
         else:
             values = ds
             times, mode = ";".join(fmt_num(i / F, 6) for i in range(F)), "discrete"
-        out.append(
+        return (
             head
             + f'><animate attributeName="d" dur="{dur}s" {repeat} calcMode="{mode}" '
             + f'keyTimes="{times}" values="{";".join(values)}"/></path>'
         )
-    if use_groups:
-        out.append("</g>")
+
+    out += shape_elements(sk, element)
     out.append("</svg>")
     return "\n".join(out) + "\n"
 

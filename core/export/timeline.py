@@ -8,7 +8,7 @@ and re-samples the control points linearly (`SketchAnimation.resample`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+
 from dataclasses import dataclass, replace
 
 import torch
@@ -136,14 +136,3 @@ def render_frames(tl: Timeline, background=(1.0, 1.0, 1.0), chunk: int = 8):
     """As render_timeline, as uint8 numpy [F, H, W, C]."""
     return (render_timeline(tl, background, chunk) * 255.0 + 0.5).to(torch.uint8).numpy()
 
-
-def fmt_num(x: float, decimals: int = 2) -> str:
-    """Shortest decimal for a coordinate: 12.5, -3, 0.25 (never '-0')."""
-    s = f"{x:.{decimals}f}".rstrip("0").rstrip(".")
-    return "0" if s in ("-0", "") else s
-
-
-def hex_color(rgba: Sequence[float]) -> str:
-    """'#rrggbb' from straight RGB(A) in 0..1."""
-    r, g, b = (max(0, min(255, round(float(c) * 255))) for c in list(rgba)[:3])
-    return f"#{r:02x}{g:02x}{b:02x}"

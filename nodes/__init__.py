@@ -1,0 +1,25 @@
+"""SketchMotion's ComfyUI nodes (V3 schema). Thin: read inputs, call core, convert the result.
+
+Imported only when ComfyUI asks the pack for its node list; core modules (and anything
+heavy) are imported inside `execute`.
+"""
+
+from __future__ import annotations
+
+from comfy_api.latest import ComfyExtension, io
+
+from .load_sketch import LoadSketch, SketchFromSVGText
+from .render import RenderSketch
+from .save_sketch import SaveSketchSVG
+
+NODES: list[type[io.ComfyNode]] = [LoadSketch, SketchFromSVGText, RenderSketch, SaveSketchSVG]
+
+
+class SketchMotionExtension(ComfyExtension):
+    """The extension object `comfy_entrypoint` hands to ComfyUI."""
+
+    async def get_node_list(self) -> list[type[io.ComfyNode]]:
+        return list(NODES)
+
+
+__all__ = ["SketchMotionExtension", "NODES"]

@@ -1,0 +1,9 @@
+"""Socket types shared by every SketchMotion node (ComfyUI V3 schema)."""
+
+from comfy_api.latest import io
+
+CATEGORY = "SketchMotion"
+
+# One Sketch (vector strokes) / one SketchAnimation (strokes over time), as in core.sketch.
+Sketch = io.Custom("SKETCH")
+SketchAnimation = io.Custom("SKETCH_ANIMATION")

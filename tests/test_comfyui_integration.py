@@ -1,0 +1,332 @@
+"""A real ComfyUI, headless on CPU, with this pack loaded (skipped unless COMFYUI_PATH is set).
+
+Set up the environment once with scripts/comfyui_env.sh, then:
+    COMFYUI_PATH=/path/to/ComfyUI python -m pytest tests/test_comfyui_integration.py -q
+
+The server runs with temporary input/output/temp/user folders and database, sees the
+pack through --extra-model-paths-config (custom_nodes: a temp folder holding a symlink
+to this repository), is driven over HTTP only, and is always killed at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+PACK_NAME = "comfyui-sketchmotion"
+COMFYUI_PATH = os.environ.get("COMFYUI_PATH", "")
+START_TIMEOUT = 240  # s, server start on a slow 2-core machine
+RUN_TIMEOUT = 300  # s, per workflow
+
+pytestmark = [
+    pytest.mark.comfyui,
+    pytest.mark.skipif(not (COMFYUI_PATH and (Path(COMFYUI_PATH) / "main.py").is_file()),
+                       reason="set COMFYUI_PATH to a ComfyUI checkout to run the real-server tests"),
+]
+
+# node id -> (required inputs: type, optional inputs: type, outputs, output node)
+EXPECTED = {
+    "SketchMotionLoadSketch": (
+        {"svg": "COMBO"}, {"normalize": "INT", "stroke_width": "FLOAT", "stroke_color": "STRING"}, ["SKETCH"], False),
+    "SketchMotionSketchFromSVGText": (
+        {"svg_text": "STRING"}, {"normalize": "INT", "stroke_width": "FLOAT", "stroke_color": "STRING"}, ["SKETCH"], False),
+    "SketchMotionRenderSketch": (
+        {"sketch": "SKETCH,SKETCH_ANIMATION", "size": "INT", "width_scale": "FLOAT", "background": "COMBO",
+         "custom_color": "STRING"}, {}, ["IMAGE", "MASK"], False),
+    "SketchMotionSaveSketchSVG": ({"sketch": "SKETCH", "filename_prefix": "STRING"}, {}, [], True),
+}
+FRONTEND_ONLY = {"Note", "MarkdownNote", "PrimitiveNode", "Reroute"}
+WIDGET_TYPES = {"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"}
+
+
+# ------------------------------------------------------------------ HTTP helpers
+def http(server, path, payload=None, timeout=30):
+    """GET (or POST json) -> (status, parsed json)."""
+    data = None if payload is None else json.dumps(payload).encode()
+    req = urllib.request.Request(server.url + path, data=data, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, json.loads(r.read() or b"null")
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"null")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def log_tail(server, n=60) -> str:
+    return "\n".join(server.log.read_text(errors="replace").splitlines()[-n:])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    base = tmp_path_factory.mktemp("comfyui")
+    dirs = {k: base / k for k in ("input", "output", "temp", "user", "custom_nodes")}
+    for d in dirs.values():
+        d.mkdir()
+    (dirs["custom_nodes"] / PACK_NAME).symlink_to(REPO, target_is_directory=True)
+    config = base / "extra_model_paths.yaml"
+    config.write_text(f"sketchmotion_test:\n  custom_nodes: {dirs['custom_nodes']}\n")
+    port = free_port()
+    cmd = [
+        sys.executable, "main.py", "--cpu", "--listen", "127.0.0.1", "--port", str(port), "--disable-auto-launch",
+        "--input-directory", str(dirs["input"]), "--output-directory", str(dirs["output"]),
+        "--temp-directory", str(dirs["temp"]), "--user-directory", str(dirs["user"]),
+        "--extra-model-paths-config", str(config), "--database-url", f"sqlite:///{base / 'comfyui.db'}",
+    ]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+    log = base / "server.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen(cmd, cwd=COMFYUI_PATH, stdout=out, stderr=subprocess.STDOUT, env=env,
+                                start_new_session=True)
+    srv = SimpleNamespace(url=f"http://127.0.0.1:{port}", log=log, proc=proc,
+                          temp=dirs["temp"] / "temp", **{k: v for k, v in dirs.items() if k != "temp"})
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"ComfyUI exited with {proc.returncode} during start-up:\n{log_tail(srv)}")
+            try:
+                if http(srv, "/system_stats", timeout=5)[0] == 200:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"ComfyUI did not answer within {START_TIMEOUT} s:\n{log_tail(srv)}")
+            time.sleep(1)
+        yield srv
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def object_info(server):
+    status, info = http(server, "/object_info", timeout=60)
+    assert status == 200
+    return info
+
+
+# ------------------------------------------------------------------ UI -> API workflow conversion
+def is_widget(spec) -> bool:
+    kind, opts = spec[0], (spec[1] if len(spec) > 1 else {})
+    return (isinstance(kind, list) or kind in WIDGET_TYPES) and not opts.get("forceInput")
+
+
+def ui_to_api(workflow: dict, object_info: dict) -> dict:
+    """Convert a UI-format workflow (nodes + links + widgets_values) to the /prompt format.
+
+    widgets_values follow the frontend's widget order: widget inputs in input_order
+    (required, then optional), each INT/COMBO with control_after_generate followed by that
+    control's value; extra widgets the frontend adds (upload buttons) come last and are ignored.
+    """
+    links = {link[0]: link for link in workflow["links"]}
+    prompt = {}
+    for n in workflow["nodes"]:
+        if n["type"] in FRONTEND_ONLY:
+            continue
+        assert n.get("mode", 0) == 0, f"node {n['id']} ({n['type']}) is muted or bypassed; shipped workflows run every node"
+        assert n["type"] in object_info, f"node type {n['type']} is not registered in ComfyUI"
+        info = object_info[n["type"]]
+        linked = {i["name"]: links[i["link"]] for i in n.get("inputs", []) if i.get("link") is not None}
+        values = n.get("widgets_values") or []
+        by_name = values if isinstance(values, dict) else None
+        queue = [] if by_name is not None else list(values)
+        inputs = {}
+        for section in ("required", "optional"):
+            for name in info.get("input_order", {}).get(section, []):
+                spec = info["input"][section][name]
+                if is_widget(spec):
+                    if by_name is not None:
+                        value = by_name.get(name)
+                    else:
+                        assert queue, f"node {n['id']} ({n['type']}): widgets_values has no value for {name!r}"
+                        value = queue.pop(0)
+                        if spec[1].get("control_after_generate"):
+                            queue.pop(0)
+                    if name not in linked and value is not None:
+                        inputs[name] = value
+                if name in linked:
+                    link = linked[name]
+                    inputs[name] = [str(link[1]), link[2]]
+        prompt[str(n["id"])] = {"class_type": n["type"], "inputs": inputs}
+    return prompt
+
+
+def queue_and_wait(server, prompt: dict) -> dict:
+    status, answer = http(server, "/prompt", {"prompt": prompt, "client_id": str(uuid.uuid4())})
+    assert status == 200, f"/prompt refused the workflow: {json.dumps(answer, indent=1)[:3000]}"
+    prompt_id = answer["prompt_id"]
+    deadline = time.monotonic() + RUN_TIMEOUT
+    while time.monotonic() < deadline:
+        _, history = http(server, f"/history/{prompt_id}")
+        entry = (history or {}).get(prompt_id)
+        if entry and entry.get("status", {}).get("completed") is not None and (
+                entry["status"]["completed"] or entry["status"].get("status_str") == "error"):
+            return entry
+        if server.proc.poll() is not None:
+            pytest.fail(f"ComfyUI died while running the workflow:\n{log_tail(server)}")
+        time.sleep(0.5)
+    pytest.fail(f"workflow did not finish within {RUN_TIMEOUT} s:\n{log_tail(server)}")
+
+
+def saved_file(server, item: dict) -> Path:
+    root = {"output": server.output, "temp": server.temp, "input": server.input}[item["type"]]
+    return root / item.get("subfolder", "") / item["filename"]
+
+
+# ------------------------------------------------------------------ tests
+def test_pack_loads_quickly_without_errors(server):
+    text = server.log.read_text(errors="replace")
+    line = re.search(rf"^\s*([\d.]+) seconds( \(IMPORT FAILED\))?: .*{re.escape(PACK_NAME)}\s*$", text, re.M)
+    assert line, f"ComfyUI did not report loading {PACK_NAME}:\n{log_tail(server)}"
+    assert not line.group(2), f"ComfyUI failed to import the pack:\n{log_tail(server, 120)}"
+    assert float(line.group(1)) < 1.0, "loading the pack must stay cheap (heavy imports belong inside functions)"
+    print(f"\nComfyUI reported the pack's load time: {line.group(1)} s")
+
+
+def test_object_info_lists_every_node_with_its_types(object_info):
+    for node_id, (required, optional, outputs, output_node) in EXPECTED.items():
+        assert node_id in object_info, f"{node_id} missing from /object_info"
+        info = object_info[node_id]
+        assert info["category"] == "SketchMotion" and info["display_name"]
+        assert info["python_module"] == f"custom_nodes.{PACK_NAME}"
+        assert {k: v[0] for k, v in info["input"]["required"].items()} == required
+        assert {k: v[0] for k, v in info["input"].get("optional", {}).items()} == optional
+        assert info["output"] == outputs
+        assert info["output_node"] is output_node
+    svg = object_info["SketchMotionLoadSketch"]["input"]["required"]["svg"][1]
+    assert svg.get("image_upload") is True
+    assert "examples/stick_figure.svg" in svg["options"], "bundled examples must be offered by Load Sketch"
+
+
+def test_pack_workflows_are_served_as_templates(server):
+    status, templates = http(server, "/workflow_templates")
+    assert status == 200
+    shipped = sorted(p.stem for p in (REPO / "workflows").glob("*.json"))
+    assert shipped and sorted(templates.get(PACK_NAME, [])) == shipped
+
+
+@pytest.mark.parametrize("workflow", sorted((REPO / "workflows").glob("*.json")), ids=lambda p: p.stem)
+def test_workflow_runs(server, object_info, workflow):
+    ui = json.loads(workflow.read_text())
+    prompt = ui_to_api(ui, object_info)
+    entry = queue_and_wait(server, prompt)
+    status = entry["status"]
+    assert status["status_str"] == "success", f"{workflow.name} failed: {json.dumps(status['messages'])[:3000]}"
+    output_nodes = {k for k, v in prompt.items() if object_info[v["class_type"]]["output_node"]}
+    assert output_nodes and output_nodes <= set(entry["outputs"]), f"no output from {output_nodes - set(entry['outputs'])}"
+    for node_id in output_nodes:
+        files = [i for key in ("images", "svg") for i in entry["outputs"][node_id].get(key, [])]
+        assert files, f"output node {node_id} reported no files"
+        for item in files:
+            path = saved_file(server, item)
+            assert path.is_file() and path.stat().st_size > 0, f"{path} was reported but not written"
+
+
+def test_render_sketch_outputs_are_right(server, object_info):
+    from PIL import Image
+
+    ui = json.loads((REPO / "workflows" / "render_sketch.json").read_text())
+    prompt = ui_to_api(ui, object_info)
+    prompt["4"]["inputs"]["filename_prefix"] = "integration/check"
+    entry = queue_and_wait(server, prompt)
+    assert entry["status"]["status_str"] == "success"
+    preview = saved_file(server, entry["outputs"]["3"]["images"][0])
+    with Image.open(preview) as im:
+        assert max(im.size) == prompt["2"]["inputs"]["size"]
+        pixels = im.convert("L").getextrema()
+        assert pixels[0] < 64 and pixels[1] > 250  # dark strokes on a white background
+    svg = saved_file(server, entry["outputs"]["4"]["svg"][0])
+    assert svg.parent == server.output / "integration" and svg.read_text().lstrip().startswith(("<?xml", "<svg"))
+    resvg = pytest.importorskip("resvg_py")
+    assert len(resvg.svg_to_bytes(svg_path=str(svg))) > 100  # another SVG reader accepts the file
+
+
+def test_missing_svg_is_refused_with_a_clear_message(server):
+    prompt = {
+        "1": {"class_type": "SketchMotionLoadSketch", "inputs": {"svg": "no_such_sketch.svg"}},
+        "2": {"class_type": "SketchMotionSaveSketchSVG", "inputs": {"sketch": ["1", 0], "filename_prefix": "x"}},
+    }
+    status, answer = http(server, "/prompt", {"prompt": prompt})
+    assert status == 400
+    details = json.dumps(answer["node_errors"]["1"])
+    assert "no_such_sketch.svg" in details and "input folder" in details
+
+
+FRONTEND_TO_PROMPT = """
+const done = arguments[arguments.length - 1];
+(async () => {
+  try {
+    await window.app.loadGraphData(arguments[0]);
+    const p = await window.app.graphToPrompt();
+    done({output: p.output});
+  } catch (e) { done({error: String(e) + "\\n" + e.stack}); }
+})();
+"""
+
+
+def test_frontend_converts_workflows_like_the_test_converter(server, object_info):
+    """ComfyUI's own frontend (headless Chromium) loads each workflow and builds the same prompt."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from browser import chromium_page
+
+    with chromium_page() as page:
+        page.driver.set_script_timeout(90)
+        page.open(server.url + "/", 1280, 800)
+        deadline = time.monotonic() + 120
+        ready = "return Object.keys(window.LiteGraph?.registered_node_types || {}).filter(k => k.startsWith('SketchMotion'))"
+        while not (registered := page.js(ready)) or not page.js("return !!(window.app && window.app.graph)"):
+            assert time.monotonic() < deadline, f"the frontend did not start: {page.console_errors()[:5]}"
+            time.sleep(1)
+        assert sorted(registered) == sorted(EXPECTED)
+        for workflow in sorted((REPO / "workflows").glob("*.json")):
+            ui = json.loads(workflow.read_text())
+            result = page.js_async(FRONTEND_TO_PROMPT, ui)
+            assert "error" not in result, f"{workflow.name}: {result['error']}"
+            theirs = {k: {"class_type": v["class_type"], "inputs": v["inputs"]} for k, v in result["output"].items()}
+            assert theirs == ui_to_api(ui, object_info), workflow.name
+
+
+def test_uploaded_svg_is_listed_and_loads(server):
+    """The server side of the node's upload button / drag-and-drop: POST /upload/image."""
+    svg = (REPO / "examples" / "stick_figure.svg").read_bytes()
+    boundary = uuid.uuid4().hex
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"image\"; filename=\"uploaded.svg\"\r\n"
+            "Content-Type: image/svg+xml\r\n\r\n").encode() + svg + f"\r\n--{boundary}--\r\n".encode()
+    req = urllib.request.Request(server.url + "/upload/image", data=body,
+                                 headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        assert json.loads(r.read())["name"] == "uploaded.svg"
+    _, info = http(server, "/object_info/SketchMotionLoadSketch")
+    assert "uploaded.svg" in info["SketchMotionLoadSketch"]["input"]["required"]["svg"][1]["options"]
+    prompt = {
+        "1": {"class_type": "SketchMotionLoadSketch", "inputs": {"svg": "uploaded.svg", "normalize": 128}},
+        "2": {"class_type": "SketchMotionSaveSketchSVG", "inputs": {"sketch": ["1", 0], "filename_prefix": "up/x"}},
+    }
+    entry = queue_and_wait(server, prompt)
+    assert entry["status"]["status_str"] == "success"
+    saved = saved_file(server, entry["outputs"]["2"]["svg"][0])
+    assert 'width="128"' in saved.read_text()
