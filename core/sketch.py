@@ -261,6 +261,18 @@ class Sketch:
             compound=self.compound.to(device=device),
         )
 
+    def clone(self) -> "Sketch":
+        """A copy with fresh tensors (e.g. normal tensors from ComfyUI's inference tensors)."""
+        return replace(
+            self,
+            points=self.points.clone(),
+            stroke_width=self.stroke_width.clone(),
+            stroke_color=self.stroke_color.clone(),
+            fill_color=self.fill_color.clone(),
+            group=self.group.clone(),
+            compound=self.compound.clone(),
+        )
+
     def detach(self) -> "Sketch":
         return replace(
             self,

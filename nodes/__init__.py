@@ -8,11 +8,15 @@ from __future__ import annotations
 
 from comfy_api.latest import ComfyExtension, io
 
+from .animate import AnimateSketch
+from .diffusers_prior import DiffusersVideoPrior
 from .load_sketch import LoadSketch, SketchFromSVGText
 from .render import RenderSketch
 from .save_sketch import SaveSketchSVG
 
-NODES: list[type[io.ComfyNode]] = [LoadSketch, SketchFromSVGText, RenderSketch, SaveSketchSVG]
+NODES: list[type[io.ComfyNode]] = [
+    LoadSketch, SketchFromSVGText, RenderSketch, SaveSketchSVG, DiffusersVideoPrior, AnimateSketch,
+]
 
 
 class SketchMotionExtension(ComfyExtension):

@@ -7,3 +7,5 @@ CATEGORY = "SketchMotion"
 # One Sketch (vector strokes) / one SketchAnimation (strokes over time), as in core.sketch.
 Sketch = io.Custom("SKETCH")
 SketchAnimation = io.Custom("SKETCH_ANIMATION")
+# A text-to-video model seen as a score-distillation loss (core.guidance.VideoPrior).
+VideoPrior = io.Custom("SKETCHMOTION_VIDEO_PRIOR")

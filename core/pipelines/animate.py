@@ -120,7 +120,7 @@ class AnimationTrainer:
             raise SketchError("Text-driven animation needs a 2D sketch; use reconstruct3d for 3D strokes.")
         self.config = config.validate()
         self.device = torch.device(device) if device is not None else getattr(prior, "device", torch.device("cpu"))
-        self.sketch = sketch.to(self.device)
+        self.sketch = sketch.to(self.device).clone()  # own tensors (ComfyUI hands out inference tensors)
         self.prior = prior
         S = config.render_size
         prior.check_video(config.num_frames, S, S)
@@ -180,18 +180,26 @@ class AnimationTrainer:
         return stats
 
     def run(self, callbacks: Callbacks = NO_CALLBACKS) -> SketchAnimation:
+        """Train until `steps` (or a stop request) and return the animation.
+
+        If anything interrupts the loop (Cancel in ComfyUI raises from the progress
+        callback, Ctrl-C, out of memory), the last completed step is written to
+        `checkpoint_path` before the exception propagates, so a re-run resumes.
+        """
         cfg = self.config
         stopped = False
-        while self.step < cfg.steps:
-            if callbacks.stop_requested():
-                stopped = True
-                break
-            stats = self.train_step()
-            callbacks.report(self.step, cfg.steps, stats, preview_fn=self.render_frames)
-            if cfg.checkpoint_path and cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0:
+        try:
+            while self.step < cfg.steps:
+                if callbacks.stop_requested():
+                    stopped = True
+                    break
+                stats = self.train_step()
+                callbacks.report(self.step, cfg.steps, stats, preview_fn=self.render_frames)
+                if cfg.checkpoint_path and cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0:
+                    self.save_checkpoint(cfg.checkpoint_path)
+        finally:
+            if cfg.checkpoint_path:
                 self.save_checkpoint(cfg.checkpoint_path)
-        if cfg.checkpoint_path:
-            self.save_checkpoint(cfg.checkpoint_path)
         return self.result(stopped=stopped)
 
     def result(self, stopped: bool = False) -> SketchAnimation:

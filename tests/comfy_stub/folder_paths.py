@@ -73,3 +73,19 @@ def get_save_image_path(filename_prefix: str, output_dir: str, image_width=0, im
         if sep and not head and rest.split("_")[0].isdigit() and os.path.normcase(f[: len(filename)]) == os.path.normcase(filename):
             counters.append(int(rest.split("_")[0]))
     return full_output_folder, filename, max(counters, default=0) + 1, subfolder, filename_prefix
+
+
+folder_names_and_paths: dict[str, tuple[list[str], set[str]]] = {
+    "diffusers": ([os.path.join(_base, "comfy_stub_models", "diffusers")], {"folder"}),
+}
+
+
+def add_model_folder_path(folder_name: str, full_folder_path: str, is_default: bool = False) -> None:
+    paths = folder_names_and_paths.setdefault(folder_name, ([], set()))[0]
+    if full_folder_path in paths:
+        paths.remove(full_folder_path)
+    paths.insert(0, full_folder_path) if is_default else paths.append(full_folder_path)
+
+
+def get_folder_paths(folder_name: str) -> list[str]:
+    return list(folder_names_and_paths.get(folder_name, ([], set()))[0])

@@ -1,0 +1,293 @@
+"""Text-to-video priors from diffusers: ModelScope (LiveSketch's model) and ZeroScope.
+
+Both are eps-prediction UNet3DConditionModel + Stable Diffusion AutoencoderKL +
+CLIP text encoder, loaded component by component from a diffusers folder
+(model_index.json, unet/, vae/, text_encoder/, tokenizer/, scheduler/).
+
+Per SDS step: frames [T, H, W, 3] in 0..1 -> [-1, 1] -> VAE encoder WITH gradient
+-> latent_dist sample * scaling_factor -> z [1, 4, T, H/8, W/8] -> one UNet call
+with batch 2 (negative/unconditional + prompt) -> ScoreDistillation.step_eps.
+
+Memory: the encoder runs in chunks of `vae_chunk` frames, each under activation
+checkpointing, so backward keeps only the chunk inputs and recomputes one chunk at
+a time (the reference encodes all 24 frames at once with every activation kept).
+Text embeddings are computed once per (prompt, negative prompt) and cached.
+
+    prior = load_diffusers_prior("modelscope", search_dirs=[comfy_models / "diffusers"])
+    prior.prepare("a galloping horse", "")
+    loss, stats = prior.sds_loss(frames, guidance_scale=30.0, generator=g)
+
+diffusers / transformers are imported inside functions only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Iterable
+
+import torch
+from torch import Tensor
+
+from ..errors import SketchError
+from .prior import validate_frames
+from .sds import DiscreteSchedule, ScoreDistillation
+
+MODEL_ALIASES = {
+    "modelscope": "damo-vilab/text-to-video-ms-1.7b",
+    "zeroscope": "cerspense/zeroscope_v2_576w",
+}
+# (frames, (width, height)) each model was trained on
+MODEL_HINTS = {
+    "damo-vilab/text-to-video-ms-1.7b": (24, (256, 256)),
+    "cerspense/zeroscope_v2_576w": (24, (576, 320)),
+}
+COMPONENTS = ("unet", "vae", "text_encoder", "tokenizer", "scheduler")
+PRECISIONS = ("auto", "fp32", "fp16", "bf16")
+_HF_PATTERNS = ["model_index.json", *(f"{c}/*" for c in COMPONENTS)]
+
+
+# ------------------------------------------------------------------ locating
+def _is_model_dir(p: Path) -> bool:
+    return p.is_dir() and (p / "model_index.json").is_file()
+
+
+def _candidates(name: str, search_dirs: Iterable) -> list[Path]:
+    out = []
+    base = name.rstrip("/").split("/")[-1]
+    for d in search_dirs:
+        d = Path(d).expanduser()
+        for sub in dict.fromkeys([name, base, name.replace("/", "--")]):
+            out.append(d / sub)
+    return out
+
+
+def find_model(model: str | os.PathLike, search_dirs: Iterable = (), allow_download: bool = False) -> Path:
+    """Locate a diffusers text-to-video folder.
+
+    Order: `model` as a path; `model` (or an alias: "modelscope", "zeroscope") inside
+    each of `search_dirs` (as given, its last part, or org--name); the Hugging Face
+    cache (no network); a download into that cache only if allow_download=True.
+    Raises SketchError naming where to put the model.
+    """
+    model = str(model)
+    name = MODEL_ALIASES.get(model.lower(), model)
+    search_dirs = [Path(d).expanduser() for d in search_dirs]
+    direct = Path(name).expanduser()
+    if direct.exists():
+        if _is_model_dir(direct):
+            return direct
+        raise SketchError(
+            f"{direct} is not a diffusers model folder (no model_index.json). Point to the folder that holds "
+            "model_index.json, unet/, vae/, text_encoder/, tokenizer/ and scheduler/."
+        )
+    looked = []
+    for cand in _candidates(name, search_dirs):
+        looked.append(str(cand))
+        if _is_model_dir(cand):
+            return cand
+    is_repo_id = name.count("/") == 1 and not name.startswith((".", "/", "~"))
+    if is_repo_id:
+        try:
+            from huggingface_hub import snapshot_download
+
+            path = Path(snapshot_download(name, allow_patterns=_HF_PATTERNS, local_files_only=True))
+            if _is_model_dir(path):
+                return path
+        except Exception:  # not cached (LocalEntryNotFoundError, ...)
+            pass
+        looked.append(f"Hugging Face cache ({_hf_cache_dir()})")
+        if allow_download:
+            try:
+                from huggingface_hub import snapshot_download
+
+                return Path(snapshot_download(name, allow_patterns=_HF_PATTERNS))
+            except Exception as e:  # network errors, gated repos, ...
+                raise SketchError(f"Downloading {name} from Hugging Face failed: {e}") from e
+    short = name.rstrip("/").split("/")[-1]
+    where = (f"{search_dirs[0] / short}" if search_dirs else f"ComfyUI/models/diffusers/{short}")
+    msg = (
+        f"Video model {model!r} was not found. Looked in: {', '.join(looked) or 'nowhere'}. "
+        f"Put the diffusers folder (model_index.json, unet/, vae/, text_encoder/, tokenizer/, scheduler/) at {where}, "
+        "or pass the folder's path"
+    )
+    if is_repo_id:
+        msg += f", or allow a download of {name} into the Hugging Face cache (allow_download=True / --allow-download)"
+    raise SketchError(msg + ".")
+
+
+def _hf_cache_dir() -> str:
+    try:
+        from huggingface_hub import constants
+
+        return str(constants.HF_HUB_CACHE)
+    except Exception:
+        return "~/.cache/huggingface/hub"
+
+
+def _variant(folder: Path) -> str | None:
+    """'fp16' when a component folder only holds fp16-variant weights (as the ModelScope repo may)."""
+    files = [f.name for f in folder.glob("*") if f.suffix in (".safetensors", ".bin")]
+    plain = [f for f in files if len(f.split(".")) == 2]
+    return "fp16" if not plain and any(".fp16." in f for f in files) else None
+
+
+def resolve_precision(precision: str, device: torch.device) -> torch.dtype:
+    """'auto' = fp16 on CUDA, fp32 elsewhere."""
+    if precision not in PRECISIONS:
+        raise SketchError(f"Unknown precision {precision!r}; use one of {PRECISIONS}.")
+    if precision == "auto":
+        return torch.float16 if device.type == "cuda" else torch.float32
+    return {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[precision]
+
+
+def load_diffusers_prior(
+    model: str | os.PathLike = "damo-vilab/text-to-video-ms-1.7b",
+    *,
+    search_dirs: Iterable = (),
+    device=None,
+    precision: str = "auto",
+    allow_download: bool = False,
+    **prior_kwargs,
+) -> "DiffusersVideoPrior":
+    """Find (see find_model) and load a diffusers text-to-video model as a VideoPrior.
+
+    prior_kwargs go to DiffusersVideoPrior (t_min, t_max, weighting, vae_chunk, ...).
+    """
+    path = find_model(model, search_dirs, allow_download)
+    missing = [c for c in COMPONENTS if not (path / c).is_dir()]
+    if missing:
+        raise SketchError(f"{path} lacks {', '.join(m + '/' for m in missing)}; a text-to-video folder needs {', '.join(COMPONENTS)}.")
+    unet_cfg = json.loads((path / "unet" / "config.json").read_text())
+    if unet_cfg.get("_class_name") != "UNet3DConditionModel":
+        raise SketchError(
+            f"{path} holds a {unet_cfg.get('_class_name')}, not a UNet3DConditionModel text-to-video model "
+            "(use ModelScope damo-vilab/text-to-video-ms-1.7b or ZeroScope cerspense/zeroscope_v2_576w)."
+        )
+    dev = torch.device(device) if device is not None else torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dtype = resolve_precision(precision, dev)
+
+    from diffusers import AutoencoderKL, DDPMScheduler, UNet3DConditionModel
+    from transformers import CLIPTextModel, CLIPTokenizer
+
+    kw = dict(torch_dtype=dtype, local_files_only=True)
+    unet = UNet3DConditionModel.from_pretrained(path, subfolder="unet", variant=_variant(path / "unet"), **kw)
+    vae = AutoencoderKL.from_pretrained(path, subfolder="vae", variant=_variant(path / "vae"), **kw)
+    text_encoder = CLIPTextModel.from_pretrained(
+        path, subfolder="text_encoder", variant=_variant(path / "text_encoder"), dtype=dtype, local_files_only=True
+    )
+    tokenizer = CLIPTokenizer.from_pretrained(path, subfolder="tokenizer", local_files_only=True)
+    scheduler = DDPMScheduler.from_pretrained(path, subfolder="scheduler", local_files_only=True)
+    name = MODEL_ALIASES.get(str(model).lower(), str(model))
+    frames_hint, size_hint = MODEL_HINTS.get(name, (None, None))
+    if size_hint is None:
+        f = 2 ** (len(vae.config.block_out_channels) - 1)
+        s = int(unet.config.sample_size) * f
+        size_hint = (s, s)
+    prior_kwargs.setdefault("num_frames_hint", frames_hint)
+    prior_kwargs.setdefault("size_hint", size_hint)
+    return DiffusersVideoPrior(
+        unet, vae, text_encoder, tokenizer, scheduler.alphas_cumprod,
+        prediction_type=scheduler.config.prediction_type, device=dev, name=name, **prior_kwargs,
+    )
+
+
+# ---------------------------------------------------------------------- prior
+class DiffusersVideoPrior:
+    """VideoPrior over diffusers components (see the module docstring).
+
+    vae_chunk: frames per encoder chunk; checkpoint_vae: recompute each chunk in
+    backward instead of storing its activations; sample_latent: latent_dist.sample()
+    (LiveSketch) or its mean.
+    """
+
+    def __init__(self, unet, vae, text_encoder, tokenizer, alphas_cumprod, *, prediction_type: str = "epsilon",
+                 device=None, t_min: int = 50, t_max: int = 948, weighting: str = "1-alpha_bar",
+                 vae_chunk: int = 4, checkpoint_vae: bool = True, sample_latent: bool = True,
+                 num_frames_hint: int | None = 24, size_hint: tuple[int, int] | None = (256, 256), name: str = ""):
+        if prediction_type not in ("epsilon", "v_prediction"):
+            raise SketchError(f"Unsupported prediction type {prediction_type!r} (expected epsilon or v_prediction).")
+        if vae_chunk < 1:
+            raise SketchError(f"vae_chunk must be >= 1, got {vae_chunk}.")
+        self.device = torch.device(device) if device is not None else next(unet.parameters()).device
+        self.unet, self.vae, self.text_encoder, self.tokenizer = unet, vae, text_encoder, tokenizer
+        for m in (unet, vae, text_encoder):
+            m.to(self.device).eval().requires_grad_(False)
+        self.dtype = next(unet.parameters()).dtype
+        self.vae_dtype = next(vae.parameters()).dtype
+        self.prediction_type = prediction_type
+        self.sds = ScoreDistillation(DiscreteSchedule(alphas_cumprod, t_min, t_max), weighting)
+        self.vae_chunk, self.checkpoint_vae, self.sample_latent = int(vae_chunk), bool(checkpoint_vae), bool(sample_latent)
+        self.scaling_factor = float(vae.config.scaling_factor)
+        self.shift_factor = float(getattr(vae.config, "shift_factor", None) or 0.0)
+        self.vae_factor = 2 ** (len(vae.config.block_out_channels) - 1)
+        self.num_frames_hint, self.size_hint, self.name = num_frames_hint, size_hint, name
+        self._embeds: dict[tuple[str, str], Tensor] = {}
+        self._current: Tensor | None = None
+
+    # ------------------------------------------------------------------ text
+    @torch.no_grad()
+    def prepare(self, prompt: str, negative_prompt: str = "") -> None:
+        """Encode [negative, prompt] in one batch; cached per pair."""
+        key = (str(prompt), str(negative_prompt or ""))
+        if key not in self._embeds:
+            tok = self.tokenizer(
+                [key[1], key[0]], padding="max_length", max_length=self.tokenizer.model_max_length,
+                truncation=True, return_tensors="pt",
+            )
+            self._embeds[key] = self.text_encoder(tok.input_ids.to(self.device))[0].to(self.dtype)
+        self._current = self._embeds[key]
+
+    # ---------------------------------------------------------------- checks
+    def check_video(self, num_frames: int, height: int, width: int) -> None:
+        f = self.vae_factor
+        if num_frames < 1:
+            raise SketchError("The video needs at least one frame.")
+        if height % f or width % f:
+            raise SketchError(f"{self.name or 'This model'} needs frame sizes divisible by {f}; got {width}x{height}.")
+
+    # ---------------------------------------------------------------- encode
+    def _encode_chunk(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        dist = self.vae.encode(x).latent_dist
+        return dist.mean, dist.std
+
+    def encode_frames(self, frames: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        """[T, H, W, 3] 0..1 -> scaled latents [1, C, T, h, w] (float32, differentiable)."""
+        x = frames.to(self.device, self.vae_dtype).permute(0, 3, 1, 2) * 2 - 1
+        outs = []
+        for chunk in x.split(self.vae_chunk):
+            if self.checkpoint_vae and chunk.requires_grad:
+                from torch.utils.checkpoint import checkpoint
+
+                mean, std = checkpoint(self._encode_chunk, chunk, use_reentrant=False)
+            else:
+                mean, std = self._encode_chunk(chunk)
+            if self.sample_latent:
+                dev = generator.device if generator is not None else mean.device
+                noise = torch.randn(mean.shape, generator=generator, device=dev, dtype=torch.float32).to(mean.device)
+                outs.append(mean.float() + std.float() * noise)
+            else:
+                outs.append(mean.float())
+        lat = torch.cat(outs)  # [T, C, h, w]
+        lat = (lat - self.shift_factor) * self.scaling_factor
+        return lat.permute(1, 0, 2, 3).unsqueeze(0)
+
+    # ------------------------------------------------------------------- sds
+    def _predict_eps(self, z_t: Tensor, level) -> tuple[Tensor, Tensor]:
+        emb = self._current
+        t = torch.full((2,), int(level.index), device=self.device, dtype=torch.long)
+        out = self.unet(torch.cat([z_t, z_t]).to(self.dtype), t, encoder_hidden_states=emb).sample.float()
+        if self.prediction_type == "v_prediction":
+            out = level.alpha * out + level.sigma * torch.cat([z_t, z_t])
+        uncond, cond = out.chunk(2)
+        return uncond, cond
+
+    def sds_loss(self, frames: Tensor, *, guidance_scale: float = 30.0, generator: torch.Generator | None = None):
+        """(loss, stats) for rendered frames [T, H, W, 3] in 0..1 (see VideoPrior)."""
+        validate_frames(frames)
+        self.check_video(*frames.shape[:3])
+        if self._current is None:
+            raise SketchError("Call prior.prepare(prompt, negative_prompt) before computing the SDS loss.")
+        z = self.encode_frames(frames, generator)
+        return self.sds.step_eps(z, self._predict_eps, guidance_scale=guidance_scale, generator=generator)

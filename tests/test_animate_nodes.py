@@ -1,0 +1,78 @@
+"""Diffusers Video Prior + Animate Sketch nodes through the V3 contract, with a tiny random
+text-to-video model loaded from ComfyUI's models/diffusers folder by the node itself."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import torch
+
+from test_nodes import LINE_SVG, comfy, node, run  # noqa: F401  (comfy is a fixture)
+from tiny_models import build_tiny_text_to_video
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture(scope="module")
+def prior(comfy, tmp_path_factory):  # noqa: F811
+    models = tmp_path_factory.mktemp("models")
+    build_tiny_text_to_video(models / "tiny-t2v")
+    comfy.folder_paths.add_model_folder_path("diffusers", str(models), is_default=True)
+    cls = node(comfy, "SketchMotionDiffusersVideoPrior")
+    assert "tiny-t2v" in cls.define_schema().inputs[0].options
+    out = run(cls, model="tiny-t2v", precision="fp32", t_min=50, t_max=948, allow_download=False)
+    return out.args[0] if hasattr(out, "args") else out[0]
+
+
+def sketch(comfy):  # noqa: F811
+    out = run(node(comfy, "SketchMotionSketchFromSVGText"), svg_text=LINE_SVG, normalize=64)
+    return out.args[0] if hasattr(out, "args") else out[0]
+
+
+def animate_inputs(comfy, prior, **kw):  # noqa: F811
+    base = dict(sketch=sketch(comfy), video_prior=prior, prompt="a line waving", frames=4, steps=2, fps=8.0, seed=0,
+                guidance_local=30.0, guidance_global=40.0, motion="local + global", render_size=64)
+    return {**base, **kw}
+
+
+def test_animate_sketch_node_trains_on_the_tiny_model(comfy, prior):  # noqa: F811
+    out = run(node(comfy, "SketchMotionAnimateSketch"), **animate_inputs(comfy, prior))
+    anim, frames = out.args if hasattr(out, "args") else out
+    assert anim.num_frames == 4 and anim.settings["steps_done"] == 2
+    assert torch.isfinite(anim.frames).all()
+    assert not torch.equal(anim.frames[1], anim.frames[0]) or anim.settings["skipped_steps"] == 0
+    assert frames.shape == (4, 64, 64, 3) and frames.dtype == torch.float32 and frames.device.type == "cpu"
+    assert not os.listdir(os.path.join(comfy.folder_paths.get_temp_directory(), "sketchmotion"))  # cleaned up
+
+
+def test_cancel_keeps_progress_and_a_rerun_resumes(comfy, prior, monkeypatch):  # noqa: F811
+    import comfy.utils as cu  # the real one under COMFYUI_PATH, else the stand-in
+
+    class Interrupted(Exception):
+        pass
+
+    calls = {"n": 0}
+    original = cu.ProgressBar.update_absolute
+
+    def cancel_at_step_2(self, value, total=None, preview=None):
+        calls["n"] += 1
+        if value == 2:
+            raise Interrupted()  # what ComfyUI's hook raises on Cancel
+        return original(self, value, total, preview)
+
+    monkeypatch.setattr(cu.ProgressBar, "update_absolute", cancel_at_step_2)
+    cls = node(comfy, "SketchMotionAnimateSketch")
+    with pytest.raises(Interrupted):
+        run(cls, **animate_inputs(comfy, prior, steps=3, seed=5))
+    ckpt_dir = os.path.join(comfy.folder_paths.get_temp_directory(), "sketchmotion")
+    assert len(os.listdir(ckpt_dir)) == 1
+    state = torch.load(os.path.join(ckpt_dir, os.listdir(ckpt_dir)[0]), weights_only=True)
+    assert state["step"] == 2
+    monkeypatch.setattr(cu.ProgressBar, "update_absolute", original)
+    resumed = run(cls, **animate_inputs(comfy, prior, steps=3, seed=5))
+    anim = resumed.args[0] if hasattr(resumed, "args") else resumed[0]
+    assert anim.settings["steps_done"] == 3
+    straight = run(cls, **animate_inputs(comfy, prior, steps=3, seed=5))
+    ref = straight.args[0] if hasattr(straight, "args") else straight[0]
+    assert torch.allclose(anim.frames, ref.frames, atol=1e-5)

@@ -1,0 +1,193 @@
+"""The diffusers text-to-video prior on a tiny random ModelScope-layout model (CPU, offline)."""
+
+import json
+import os
+import shutil
+
+import pytest
+import torch
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+pytest.importorskip("diffusers")
+pytest.importorskip("transformers")
+
+from sketchmotion.core.errors import SketchError  # noqa: E402
+from sketchmotion.core.guidance import VideoPrior  # noqa: E402
+from sketchmotion.core.guidance.diffusers_prior import find_model, load_diffusers_prior  # noqa: E402
+
+from tiny_models import build_tiny_text_to_video, install_in_hf_cache  # noqa: E402
+
+REPO = "damo-vilab/text-to-video-ms-1.7b"
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="module")
+def tiny_dir(tmp_path_factory):
+    return build_tiny_text_to_video(tmp_path_factory.mktemp("t2v") / "tiny-t2v")
+
+
+@pytest.fixture(scope="module")
+def prior(tiny_dir):
+    p = load_diffusers_prior(tiny_dir, device="cpu")
+    p.prepare("a horse galloping", "blurry")
+    return p
+
+
+@pytest.fixture
+def empty_hf_cache(tmp_path, monkeypatch):
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hf"))
+    return tmp_path / "hf"
+
+
+def frames(T=8, size=64, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.rand(T, size, size, 3, generator=g).requires_grad_(True)
+
+
+def test_one_sds_step_reaches_the_frames(prior):
+    assert isinstance(prior, VideoPrior)
+    assert prior.dtype == torch.float32 and prior.device.type == "cpu"
+    x = frames()
+    loss, stats = prior.sds_loss(x, guidance_scale=30.0, generator=torch.Generator().manual_seed(0))
+    assert stats["finite"] and 50 <= stats["timestep"] <= 948
+    loss.backward()
+    assert torch.isfinite(x.grad).all()
+    assert x.grad.abs().mean() > 0
+    # every frame receives gradient (the latent is [1, 4, T, h, w], not a single image)
+    assert (x.grad.abs().flatten(1).sum(1) > 0).all()
+
+
+def test_latent_gradient_equals_weighted_cfg_residual(prior):
+    """Replay the generator by hand: grad on z = (1 - alpha_bar_t) (eps_u + s (eps_c - eps_u) - eps)."""
+    captured = {}
+    encode = prior.encode_frames
+
+    def spy(fr, generator=None):
+        z = encode(fr, generator)
+        z.retain_grad()
+        captured["z"] = z
+        return z
+
+    prior.encode_frames = spy
+    try:
+        x = frames(seed=1)
+        gen = torch.Generator().manual_seed(5)
+        ref = torch.Generator().manual_seed(5)
+        loss, stats = prior.sds_loss(x, guidance_scale=12.0, generator=gen)
+        loss.backward()
+    finally:
+        del prior.encode_frames
+    z = captured["z"]
+    with torch.no_grad():
+        z_ref = prior.encode_frames(x, ref)  # consumes the VAE-sampling noise
+        assert torch.allclose(z_ref, z, atol=1e-6)
+        lvl = prior.sds.schedule.sample(ref)
+        eps = torch.randn(z.shape, generator=ref)
+        ab = float(prior.sds.schedule.alphas_cumprod[lvl.index])
+        z_t = ab**0.5 * z + (1 - ab) ** 0.5 * eps
+        emb_u = prior.text_encoder(prior.tokenizer(["blurry"], padding="max_length", max_length=77, return_tensors="pt").input_ids)[0]
+        emb_c = prior.text_encoder(prior.tokenizer(["a horse galloping"], padding="max_length", max_length=77, return_tensors="pt").input_ids)[0]
+        t = torch.tensor([lvl.index])
+        e_u = prior.unet(z_t, t, encoder_hidden_states=emb_u).sample
+        e_c = prior.unet(z_t, t, encoder_hidden_states=emb_c).sample
+        expected = (1 - ab) * (e_u + 12.0 * (e_c - e_u) - eps)
+    assert stats["timestep"] == lvl.index
+    assert torch.allclose(z.grad, expected, atol=1e-4, rtol=1e-4)
+
+
+def test_text_embeddings_cached_and_one_unet_call_per_step(tiny_dir):
+    p = load_diffusers_prior(tiny_dir, device="cpu")
+    calls = {"text": 0, "unet": []}
+    p.text_encoder.register_forward_hook(lambda m, a, o: calls.__setitem__("text", calls["text"] + 1))
+    p.unet.register_forward_hook(lambda m, a, o: calls["unet"].append(a[0].shape[0]))
+    with pytest.raises(SketchError, match="prepare"):
+        p.sds_loss(frames(T=2, size=32))
+    p.prepare("a cat walking")
+    p.prepare("a cat walking")
+    g = torch.Generator().manual_seed(0)
+    for _ in range(3):
+        p.sds_loss(frames(T=2, size=32), guidance_scale=30.0, generator=g)[0].backward()
+    assert calls["text"] == 1
+    assert calls["unet"] == [2, 2, 2]  # one call per step, uncond + cond in one batch
+    p.prepare("a fish swimming")
+    assert calls["text"] == 2
+
+
+def test_same_seed_same_gradient_and_checkpointing_changes_nothing(tiny_dir):
+    grads = []
+    for ckpt, chunk in ((True, 3), (False, 16)):
+        p = load_diffusers_prior(tiny_dir, device="cpu", checkpoint_vae=ckpt, vae_chunk=chunk)
+        p.prepare("a horse galloping")
+        x = frames(T=5, size=32, seed=2)
+        p.sds_loss(x, guidance_scale=30.0, generator=torch.Generator().manual_seed(3))[0].backward()
+        grads.append(x.grad)
+    assert torch.allclose(grads[0], grads[1], atol=1e-5, rtol=1e-4)
+
+
+def test_bad_frame_size(prior):
+    with pytest.raises(SketchError, match="divisible by 8"):
+        prior.sds_loss(frames(T=2, size=36))
+    with pytest.raises(SketchError):
+        prior.sds_loss(torch.rand(2, 32, 32))
+
+
+def test_missing_model_names_where_to_put_it(tmp_path, empty_hf_cache, monkeypatch):
+    models = tmp_path / "models" / "diffusers"
+    models.mkdir(parents=True)
+    with pytest.raises(SketchError) as e:
+        find_model("modelscope", search_dirs=[models])
+    msg = str(e.value)
+    assert REPO in msg and str(models / "text-to-video-ms-1.7b") in msg
+    assert "allow_download" in msg and "model_index.json" in msg
+    # a folder that is not a diffusers model
+    (tmp_path / "junk").mkdir()
+    with pytest.raises(SketchError, match="model_index.json"):
+        find_model(tmp_path / "junk")
+    # offline + download allowed -> a SketchError, not a hang or a raw network error
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    with pytest.raises(SketchError):
+        find_model("someone/not-a-model", allow_download=True)
+
+
+def test_lookup_order_local_dirs_then_hf_cache(tiny_dir, tmp_path, empty_hf_cache):
+    models = tmp_path / "models"
+    shutil.copytree(tiny_dir, models / "text-to-video-ms-1.7b", symlinks=True)
+    assert find_model("modelscope", search_dirs=[tmp_path / "nothing", models]) == models / "text-to-video-ms-1.7b"
+    assert find_model(REPO, search_dirs=[models]) == models / "text-to-video-ms-1.7b"
+    snap = install_in_hf_cache(tiny_dir, empty_hf_cache, "cerspense/zeroscope_v2_576w")
+    assert find_model("zeroscope") == snap
+    p = load_diffusers_prior("zeroscope", device="cpu")
+    assert p.size_hint == (576, 320) and p.num_frames_hint == 24
+
+
+def test_wrong_model_kind_is_refused(tiny_dir, tmp_path):
+    bad = tmp_path / "image-model"
+    shutil.copytree(tiny_dir, bad, symlinks=True)
+    cfg_path = bad / "unet" / "config.json"
+    cfg = json.loads(cfg_path.read_text())
+    cfg["_class_name"] = "UNet2DConditionModel"
+    cfg_path.unlink()
+    cfg_path.write_text(json.dumps(cfg))
+    with pytest.raises(SketchError, match="UNet3DConditionModel"):
+        load_diffusers_prior(bad, device="cpu")
+
+
+def test_folder_is_a_genuine_diffusers_pipeline(tiny_dir):
+    """diffusers' own pipeline class reads the tiny folder (not just our loader)."""
+    from diffusers.pipelines import TextToVideoSDPipeline
+
+    pipe = TextToVideoSDPipeline.from_pretrained(tiny_dir)
+    assert type(pipe.unet).__name__ == "UNet3DConditionModel"
+    assert pipe.vae.config.scaling_factor == pytest.approx(0.18215)
+    assert pipe.tokenizer("a horse").input_ids[0] == pipe.tokenizer.bos_token_id
