@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from importlib import import_module
 from pathlib import Path
 
 from .errors import SketchError
@@ -113,12 +114,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--margin", type=float, default=0.1, help="margin as a fraction of the size on each side")
     p.set_defaults(func=cmd_normalize)
 
+    for name in COMMAND_MODULES:
+        import_module(f".{name}", __package__).register(sub)
     for register in _EXTRA_COMMANDS:
         register(sub)
     return ap
 
 
-# Later stages (animate, group, export, reconstruct3d) add their sub-commands here.
+# Later stages add their sub-commands here: modules of this package with `register(subparsers)`
+# (imported when the parser is built; their heavy imports stay inside the command functions) ...
+COMMAND_MODULES = ["cli_animate"]
+# ... or register functions appended directly.
 _EXTRA_COMMANDS: list = []
 
 

@@ -1,0 +1,97 @@
+"""`python -m sketchmotion animate`: text-driven sketch animation from the command line.
+
+    python -m sketchmotion animate SKETCH.svg --prompt "The cat is walking" --out OUT_DIR
+        [--model modelscope|zeroscope|PATH|HUB_ID] [--models-dir DIR ...] [--allow-download]
+        [--frames 24] [--steps 500] [--seed 0] [--fps 8] [--size 256] [--device cuda]
+        [--motion local+global|local|global] [--architecture continuous|paper]
+
+Writes OUT_DIR/animation.safetensors (see core.animation_io), animation.svg
+(animated SVG), animation.gif and animation.mp4. A checkpoint in OUT_DIR lets an
+interrupted run (Ctrl-C) resume when the same command is run again.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+
+def _progress_printer(stream=sys.stderr):
+    start = time.time()
+
+    def progress(step, total, preview, stats):
+        rate = step / max(time.time() - start, 1e-9)
+        eta = (total - step) / rate if rate > 0 else 0
+        local = stats.get("local", {}).get("loss")
+        msg = f"\rstep {step}/{total}  {rate:.2f} it/s  eta {eta / 60:.1f} min"
+        if local is not None:
+            msg += f"  sds loss {local:.3g}"
+        print(msg, end="" if step < total else "\n", file=stream, flush=True)
+
+    return progress
+
+
+def cmd_animate(args) -> int:
+    import torch
+
+    from .callbacks import Callbacks
+    from .guidance.diffusers_prior import load_diffusers_prior
+    from .motion.displacement_field import FieldConfig
+    from .pipelines.animate import AnimateConfig, AnimationTrainer
+    from .svg import load
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    sketch = load(args.sketch, normalize=args.size)
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    prior = load_diffusers_prior(args.model, search_dirs=args.models_dir, device=device, precision=args.precision,
+                                 allow_download=args.allow_download)
+    cfg = AnimateConfig(
+        prompt=args.prompt, negative_prompt=args.negative_prompt, num_frames=args.frames, steps=args.steps,
+        fps=args.fps, seed=args.seed, render_size=args.size,
+        train_local=args.motion != "global", train_global=args.motion != "local",
+        field=FieldConfig(architecture=args.architecture),
+        checkpoint_path=str(out / "checkpoint.pt"), checkpoint_every=50,
+    )
+    trainer = AnimationTrainer(sketch, prior, cfg)
+    if Path(cfg.checkpoint_path).exists():
+        trainer.load_checkpoint(cfg.checkpoint_path)
+        print(f"resuming from step {trainer.step}", file=sys.stderr)
+    anim = trainer.run(Callbacks(progress=_progress_printer())).to("cpu")
+    written = _write_outputs(anim, out)
+    print("wrote " + ", ".join(str(p) for p in written))
+    return 0
+
+
+def _write_outputs(anim, out: Path) -> list[Path]:
+    """animation.safetensors + animated SVG + GIF + MP4 of an animation."""
+    from .animation_io import save_animation
+    from .export import export
+
+    paths = [out / "animation.safetensors", out / "animation.svg", out / "animation.gif", out / "animation.mp4"]
+    save_animation(anim, paths[0])
+    for p in paths[1:]:
+        export(anim, p)
+    return paths
+
+
+def register(sub) -> None:
+    p = sub.add_parser("animate", help="animate a sketch from a text prompt (LiveSketch, score distillation)")
+    p.add_argument("sketch")
+    p.add_argument("--prompt", required=True)
+    p.add_argument("--negative-prompt", default="")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--model", default="modelscope", help="modelscope, zeroscope, a hub id or a diffusers folder")
+    p.add_argument("--models-dir", action="append", default=[], help="folder(s) holding diffusers models")
+    p.add_argument("--allow-download", action="store_true", help="download the model into the HF cache if missing")
+    p.add_argument("--precision", default="auto", choices=["auto", "fp32", "fp16", "bf16"])
+    p.add_argument("--device", default=None)
+    p.add_argument("--frames", type=int, default=24)
+    p.add_argument("--steps", type=int, default=500)
+    p.add_argument("--fps", type=float, default=8.0)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--size", type=int, default=256, help="canvas and render size fed to the video model")
+    p.add_argument("--motion", default="local+global", choices=["local+global", "local", "global"])
+    p.add_argument("--architecture", default="continuous", choices=["continuous", "paper"])
+    p.set_defaults(func=cmd_animate)
