@@ -15,6 +15,7 @@ to resume bit-for-bit (same seed, same result as an uninterrupted run).
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -23,7 +24,8 @@ import torch
 from ..augment import AugmentConfig, augment_video
 from ..callbacks import NO_CALLBACKS, Callbacks
 from ..errors import SketchError
-from ..motion.displacement_field import DisplacementField, FieldConfig
+from ..motion.displacement_field import FieldConfig
+from ..motion.object_fields import ObjectFields
 from ..raster import render
 from ..sketch import Sketch, SketchAnimation
 
@@ -112,10 +114,47 @@ def _square_view(sketch: Sketch):
     return replace(sketch, canvas=(side, side)), offset
 
 
-class AnimationTrainer:
-    """The optimisation loop behind `animate` (exposed for nodes and tests that step it)."""
+def run_inside(prior, loop):
+    """Run the optimisation loop through the prior when it must own it (a ComfyUI model runs
+    inside ComfyUI's guider, which loads the model, its patches and memory policy around
+    the call); other priors just call it."""
+    runner = getattr(prior, "run", None)
+    return runner(loop) if callable(runner) else loop()
 
-    def __init__(self, sketch: Sketch, prior, config: AnimateConfig, device=None):
+
+@dataclass
+class Stage:
+    """One stage of a schedule: which objects are rendered and trained, which paths, which prompt.
+
+    objects: group ids (None = every object). train: "local+global", "local" or "global".
+    others: objects outside the stage are "hidden" (not rendered) or "static" (rendered
+    unmoved, as context). prompt/steps: None = the run's prompt / steps.
+    """
+
+    objects: list[int] | None = None
+    train: str = "local+global"
+    prompt: str | None = None
+    steps: int | None = None
+    others: str = "hidden"
+
+    def validate(self) -> "Stage":
+        if self.train not in ("local+global", "local", "global"):
+            raise SketchError(f"Stage train must be 'local+global', 'local' or 'global', got {self.train!r}.")
+        if self.others not in ("hidden", "static"):
+            raise SketchError(f"Stage others must be 'hidden' or 'static', got {self.others!r}.")
+        return self
+
+
+class AnimationTrainer:
+    """The optimisation loop behind `animate` and `animate_objects`.
+
+    stages: the schedule (default: one stage training every object's local and global
+    paths on config.prompt for config.steps). per_object: one displacement field per
+    object group (multi-object) or one for the whole sketch (LiveSketch).
+    """
+
+    def __init__(self, sketch: Sketch, prior, config: AnimateConfig, device=None,
+                 stages: list[Stage] | None = None, per_object: bool = False):
         if sketch.dim != 2:
             raise SketchError("Text-driven animation needs a 2D sketch; use reconstruct3d for 3D strokes.")
         self.config = config.validate()
@@ -124,40 +163,87 @@ class AnimationTrainer:
         self.prior = prior
         S = config.render_size
         prior.check_video(config.num_frames, S, S)
-        prior.prepare(config.prompt, config.negative_prompt)
         self.view, self.offset = _square_view(self.sketch)
-        self.field = DisplacementField(
-            self.sketch.points, config.field, canvas=self.sketch.canvas, seed=config.seed, num_frames=config.num_frames
-        ).to(self.device)
-        self.times = self.field.frame_times(config.num_frames)
-        self.passes = []
-        if config.train_local and config.field.use_local:
-            self.passes.append(_Pass("local", self.field.local_parameters(), config.lr_local, config.guidance_local,
-                                     config.steps, config.lr_schedule))
-        if config.train_global and config.field.use_global:
-            self.passes.append(_Pass("global", self.field.global_parameters(), config.lr_global,
-                                     config.guidance_global, config.steps, config.lr_schedule))
-        if not self.passes:
-            raise SketchError("Nothing to train: the enabled paths of the field and the config do not overlap.")
+        self.motion = ObjectFields(self.sketch, config.field, per_object=per_object, seed=config.seed,
+                                   num_frames=config.num_frames).to(self.device)
+        self.times = self.motion.frame_times(config.num_frames)
+        self.stages = [st.validate() for st in (stages or [Stage()])]
+        for st in self.stages:
+            unknown = set(st.objects or []) - set(self.motion.object_ids)
+            if unknown:
+                raise SketchError(f"Stage names objects {sorted(unknown)} but the sketch has {self.motion.object_ids}.")
         self.generator = torch.Generator(device="cpu").manual_seed(int(config.seed))
-        self.step = 0
+        self.stage_index = 0
+        self.step = 0  # within the current stage
         self.skipped = 0
         self.history: list[dict] = []
+        self._enter_stage()
+
+    # ----------------------------------------------------------------- stages
+    @property
+    def stage(self) -> Stage:
+        return self.stages[self.stage_index]
+
+    def stage_steps(self, stage: Stage | None = None) -> int:
+        st = stage or self.stage
+        return self.config.steps if st.steps is None else int(st.steps)
+
+    @property
+    def total_steps(self) -> int:
+        return sum(self.stage_steps(st) for st in self.stages)
+
+    @property
+    def steps_done(self) -> int:
+        return sum(self.stage_steps(st) for st in self.stages[: self.stage_index]) + self.step
+
+    def _enter_stage(self) -> None:
+        """Build the passes (fresh optimisers) and the render subset of the current stage."""
+        cfg, st = self.config, self.stage
+        objs = st.objects
+        self.passes = []
+        steps = self.stage_steps()
+        if cfg.train_local and cfg.field.use_local and st.train != "global":
+            self.passes.append(_Pass("local", self.motion.local_parameters(objs), cfg.lr_local, cfg.guidance_local,
+                                     steps, cfg.lr_schedule))
+        if cfg.train_global and cfg.field.use_global and st.train != "local":
+            self.passes.append(_Pass("global", self.motion.global_parameters(objs), cfg.lr_global,
+                                     cfg.guidance_global, steps, cfg.lr_schedule))
+        self.passes = [p for p in self.passes if p.params]
+        if not self.passes:
+            raise SketchError("Nothing to train in this stage: the enabled paths of the field and the config do not overlap.")
+        if objs is None:
+            self.moving_paths = list(range(self.sketch.num_paths))
+        else:
+            self.moving_paths = [p for p in range(self.sketch.num_paths) if int(self.sketch.group[p]) in objs]
+        shown = self.moving_paths if st.others == "hidden" else list(range(self.sketch.num_paths))
+        self.shown_paths = shown
+        self.stage_view = self.view if len(shown) == self.sketch.num_paths else self.view.select_paths(shown)
+        idx = torch.cat([torch.arange(self.sketch.path_offsets[p], self.sketch.path_offsets[p + 1]) for p in shown])
+        self.shown_points = idx.to(self.device)
+        moving = torch.zeros(self.sketch.num_points, dtype=torch.bool, device=self.device)
+        for p in self.moving_paths:
+            moving[self.sketch.path_offsets[p] : self.sketch.path_offsets[p + 1]] = True
+        self.moving_points = moving
+        self.prior.prepare(st.prompt if st.prompt is not None else cfg.prompt, cfg.negative_prompt)
 
     # ----------------------------------------------------------------- frames
     def frames(self, times=None) -> torch.Tensor:
-        """Points of every frame [T, N, 2] in canvas px."""
-        return self.field(self.times if times is None else times)
+        """Points of every frame [T, N, 2] in canvas px (objects never trained stay still)."""
+        return self.motion(self.times if times is None else times)
 
     def render_frames(self, points: torch.Tensor | None = None) -> torch.Tensor:
-        """Render frames [T, S, S, 3] as the prior sees them (before augmentation)."""
+        """Render the current stage's frames [T, S, S, 3] as the prior sees them (before augmentation).
+
+        Objects outside the stage are hidden, or drawn unmoved when the stage says "static".
+        """
         pts = self.frames() if points is None else points
-        return render(self.view, pts + self.offset, size=self.config.render_size)
+        pts = torch.where(self.moving_points[None, :, None], pts, self.motion.base_points[None])
+        return render(self.stage_view, pts[:, self.shown_points] + self.offset, size=self.config.render_size)
 
     # ------------------------------------------------------------------- loop
     def train_step(self) -> dict:
         """One iteration: every pass renders, augments, scores and updates its parameters."""
-        stats = {"step": self.step}
+        stats = {"stage": self.stage_index, "step": self.step}
         for p in self.passes:
             video = augment_video(self.render_frames(), self.config.augment, self.generator)
             loss, s = self.prior.sds_loss(video, guidance_scale=p.guidance, generator=self.generator)
@@ -172,43 +258,58 @@ class AnimationTrainer:
                 self.skipped += 1
             p.opt.zero_grad(set_to_none=True)
             stats[p.name] = {k: s[k] for k in ("timestep", "grad_norm", "loss") if k in s} | {"applied": ok}
-        for p in self.passes:
-            p.sched.step()
+        with warnings.catch_warnings():  # a skipped step leaves the schedule ahead of optimizer.step()
+            warnings.simplefilter("ignore", UserWarning)
+            for p in self.passes:
+                p.sched.step()
         self.step += 1
         stats["skipped"] = self.skipped
         self.history.append(stats)
         return stats
 
     def run(self, callbacks: Callbacks = NO_CALLBACKS) -> SketchAnimation:
-        """Train until `steps` (or a stop request) and return the animation.
+        """Train every stage (or until a stop request) and return the animation.
 
         If anything interrupts the loop (Cancel in ComfyUI raises from the progress
         callback, Ctrl-C, out of memory), the last completed step is written to
         `checkpoint_path` before the exception propagates, so a re-run resumes.
         """
         cfg = self.config
-        stopped = False
-        try:
-            while self.step < cfg.steps:
+        state = {"stopped": False}
+        total = self.total_steps
+
+        def loop():
+            while True:
+                if self.step >= self.stage_steps():
+                    if self.stage_index + 1 >= len(self.stages):
+                        return
+                    self.stage_index, self.step = self.stage_index + 1, 0
+                    self._enter_stage()
+                    continue
                 if callbacks.stop_requested():
-                    stopped = True
-                    break
+                    state["stopped"] = True
+                    return
                 stats = self.train_step()
-                callbacks.report(self.step, cfg.steps, stats, preview_fn=self.render_frames)
-                if cfg.checkpoint_path and cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0:
+                done = self.steps_done
+                callbacks.report(done, total, stats, preview_fn=self.render_frames)
+                if cfg.checkpoint_path and cfg.checkpoint_every and done % cfg.checkpoint_every == 0:
                     self.save_checkpoint(cfg.checkpoint_path)
+
+        try:
+            run_inside(self.prior, loop)
         finally:
             if cfg.checkpoint_path:
                 self.save_checkpoint(cfg.checkpoint_path)
-        return self.result(stopped=stopped)
+        return self.result(stopped=state["stopped"])
 
     def result(self, stopped: bool = False) -> SketchAnimation:
         with torch.no_grad():
             pts = self.frames().detach()
         settings = {
-            "method": "livesketch",
+            "method": "livesketch" if len(self.stages) == 1 else "livesketch-multi-object",
             "config": self.config.to_dict(),
-            "steps_done": self.step,
+            "stages": [asdict(st) for st in self.stages],
+            "steps_done": self.steps_done,
             "skipped_steps": self.skipped,
             "stopped_early": stopped,
             "prior": type(self.prior).__name__,
@@ -219,24 +320,29 @@ class AnimationTrainer:
     def state_dict(self) -> dict:
         return {
             "version": CHECKPOINT_VERSION,
+            "stage": self.stage_index,
             "step": self.step,
             "skipped": self.skipped,
-            "field": self.field.state_dict(),
+            "motion": self.motion.state_dict(),
             "optimizers": [p.opt.state_dict() for p in self.passes],
             "schedulers": [p.sched.state_dict() for p in self.passes],
             "generator": self.generator.get_state(),
             "num_points": self.sketch.num_points,
+            "num_stages": len(self.stages),
         }
 
     def load_state_dict(self, state: dict) -> None:
-        if state.get("version") != CHECKPOINT_VERSION or state.get("num_points") != self.sketch.num_points:
-            raise SketchError("This checkpoint belongs to another sketch or version; start without --resume.")
-        self.field.load_state_dict(state["field"])
+        if (state.get("version") != CHECKPOINT_VERSION or state.get("num_points") != self.sketch.num_points
+                or state.get("num_stages") != len(self.stages)):
+            raise SketchError("This checkpoint belongs to another sketch, schedule or version; start without resuming.")
+        self.motion.load_state_dict(state["motion"])
+        self.stage_index, self.step = int(state["stage"]), int(state["step"])
+        self._enter_stage()
         for p, o, s in zip(self.passes, state["optimizers"], state["schedulers"]):
             p.opt.load_state_dict(o)
             p.sched.load_state_dict(s)
         self.generator.set_state(state["generator"])
-        self.step, self.skipped = int(state["step"]), int(state["skipped"])
+        self.skipped = int(state["skipped"])
 
     def save_checkpoint(self, path) -> None:
         path = Path(path)
