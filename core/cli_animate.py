@@ -4,6 +4,7 @@
         [--model modelscope|zeroscope|PATH|HUB_ID] [--models-dir DIR ...] [--allow-download]
         [--frames 24] [--steps 500] [--seed 0] [--fps 8] [--size 256] [--device cuda]
         [--motion local+global|local|global] [--architecture continuous|paper]
+        [--objects-prompts "bird flaps; tree sways" [--schedule paper|paper+global|joint]]
 
 Writes OUT_DIR/animation.safetensors (see core.animation_io), animation.svg
 (animated SVG), animation.gif and animation.mp4. A checkpoint in OUT_DIR lets an
@@ -36,6 +37,7 @@ def cmd_animate(args) -> int:
     import torch
 
     from .callbacks import Callbacks
+    from .errors import SketchError
     from .guidance.diffusers_prior import load_diffusers_prior
     from .motion.displacement_field import FieldConfig
     from .pipelines.animate import AnimateConfig, AnimationTrainer
@@ -54,10 +56,21 @@ def cmd_animate(args) -> int:
         field=FieldConfig(architecture=args.architecture),
         checkpoint_path=str(out / "checkpoint.pt"), checkpoint_every=50,
     )
-    trainer = AnimationTrainer(sketch, prior, cfg)
+    stages, per_object = None, False
+    if args.objects_prompts:
+        from .pipelines.multi_object import make_schedule
+
+        ids = sorted(set(sketch.group.tolist()))
+        prompts = [p.strip() for p in args.objects_prompts.split(";") if p.strip()]
+        stages = make_schedule(ids, prompts, args.prompt, args.schedule)
+        per_object = True
+    trainer = AnimationTrainer(sketch, prior, cfg, stages=stages, per_object=per_object)
     if Path(cfg.checkpoint_path).exists():
-        trainer.load_checkpoint(cfg.checkpoint_path)
-        print(f"resuming from step {trainer.step}", file=sys.stderr)
+        try:
+            trainer.load_checkpoint(cfg.checkpoint_path)
+            print(f"resuming from step {trainer.steps_done} of {trainer.total_steps}", file=sys.stderr)
+        except SketchError as e:
+            print(f"not resuming: {e}", file=sys.stderr)
     anim = trainer.run(Callbacks(progress=_progress_printer())).to("cpu")
     written = _write_outputs(anim, out)
     print("wrote " + ", ".join(str(p) for p in written))
@@ -94,4 +107,8 @@ def register(sub) -> None:
     p.add_argument("--size", type=int, default=256, help="canvas and render size fed to the video model")
     p.add_argument("--motion", default="local+global", choices=["local+global", "local", "global"])
     p.add_argument("--architecture", default="continuous", choices=["continuous", "paper"])
+    p.add_argument("--objects-prompts", default=None,
+                   help="multi-object: one prompt per object group, separated by ';' (--prompt is the scene prompt)")
+    p.add_argument("--schedule", default="paper", choices=["paper", "paper+global", "joint"],
+                   help="multi-object stage schedule (--steps is per stage)")
     p.set_defaults(func=cmd_animate)

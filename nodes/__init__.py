@@ -8,14 +8,19 @@ from __future__ import annotations
 
 from comfy_api.latest import ComfyExtension, io
 
-from .animate import AnimateSketch
+from .animate import AnimateObjects, AnimateSketch
 from .diffusers_prior import DiffusersVideoPrior
+from .export import NODES as EXPORT_NODES
+from .group_strokes import GroupStrokes
 from .load_sketch import LoadSketch, SketchFromSVGText
 from .render import RenderSketch
 from .save_sketch import SaveSketchSVG
+from .video_prior_nodes import ComfyVideoPrior
 
 NODES: list[type[io.ComfyNode]] = [
-    LoadSketch, SketchFromSVGText, RenderSketch, SaveSketchSVG, DiffusersVideoPrior, AnimateSketch,
+    LoadSketch, SketchFromSVGText, RenderSketch, SaveSketchSVG, DiffusersVideoPrior, AnimateSketch, AnimateObjects,
+    *EXPORT_NODES, GroupStrokes,
+    ComfyVideoPrior,
 ]
 
 

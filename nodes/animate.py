@@ -1,10 +1,60 @@
-"""Animate Sketch: SKETCH + video prior + prompt -> SKETCH_ANIMATION (LiveSketch)."""
+"""Animate Sketch (LiveSketch) and Animate Objects (multi-object schedule) -> SKETCH_ANIMATION."""
 
 from __future__ import annotations
 
 from comfy_api.latest import io
 
 from ._types import CATEGORY, Sketch, SketchAnimation, VideoPrior
+
+
+def _training_inputs(steps_tooltip: str):
+    return [
+        io.Int.Input("frames", default=24, min=2, max=128, tooltip="Frames of the animation (paper: 24)."),
+        io.Int.Input("steps", default=500, min=1, max=10000, tooltip=steps_tooltip),
+        io.Float.Input("fps", default=8.0, min=1.0, max=60.0),
+        io.Int.Input("seed", default=0, min=0, max=2**31 - 1),
+        io.Float.Input("guidance_local", default=30.0, min=1.0, max=100.0, step=0.5),
+        io.Float.Input("guidance_global", default=40.0, min=1.0, max=100.0, step=0.5),
+        io.Int.Input("render_size", default=256, min=64, max=1024, step=8,
+                     tooltip="Frames fed to the video model are render_size x render_size (paper: 256)."),
+    ]
+
+
+_OUTPUTS = [SketchAnimation.Output(display_name="animation"),
+            io.Image.Output(display_name="frames", tooltip="The animation rendered at render_size.")]
+
+
+def _train(sketch, video_prior, cfg, stages=None, per_object=False):
+    """Run the trainer inside ComfyUI (grad enabled, progress bar, resumable after Cancel)."""
+    import hashlib
+    import os
+    from dataclasses import asdict
+
+    import torch
+
+    from ..core.pipelines.animate import AnimationTrainer
+    from ._progress import checkpoint_path, comfy_callbacks
+
+    digest = hashlib.sha256(sketch.points.detach().cpu().numpy().tobytes() + bytes(sketch.group.tolist())).hexdigest()
+    cfg.checkpoint_path = checkpoint_path(digest, cfg.to_dict(), [asdict(s) for s in stages or []],
+                                          getattr(video_prior, "name", type(video_prior).__name__))
+    with torch.inference_mode(False), torch.enable_grad():
+        trainer = AnimationTrainer(sketch, video_prior, cfg, stages=stages, per_object=per_object)
+        if os.path.exists(cfg.checkpoint_path):
+            trainer.load_checkpoint(cfg.checkpoint_path)
+        anim = trainer.run(comfy_callbacks(trainer.total_steps)).to("cpu")
+        with torch.no_grad():
+            images = trainer.render_frames().detach().float().cpu()
+    os.remove(cfg.checkpoint_path)  # finished: nothing to resume
+    return io.NodeOutput(anim, images)
+
+
+def _config(prompt, negative_prompt, frames, steps, fps, seed, guidance_local, guidance_global, render_size, **kw):
+    from ..core.pipelines.animate import AnimateConfig
+
+    return AnimateConfig(prompt=prompt, negative_prompt=negative_prompt, num_frames=frames, steps=steps, fps=fps,
+                         seed=seed, guidance_local=guidance_local, guidance_global=guidance_global,
+                         render_size=render_size, **kw)
 
 
 class AnimateSketch(io.ComfyNode):
@@ -22,46 +72,59 @@ class AnimateSketch(io.ComfyNode):
                 io.String.Input("prompt", multiline=True, default="The cat is walking, moving its tail."),
                 io.String.Input("negative_prompt", multiline=True, default="", optional=True,
                                 tooltip="Ignored by priors that take their own negative CONDITIONING."),
-                io.Int.Input("frames", default=24, min=2, max=128, tooltip="Frames of the animation (paper: 24)."),
-                io.Int.Input("steps", default=500, min=1, max=10000,
-                             tooltip="Iterations, each with a local-path and a global-path pass (paper: 1000; ~500 "
-                             "often suffice)."),
-                io.Float.Input("fps", default=8.0, min=1.0, max=60.0),
-                io.Int.Input("seed", default=0, min=0, max=2**31 - 1),
-                io.Float.Input("guidance_local", default=30.0, min=1.0, max=100.0, step=0.5),
-                io.Float.Input("guidance_global", default=40.0, min=1.0, max=100.0, step=0.5),
+                *_training_inputs("Iterations, each with a local-path and a global-path pass (paper: 1000; ~500 "
+                                  "often suffice)."),
                 io.Combo.Input("motion", options=["local + global", "local only", "global only"],
                                default="local + global", tooltip="Which paths of the displacement field train."),
-                io.Int.Input("render_size", default=256, min=64, max=1024, step=8,
-                             tooltip="Frames fed to the video model are render_size x render_size (paper: 256)."),
             ],
-            outputs=[SketchAnimation.Output(display_name="animation"),
-                     io.Image.Output(display_name="frames", tooltip="The animation rendered at render_size.")],
+            outputs=_OUTPUTS,
         )
 
     @classmethod
     def execute(cls, sketch, video_prior, prompt, frames, steps, fps, seed, guidance_local, guidance_global,
-                motion, render_size, negative_prompt="") -> io.NodeOutput:
-        import hashlib
-        import os
+                render_size, motion, negative_prompt="") -> io.NodeOutput:
+        cfg = _config(prompt, negative_prompt, frames, steps, fps, seed, guidance_local, guidance_global, render_size,
+                      train_local=motion != "global only", train_global=motion != "local only")
+        return _train(sketch, video_prior, cfg)
 
-        import torch
 
-        from ..core.pipelines.animate import AnimateConfig, AnimationTrainer
-        from ._progress import checkpoint_path, comfy_callbacks
+class AnimateObjects(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        from ..core.pipelines.multi_object import SCHEDULES
 
-        cfg = AnimateConfig(prompt=prompt, negative_prompt=negative_prompt, num_frames=frames, steps=steps, fps=fps,
-                            seed=seed, guidance_local=guidance_local, guidance_global=guidance_global,
-                            render_size=render_size, train_local=motion != "global only",
-                            train_global=motion != "local only")
-        digest = hashlib.sha256(sketch.points.detach().cpu().numpy().tobytes()).hexdigest()
-        cfg.checkpoint_path = checkpoint_path(digest, cfg.to_dict(), getattr(video_prior, "name", type(video_prior).__name__))
-        with torch.inference_mode(False), torch.enable_grad():
-            trainer = AnimationTrainer(sketch, video_prior, cfg)
-            if os.path.exists(cfg.checkpoint_path):
-                trainer.load_checkpoint(cfg.checkpoint_path)
-            anim = trainer.run(comfy_callbacks(steps)).to("cpu")
-            with torch.no_grad():
-                images = trainer.render_frames().detach().float().cpu()
-        os.remove(cfg.checkpoint_path)  # finished: nothing to resume
-        return io.NodeOutput(anim, images)
+        return io.Schema(
+            node_id="SketchMotionAnimateObjects",
+            display_name="Animate Objects",
+            category=CATEGORY,
+            description="Animates a grouped sketch with one displacement field per object: each object alone with "
+            "its own prompt, then the whole scene together (the multi-object iterative schedule).",
+            inputs=[
+                Sketch.Input("sketch", tooltip="A sketch with object groups (Group Strokes, or data-object SVG groups)."),
+                VideoPrior.Input("video_prior"),
+                io.String.Input("scene_prompt", multiline=True, default="A bird flies past a swaying tree."),
+                io.String.Input("object_prompts", multiline=True, default="The bird flaps its wings.\nThe tree sways.",
+                                tooltip="One prompt per object, one per line, in object order (0, 1, ...)."),
+                io.Combo.Input("schedule", options=list(SCHEDULES), default="paper",
+                               tooltip="; ".join(f"{k}: {v}" for k, v in SCHEDULES.items())),
+                io.Combo.Input("others", options=["hidden", "static"], default="hidden",
+                               tooltip="Objects outside a stage: not drawn, or drawn unmoved as context."),
+                *_training_inputs("Iterations of EACH stage (paper: 1000)."),
+                io.String.Input("negative_prompt", multiline=True, default="", optional=True),
+            ],
+            outputs=_OUTPUTS,
+        )
+
+    @classmethod
+    def execute(cls, sketch, video_prior, scene_prompt, object_prompts, schedule, others, frames, steps, fps, seed,
+                guidance_local, guidance_global, render_size, negative_prompt="") -> io.NodeOutput:
+        from ..core.errors import SketchError
+        from ..core.pipelines.multi_object import make_schedule, parse_object_prompts
+
+        ids = sorted(set(sketch.group.tolist()))
+        if schedule != "joint" and len(ids) < 2:
+            raise SketchError("The sketch has one object; group its strokes first with Group Strokes.")
+        stages = make_schedule(ids, parse_object_prompts(object_prompts), scene_prompt, schedule, others=others)
+        cfg = _config(scene_prompt, negative_prompt, frames, steps, fps, seed, guidance_local, guidance_global,
+                      render_size)
+        return _train(sketch, video_prior, cfg, stages=stages, per_object=True)

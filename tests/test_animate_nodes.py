@@ -76,3 +76,27 @@ def test_cancel_keeps_progress_and_a_rerun_resumes(comfy, prior, monkeypatch):  
     straight = run(cls, **animate_inputs(comfy, prior, steps=3, seed=5))
     ref = straight.args[0] if hasattr(straight, "args") else straight[0]
     assert torch.allclose(anim.frames, ref.frames, atol=1e-5)
+
+
+def test_animate_objects_node_runs_the_paper_schedule(comfy, prior):  # noqa: F811
+    from sketchmotion.core import svg
+
+    grouped = svg.load(os.path.join(os.path.dirname(__file__), "..", "examples", "two_objects.svg"), normalize=64)
+    assert sorted(set(grouped.group.tolist())) == [0, 1]
+    out = run(node(comfy, "SketchMotionAnimateObjects"), sketch=grouped, video_prior=prior,
+              scene_prompt="a bird flies past a tree", object_prompts="a bird flaps\na tree sways", schedule="paper",
+              others="hidden", frames=4, steps=1, fps=8.0, seed=0, guidance_local=30.0, guidance_global=40.0,
+              render_size=64)
+    anim, frames = out.args if hasattr(out, "args") else out
+    assert anim.settings["steps_done"] == 3 and len(anim.settings["stages"]) == 3
+    assert frames.shape == (4, 64, 64, 3)
+    assert torch.equal(anim.sketch.group, grouped.group)
+
+
+def test_animate_objects_node_needs_groups(comfy, prior):  # noqa: F811
+    from sketchmotion.core.errors import SketchError
+
+    with pytest.raises(SketchError, match="Group Strokes"):
+        run(node(comfy, "SketchMotionAnimateObjects"), sketch=sketch(comfy), video_prior=prior, scene_prompt="x",
+            object_prompts="x", schedule="paper", others="hidden", frames=4, steps=1, fps=8.0, seed=0,
+            guidance_local=30.0, guidance_global=40.0, render_size=64)

@@ -89,7 +89,7 @@ def test_extension_lists_every_node_with_a_valid_schema(comfy):
     assert len(set(ids)) == len(ids) and all(i.startswith("SketchMotion") for i in ids)
     assert set(ids) >= {
         "SketchMotionLoadSketch", "SketchMotionSketchFromSVGText", "SketchMotionRenderSketch", "SketchMotionSaveSketchSVG",
-        "SketchMotionDiffusersVideoPrior", "SketchMotionAnimateSketch"}
+        "SketchMotionDiffusersVideoPrior", "SketchMotionAnimateSketch", "SketchMotionAnimateObjects"}
     for s in schemas:
         assert s.category == "SketchMotion" and s.display_name and s.description
         names = [i.id for i in s.inputs] + [o.display_name for o in s.outputs]

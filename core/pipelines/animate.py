@@ -317,9 +317,22 @@ class AnimationTrainer:
         return SketchAnimation(self.sketch, pts, fps=self.config.fps, settings=settings)
 
     # ------------------------------------------------------------ checkpoints
+    def fingerprint(self) -> str:
+        """Identifies the run (sketch, settings, schedule): a checkpoint only resumes the same run."""
+        import hashlib
+        import json
+
+        cfg = {k: v for k, v in self.config.to_dict().items() if k not in ("checkpoint_path", "checkpoint_every")}
+        blob = json.dumps([cfg, [asdict(st) for st in self.stages], self.motion.per_object], sort_keys=True, default=str)
+        h = hashlib.sha256(blob.encode())
+        h.update(self.sketch.points.detach().cpu().numpy().tobytes())
+        h.update(bytes(self.sketch.group.tolist()))
+        return h.hexdigest()
+
     def state_dict(self) -> dict:
         return {
             "version": CHECKPOINT_VERSION,
+            "fingerprint": self.fingerprint(),
             "stage": self.stage_index,
             "step": self.step,
             "skipped": self.skipped,
@@ -332,9 +345,9 @@ class AnimationTrainer:
         }
 
     def load_state_dict(self, state: dict) -> None:
-        if (state.get("version") != CHECKPOINT_VERSION or state.get("num_points") != self.sketch.num_points
-                or state.get("num_stages") != len(self.stages)):
-            raise SketchError("This checkpoint belongs to another sketch, schedule or version; start without resuming.")
+        if state.get("version") != CHECKPOINT_VERSION or state.get("fingerprint") != self.fingerprint():
+            raise SketchError("This checkpoint belongs to another run (sketch, prompt, settings or version changed); "
+                              "delete it or start without resuming.")
         self.motion.load_state_dict(state["motion"])
         self.stage_index, self.step = int(state["stage"]), int(state["step"])
         self._enter_stage()

@@ -1,0 +1,59 @@
+"""`python -m sketchmotion animate` end to end with a tiny random text-to-video model."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import imageio.v3 as iio
+import pytest
+
+from sketchmotion.core import svg
+from sketchmotion.core.animation_io import load_animation
+from tiny_models import build_tiny_text_to_video
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    return build_tiny_text_to_video(tmp_path_factory.mktemp("models") / "tiny-t2v")
+
+
+def animate(args, cwd):
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+    return subprocess.run([sys.executable, "-m", "sketchmotion", "animate", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_animate_writes_files_other_tools_read_and_resumes(tiny, tmp_path):
+    args = [str(ROOT / "examples" / "cat.svg"), "--prompt", "a cat walking", "--model", str(tiny), "--frames", "4",
+            "--steps", "2", "--size", "64", "--out", "out"]
+    r = animate(args, tmp_path)
+    assert r.returncode == 0, r.stderr
+    anim = load_animation(tmp_path / "out" / "animation.safetensors")
+    assert anim.num_frames == 4 and anim.settings["steps_done"] == 2
+    assert svg.loads((tmp_path / "out" / "animation.svg").read_text()).num_paths == anim.sketch.num_paths
+    assert iio.imread(tmp_path / "out" / "animation.gif", index=None).shape[0] == 4
+    assert iio.improps(tmp_path / "out" / "animation.mp4", plugin="pyav").shape[0] >= 4
+    again = animate(args, tmp_path)  # same run: the finished checkpoint is picked up, nothing retrained
+    assert again.returncode == 0 and "resuming from step 2 of 2" in again.stderr
+    changed = animate(args[:2] + ["a cat jumping"] + args[3:], tmp_path)
+    assert changed.returncode == 0 and "not resuming" in changed.stderr
+
+
+def test_animate_objects_from_the_command_line(tiny, tmp_path):
+    r = animate([str(ROOT / "examples" / "two_objects.svg"), "--prompt", "a bird passes a tree", "--objects-prompts",
+                 "a bird flaps; a tree sways", "--model", str(tiny), "--frames", "4", "--steps", "1", "--size", "64",
+                 "--out", "o"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    anim = load_animation(tmp_path / "o" / "animation.safetensors")
+    assert anim.settings["steps_done"] == 3 and sorted(set(anim.sketch.group.tolist())) == [0, 1]
+
+
+def test_missing_model_is_one_line_exit_2(tmp_path):
+    r = animate([str(ROOT / "examples" / "cat.svg"), "--prompt", "x", "--model", str(tmp_path / "nope"), "--out", "o"],
+                tmp_path)
+    assert r.returncode == 2 and r.stderr.startswith("error:") and "Traceback" not in r.stderr
