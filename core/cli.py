@@ -3,6 +3,9 @@
     python -m sketchmotion info SKETCH.svg [--json]
     python -m sketchmotion render SKETCH.svg --out OUT.png [--size N] [--width-scale S] [--transparent]
     python -m sketchmotion normalize SKETCH.svg --out OUT.svg [--size N] [--margin FRACTION]
+    python -m sketchmotion export ANIMATION --out PATH [--format FMT] [--fps N] [--size N|WxH] [--no-loop] [--pingpong]
+    python -m sketchmotion preview-motion SKETCH.svg --out OUT [--kind wiggle|sway|none] [--frames N] [--fps N]
+                                         [--amplitude A] [--seed S]
 
 A user error prints one line naming the problem and exits with status 2.
 """
@@ -23,11 +26,11 @@ def _image_to_png(img, path: Path) -> None:
     import numpy as np
     from PIL import Image
 
+    from .raster import unpremultiply
+
     arr = img.detach().cpu().clamp(0, 1)
-    if arr.shape[-1] == 4:  # un-premultiply for the file
-        a = arr[..., 3:4]
-        arr = arr.clone()
-        arr[..., :3] = arr[..., :3] / a.clamp_min(1e-6)
+    if arr.shape[-1] == 4:  # PNG stores straight alpha
+        arr = unpremultiply(arr)
     Image.fromarray((arr.numpy() * 255 + 0.5).astype(np.uint8)).save(path)
 
 
@@ -90,6 +93,44 @@ def cmd_normalize(args) -> int:
     return 0
 
 
+def _size_arg(text: str):
+    """'N' (longest side) or 'WxH' -> what core.export takes."""
+    try:
+        if "x" in text.lower():
+            w, h = text.lower().split("x")
+            return (int(w), int(h))
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected N or WxH (e.g. 512 or 640x360), got {text!r}") from None
+
+
+def cmd_export(args) -> int:
+    from .animation_io import load_animation
+    from .export import export
+
+    anim = load_animation(args.animation)
+    out = _out_path(args.out)
+    export(anim, out, format=args.format, fps=args.fps, size=args.size, loop=args.loop, pingpong=args.pingpong)
+    print(f"wrote {out} (from {anim.num_frames} frame{'s' * (anim.num_frames != 1)} at {anim.fps:g} fps)")
+    return 0
+
+
+def cmd_preview_motion(args) -> int:
+    from .animation_io import EXTENSION, save_animation
+    from .export import export
+    from .procedural import procedural_motion
+    from .svg import load
+
+    anim = procedural_motion(load(args.sketch), args.frames, args.kind, args.amplitude, args.seed, fps=args.fps)
+    out = _out_path(args.out)
+    if out.suffix.lower() == EXTENSION:
+        save_animation(anim, out)
+    else:
+        export(anim, out)
+    print(f"wrote {out} ({anim.num_frames} frames at {anim.fps:g} fps, {args.kind})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m sketchmotion", description="SketchMotion: bring sketches to life.")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -114,8 +155,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--margin", type=float, default=0.1, help="margin as a fraction of the size on each side")
     p.set_defaults(func=cmd_normalize)
 
+    p = sub.add_parser("export", help="export an animation file (or an .svg) to SVG, Lottie, GIF, WebP, MP4, WebM, frames")
+    p.add_argument("animation", help="a .safetensors animation file (written by animate / preview-motion) or an .svg")
+    p.add_argument("--out", required=True, help="output file (the format follows its extension unless --format)")
+    p.add_argument("--format", default=None,
+                   help="svg, lottie, gif, webp, mp4, webm, frames_zip or frames_folder (default: from --out)")
+    p.add_argument("--fps", type=float, default=None, help="output frame rate; re-samples the motion (same duration)")
+    p.add_argument("--size", type=_size_arg, default=None, help="longest side N, or WxH, in px (default: the canvas)")
+    p.add_argument("--loop", action=argparse.BooleanOptionalAction, default=True, help="repeat forever (default)")
+    p.add_argument("--pingpong", action="store_true", help="play forwards, then backwards")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("preview-motion", help="animate an SVG sketch without a model (wiggle / sway), for previews")
+    p.add_argument("sketch")
+    p.add_argument("--out", required=True, help="a .safetensors animation file, or any export file (.svg, .gif, ...)")
+    p.add_argument("--kind", default="wiggle", help="wiggle (hand-drawn line boil), sway (rotation) or none")
+    p.add_argument("--frames", type=int, default=24)
+    p.add_argument("--fps", type=float, default=8.0)
+    p.add_argument("--amplitude", type=float, default=2.0, help="wiggle: typical px; sway: largest angle in degrees")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_preview_motion)
+
     for name in COMMAND_MODULES:
         import_module(f".{name}", __package__).register(sub)
+
     for register in _EXTRA_COMMANDS:
         register(sub)
     return ap
@@ -123,7 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # Later stages add their sub-commands here: modules of this package with `register(subparsers)`
 # (imported when the parser is built; their heavy imports stay inside the command functions) ...
-COMMAND_MODULES = ["cli_animate"]
+COMMAND_MODULES = ["cli_animate", "cli_group"]
 # ... or register functions appended directly.
 _EXTRA_COMMANDS: list = []
 

@@ -21,7 +21,7 @@ def _training_inputs(steps_tooltip: str):
 
 
 _OUTPUTS = [SketchAnimation.Output(display_name="animation"),
-            io.Image.Output(display_name="frames", tooltip="The animation rendered at render_size.")]
+            io.Image.Output(display_name="rendered", tooltip="The animation rendered at render_size.")]
 
 
 def _train(sketch, video_prior, cfg, stages=None, per_object=False):
