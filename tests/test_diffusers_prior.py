@@ -11,11 +11,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 pytest.importorskip("diffusers")
 pytest.importorskip("transformers")
 
-from sketchmotion.core.errors import SketchError  # noqa: E402
-from sketchmotion.core.guidance import VideoPrior  # noqa: E402
-from sketchmotion.core.guidance.diffusers_prior import find_model, load_diffusers_prior  # noqa: E402
+from sketchmotion.core.errors import SketchError
+from sketchmotion.core.guidance import VideoPrior
+from sketchmotion.core.guidance.diffusers_prior import find_model, load_diffusers_prior
 
-from tiny_models import build_tiny_text_to_video, install_in_hf_cache  # noqa: E402
+from tiny_models import build_tiny_text_to_video, install_in_hf_cache
 
 REPO = "damo-vilab/text-to-video-ms-1.7b"
 
@@ -94,8 +94,11 @@ def test_latent_gradient_equals_weighted_cfg_residual(prior):
         eps = torch.randn(z.shape, generator=ref)
         ab = float(prior.sds.schedule.alphas_cumprod[lvl.index])
         z_t = ab**0.5 * z + (1 - ab) ** 0.5 * eps
-        emb_u = prior.text_encoder(prior.tokenizer(["blurry"], padding="max_length", max_length=77, return_tensors="pt").input_ids)[0]
-        emb_c = prior.text_encoder(prior.tokenizer(["a horse galloping"], padding="max_length", max_length=77, return_tensors="pt").input_ids)[0]
+        def embed(text):
+            ids = prior.tokenizer([text], padding="max_length", max_length=77, return_tensors="pt").input_ids
+            return prior.text_encoder(ids)[0]
+
+        emb_u, emb_c = embed("blurry"), embed("a horse galloping")
         t = torch.tensor([lvl.index])
         e_u = prior.unet(z_t, t, encoder_hidden_states=emb_u).sample
         e_c = prior.unet(z_t, t, encoder_hidden_states=emb_c).sample
@@ -191,3 +194,41 @@ def test_folder_is_a_genuine_diffusers_pipeline(tiny_dir):
     assert type(pipe.unet).__name__ == "UNet3DConditionModel"
     assert pipe.vae.config.scaling_factor == pytest.approx(0.18215)
     assert pipe.tokenizer("a horse").input_ids[0] == pipe.tokenizer.bos_token_id
+
+
+def test_checkpointed_encoder_keeps_only_its_inputs_for_backward(tiny_dir):
+    """Bytes autograd keeps between forward and backward (distinct storages) while encoding 8 frames."""
+
+    def saved_bytes(**kw):
+        p = load_diffusers_prior(tiny_dir, device="cpu", **kw)
+        seen = {}
+
+        def pack(t):
+            seen[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
+            return t
+
+        x = frames(T=8, size=64)
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            z = p.encode_frames(x, torch.Generator().manual_seed(0))
+        z.sum().backward()
+        assert torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
+        return sum(seen.values())
+
+    kept = saved_bytes(checkpoint_vae=True, vae_chunk=2)
+    full = saved_bytes(checkpoint_vae=False, vae_chunk=8)
+    frame_bytes = 8 * 64 * 64 * 3 * 4
+    assert kept <= 1.1 * frame_bytes  # just the (permuted) frames
+    assert kept < 0.05 * full
+
+
+def test_half_precision_plumbing(tiny_dir):
+    """bf16 weights (the GPU setting, run here on CPU): float32 gradients reach the frames."""
+    p = load_diffusers_prior(tiny_dir, device="cpu", precision="bf16")
+    assert p.dtype == torch.bfloat16 and p.vae_dtype == torch.bfloat16
+    p.prepare("a horse galloping")
+    x = frames(T=4, size=32)
+    loss, stats = p.sds_loss(x, generator=torch.Generator().manual_seed(0))
+    loss.backward()
+    assert stats["finite"] and x.grad.dtype == torch.float32 and x.grad.abs().sum() > 0
+    with pytest.raises(SketchError, match="precision"):
+        load_diffusers_prior(tiny_dir, device="cpu", precision="int8")

@@ -69,7 +69,8 @@ def test_global_path_is_the_documented_affine_about_the_centre():
     set_global(f, rotation=0.5 / cfg.lambda_r)
     out = f(torch.tensor([0.2]))[0]
     assert torch.allclose((out - com).norm(dim=1), (pts - com).norm(dim=1), atol=1e-3)
-    assert torch.allclose(affine_matrices(torch.tensor([theta]), torch.tensor([sh]), torch.tensor([[1 + sc[0], 1 + sc[1]]]))[0], A)
+    scale = torch.tensor([[1 + sc[0], 1 + sc[1]]])
+    assert torch.allclose(affine_matrices(torch.tensor([theta]), torch.tensor([sh]), scale)[0], A)
 
 
 def test_parameter_groups_split_exactly():

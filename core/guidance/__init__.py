@@ -1,8 +1,9 @@
 """Score distillation: the shared math (sds), the VideoPrior protocol (prior),
 the known-answer prior (target_prior) and the diffusers text-to-video prior
-(diffusers_prior, imported on use: it pulls diffusers/transformers lazily anyway).
+(diffusers_prior: diffusers / transformers are imported only when a model loads).
 """
 
+from .diffusers_prior import DiffusersVideoPrior, find_model, load_diffusers_prior
 from .prior import VideoPrior, validate_frames
 from .sds import (
     WEIGHTINGS,
@@ -21,6 +22,7 @@ from .target_prior import TargetVideoPrior, gaussian_blur
 
 __all__ = [
     "WEIGHTINGS",
+    "DiffusersVideoPrior",
     "DiscreteSchedule",
     "FlowSchedule",
     "NoiseLevel",
@@ -30,8 +32,10 @@ __all__ = [
     "cfg_combine",
     "eps_from_x0",
     "eps_residual_from_x0",
+    "find_model",
     "gaussian_blur",
     "inject_gradient",
+    "load_diffusers_prior",
     "sds_weight",
     "validate_frames",
     "x0_from_eps",

@@ -158,7 +158,9 @@ def load_diffusers_prior(
     path = find_model(model, search_dirs, allow_download)
     missing = [c for c in COMPONENTS if not (path / c).is_dir()]
     if missing:
-        raise SketchError(f"{path} lacks {', '.join(m + '/' for m in missing)}; a text-to-video folder needs {', '.join(COMPONENTS)}.")
+        raise SketchError(
+            f"{path} lacks {', '.join(m + '/' for m in missing)}; a text-to-video folder needs {', '.join(COMPONENTS)}."
+        )
     unet_cfg = json.loads((path / "unet" / "config.json").read_text())
     if unet_cfg.get("_class_name") != "UNet3DConditionModel":
         raise SketchError(

@@ -230,7 +230,10 @@ class DisplacementField(nn.Module):
             self.local_projection = _projection(D)
             self.local_mlp = _mlp(D + tdim, D, cfg.local_layers, 2)
         if cfg.use_global:
-            self.global_trunk = nn.Sequential(*_block(tdim, D), *sum((_block(D, D) for _ in range(cfg.global_layers - 1)), []))
+            trunk = _block(tdim, D)
+            for _ in range(cfg.global_layers - 1):
+                trunk += _block(D, D)
+            self.global_trunk = nn.Sequential(*trunk)
             self.global_heads = _GlobalHeads(D, 1, translation_layers=3)
 
     def _build_paper(self, N: int, D: int):
@@ -326,8 +329,7 @@ class DisplacementField(nn.Module):
         return self._paper_frames(out, t)
 
     def _paper_features(self) -> Tensor:
-        K, N = self.config.num_frames, self.num_points
-        p = self._offsets().repeat(K, 1)  # [K*N, 2] raw px, frame-major
+        p = self._offsets().repeat(self.config.num_frames, 1)  # [K*N, 2] raw px, frame-major
         return self.projection(p) + self.point_encoding
 
     def global_transforms(self, times=None) -> tuple[Tensor, Tensor]:
@@ -398,6 +400,7 @@ def parameter_counts(num_points: int = 64, num_frames: int = 24, hidden: int = 1
     out = {}
     for arch in ARCHITECTURES:
         with torch.device("meta"):
-            f = DisplacementField(pts.to("meta"), canvas=(256, 256), architecture=arch, num_frames=num_frames, hidden=hidden, zero_init=False)
+            f = DisplacementField(pts.to("meta"), canvas=(256, 256), architecture=arch, num_frames=num_frames,
+                                  hidden=hidden, zero_init=False)
         out[arch] = f.num_parameters()
     return out
