@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import torch
 from comfy_api.latest import io
 
 from ._types import CATEGORY, Sketch, SketchAnimation
@@ -62,7 +61,7 @@ class RenderSketch(io.ComfyNode):
     @classmethod
     def execute(cls, sketch, size: int, width_scale: float, background: str, custom_color: str = "#ffffff") -> io.NodeOutput:
         from ..core.errors import SketchError
-        from ..core.raster import render
+        from ..core.raster import composite, render
         from ..core.sketch import SketchAnimation as Animation
 
         base, points = (sketch.sketch, sketch.frames) if isinstance(sketch, Animation) else (sketch, sketch.points[None])
@@ -71,9 +70,5 @@ class RenderSketch(io.ComfyNode):
         bg = _background_rgb(background, custom_color)
         rgba = render(base, points=points, size=_output_size(base.canvas, size), background=None, width_scale=width_scale)
         rgba = rgba.detach().float().cpu()
-        premultiplied, alpha = rgba[..., :3], rgba[..., 3]
-        if bg is None:  # straight colour: what IMAGE + MASK (e.g. JoinImageWithAlpha) expect
-            image = premultiplied / alpha.clamp_min(1e-6)[..., None]
-        else:  # "over" compositing onto the background
-            image = premultiplied + (1.0 - alpha[..., None]) * torch.tensor(bg, dtype=rgba.dtype)
-        return io.NodeOutput(image.clamp(0, 1).contiguous(), alpha.clamp(0, 1).contiguous())
+        image = composite(rgba, bg)  # bg None: straight colour, what IMAGE + MASK (JoinImageWithAlpha) expect
+        return io.NodeOutput(image.clamp(0, 1).contiguous(), rgba[..., 3].clamp(0, 1).contiguous())

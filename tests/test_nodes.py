@@ -62,6 +62,9 @@ def comfy(tmp_path_factory):
             file = getattr(sys.modules[name], "__file__", None) or ""
             if name.startswith("sketchmotion.nodes") or file.startswith(str(API_ROOT)):
                 del sys.modules[name]
+        import sketchmotion
+
+        sketchmotion.__dict__.pop("nodes", None)  # the next module's fixture re-imports against its own API
 
 
 def node(comfy, node_id):
@@ -89,7 +92,9 @@ def test_extension_lists_every_node_with_a_valid_schema(comfy):
     assert len(set(ids)) == len(ids) and all(i.startswith("SketchMotion") for i in ids)
     assert set(ids) >= {
         "SketchMotionLoadSketch", "SketchMotionSketchFromSVGText", "SketchMotionRenderSketch", "SketchMotionSaveSketchSVG",
-        "SketchMotionDiffusersVideoPrior", "SketchMotionAnimateSketch", "SketchMotionAnimateObjects"}
+        "SketchMotionDiffusersVideoPrior", "SketchMotionAnimateSketch", "SketchMotionAnimateObjects",
+        "SketchMotionGroupStrokes", "SketchMotionExportAnimation", "SketchMotionAnimationFrames",
+        "SketchMotionSaveAnimation", "SketchMotionLoadAnimation", "SketchMotionSketchToAnimation"}
     for s in schemas:
         assert s.category == "SketchMotion" and s.display_name and s.description
         names = [i.id for i in s.inputs] + [o.display_name for o in s.outputs]
@@ -346,6 +351,6 @@ def test_loading_the_pack_imports_nothing_heavy():
     assert out.returncode == 0, out.stderr
     count, seconds = out.stdout.splitlines()[0].split()
     added = set(out.stdout.splitlines()[1].split())
-    assert int(count) == 4
+    assert int(count) >= 12
     assert not added & set(HEAVY), f"loading the pack imported {sorted(added & set(HEAVY))}"
     assert float(seconds) < 5.0

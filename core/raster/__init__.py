@@ -74,6 +74,26 @@ def render(
     return out[0] if single else out
 
 
+def unpremultiply(rgba: torch.Tensor) -> torch.Tensor:
+    """[..., 4] premultiplied RGBA -> straight RGBA (colour 0 where alpha is 0)."""
+    alpha = rgba[..., 3:4]
+    rgb = torch.where(alpha > 0, rgba[..., :3] / alpha.clamp_min(1e-12), torch.zeros_like(rgba[..., :3]))
+    return torch.cat([rgb.clamp(0, 1), alpha], dim=-1)
+
+
+def composite(rgba: torch.Tensor, background=WHITE) -> torch.Tensor:
+    """[..., 4] premultiplied RGBA -> [..., 3] RGB: "over" an RGB background in 0..1.
+
+    background=None returns the straight (un-premultiplied) colour, what an IMAGE + MASK pair expects.
+    """
+    if background is None:
+        return unpremultiply(rgba)[..., :3]
+    bg = torch.as_tensor(background, dtype=rgba.dtype, device=rgba.device)
+    if bg.shape != (3,):
+        raise SketchError(f"A background colour needs 3 values (RGB in 0..1), got {tuple(bg.shape)}.")
+    return rgba[..., :3] + (1.0 - rgba[..., 3:4]) * bg
+
+
 def diffvg_available() -> bool:
     """True when the optional `pydiffvg` package can be imported."""
     try:
