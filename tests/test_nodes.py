@@ -97,8 +97,8 @@ def test_extension_lists_every_node_with_a_valid_schema(comfy):
         "SketchMotionSaveAnimation", "SketchMotionLoadAnimation", "SketchMotionSketchToAnimation"}
     for s in schemas:
         assert s.category == "SketchMotion" and s.display_name and s.description
-        names = [i.id for i in s.inputs] + [o.display_name for o in s.outputs]
-        assert len(set(names)) == len(names), f"{s.node_id}: duplicate socket names {names}"
+        for names in ([i.id for i in s.inputs], [o.display_name for o in s.outputs]):
+            assert len(set(names)) == len(names), f"{s.node_id}: duplicate socket names {names}"
     for n, s in zip(nodes, schemas):  # ComfyUI passes optional inputs only when given: execute must default them
         params = inspect.signature(n.execute).parameters
         assert [i.id for i in s.inputs if i.id not in params] == []
