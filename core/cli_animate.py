@@ -72,24 +72,47 @@ def cmd_animate(args) -> int:
         except SketchError as e:
             print(f"not resuming: {e}", file=sys.stderr)
     anim = trainer.run(Callbacks(progress=_progress_printer())).to("cpu")
-    written = _write_outputs(anim, out)
+    written = _write_outputs(anim, out, trainer)
     print("wrote " + ", ".join(str(p) for p in written))
     return 0
 
 
-def _write_outputs(anim, out: Path) -> list[Path]:
-    """animation.safetensors + animated SVG + GIF + MP4 of an animation."""
+def _write_outputs(anim, out: Path, trainer) -> list[Path]:
+    """animation.safetensors (with the trained motion model) + animated SVG + GIF + MP4."""
+    from dataclasses import asdict
+
     from .animation_io import save_animation
     from .export import export
 
     paths = [out / "animation.safetensors", out / "animation.svg", out / "animation.gif", out / "animation.mp4"]
-    save_animation(anim, paths[0])
+    motion_config = {"kind": "object_fields", "per_object": trainer.motion.per_object,
+                     "field": asdict(trainer.config.field), "seed": trainer.config.seed}
+    save_animation(anim, paths[0], motion_state=trainer.motion.state_dict(), motion_config=motion_config)
     for p in paths[1:]:
         export(anim, p)
     return paths
 
 
+def cmd_resample(args) -> int:
+    from .animation_io import load_animation, load_motion, save_animation
+    from .motion.object_fields import resample_animation
+
+    anim = load_animation(args.animation)
+    state, config = load_motion(args.animation)
+    new = resample_animation(anim, args.frames, state, config)
+    save_animation(new, args.out, motion_state=state or None, motion_config=config)
+    how = "sampled from the trained motion model" if state and config else "interpolated linearly"
+    print(f"wrote {args.out} ({new.num_frames} frames at {new.fps:g} fps, {how})")
+    return 0
+
+
 def register(sub) -> None:
+    p = sub.add_parser("resample", help="re-sample an animation file at another frame count (same duration)")
+    p.add_argument("animation")
+    p.add_argument("--frames", type=int, required=True)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_resample)
+
     p = sub.add_parser("animate", help="animate a sketch from a text prompt (LiveSketch, score distillation)")
     p.add_argument("sketch")
     p.add_argument("--prompt", required=True)

@@ -57,3 +57,20 @@ def test_missing_model_is_one_line_exit_2(tmp_path):
     r = animate([str(ROOT / "examples" / "cat.svg"), "--prompt", "x", "--model", str(tmp_path / "nope"), "--out", "o"],
                 tmp_path)
     assert r.returncode == 2 and r.stderr.startswith("error:") and "Traceback" not in r.stderr
+
+
+def test_resample_uses_the_trained_continuous_field(tiny, tmp_path):
+    r = animate([str(ROOT / "examples" / "cat.svg"), "--prompt", "a cat", "--model", str(tiny), "--frames", "4",
+                 "--steps", "3", "--size", "64", "--out", "out"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    src = tmp_path / "out" / "animation.safetensors"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    r = subprocess.run([sys.executable, "-m", "sketchmotion", "resample", str(src), "--frames", "7", "--out", "r.safetensors"],
+                       cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and "trained motion model" in r.stdout, r.stderr
+    a, b = load_animation(src), load_animation(tmp_path / "r.safetensors")
+    assert b.num_frames == 7 and b.fps == pytest.approx(a.fps * 7 / 4)
+    # times 0, 1/3, 2/3, 1 of the original are frames 0, 2, 4, 6 of the re-sampled one: exactly the same field
+    assert (b.frames[::2] - a.frames).abs().max() < 1e-4
+    linear = a.resample(7)
+    assert (b.frames[1::2] - linear.frames[1::2]).abs().max() > 1e-3  # not a linear blend: the field itself

@@ -57,3 +57,30 @@ class ObjectFields(nn.Module):
         """Points of the whole sketch in every frame: [T, N, 2] canvas px."""
         parts = torch.cat([f(times) for f in self.fields], dim=1)  # objects' points, in `order`
         return parts[:, self.inverse]
+
+
+def resample_animation(anim, num_frames: int, motion_state: dict | None = None, motion_config: dict | None = None):
+    """The animation at another frame count (same duration).
+
+    With the trained motion model (as stored by `animate`: state + {"kind": "object_fields", ...})
+    the continuous-time displacement field is sampled at the new times, which is exact;
+    without one, control points are interpolated linearly between frames.
+    """
+    from dataclasses import replace
+
+    from ..errors import SketchError
+
+    if not motion_state or not motion_config or motion_config.get("kind") != "object_fields":
+        return anim.resample(num_frames)
+    field_cfg = FieldConfig.from_dict(motion_config["field"])
+    if field_cfg.architecture != "continuous":
+        return anim.resample(num_frames)  # the paper's field is tied to its K frames
+    motion = ObjectFields(anim.sketch, field_cfg, per_object=motion_config.get("per_object", False),
+                          seed=int(motion_config.get("seed", 0)))
+    try:
+        motion.load_state_dict(motion_state)
+    except RuntimeError as e:
+        raise SketchError(f"The stored motion model does not fit this sketch ({e}).") from None
+    with torch.no_grad():
+        frames = motion(motion.frame_times(num_frames))
+    return replace(anim, frames=frames, fps=anim.fps * num_frames / anim.num_frames)

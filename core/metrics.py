@@ -1,0 +1,88 @@
+"""Metrics for recovered 3D motion (stage 1 points against ground-truth samples).
+
+Units are those of the scene ("state units"; the synthetic scenes fit in a ball
+of radius ~1). Distances are Euclidean, not squared.
+
+- chamfer_distance(a, b): per frame, the mean over a of the distance to the
+  nearest point of b, and the same from b to a, averaged: CD = (a->b + b->a) / 2;
+  over frames, the mean. A set shifted by s (smaller than half its spacing)
+  has CD = |s|.
+- velocity_error(pred, gt): velocities are displacements between consecutive
+  frames, v^t = x^{t+1} - x^t (units per frame). Each predicted point is paired
+  with a ground-truth sample either once, by nearest neighbour at frame 0
+  (correspondence="first", the default: a tracking error), or at every frame by
+  nearest neighbour to where the predicted point is (correspondence="nearest":
+  compares with the true velocity field at that place). VE = mean over points
+  and frame pairs of |v_pred - v_gt|.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .errors import SketchError
+
+
+def nearest(a: torch.Tensor, b: torch.Tensor, chunk: int = 4096) -> tuple[torch.Tensor, torch.Tensor]:
+    """For each of a [N, D]: (distance to, index of) its nearest point in b [M, D]; chunked over a."""
+    dists, idx = [], []
+    for s in range(0, a.shape[0], chunk):
+        d = torch.cdist(a[s : s + chunk], b)
+        i = d.argmin(dim=1)
+        dists.append((a[s : s + chunk] - b[i]).norm(dim=-1))  # exact distance (cdist's fast path rounds)
+        idx.append(i)
+    return torch.cat(dists), torch.cat(idx)
+
+
+def _frames(x: torch.Tensor, name: str) -> torch.Tensor:
+    x = torch.as_tensor(x, dtype=torch.float32)
+    if x.ndim == 2:
+        x = x[None]
+    if x.ndim != 3 or x.shape[1] == 0:
+        raise SketchError(f"{name} must be [N, D] or [T, N, D] with N > 0, got {tuple(x.shape)}.")
+    if not bool(torch.isfinite(x).all()):
+        raise SketchError(f"{name} has NaN or infinite coordinates.")
+    return x
+
+
+@torch.no_grad()
+def chamfer_distance(a: torch.Tensor, b: torch.Tensor, per_frame: bool = False):
+    """Symmetric mean nearest-neighbour distance between point sets ([N,D] or [T,N,D] each)."""
+    a, b = _frames(a, "a"), _frames(b, "b")
+    if a.shape[0] != b.shape[0] or a.shape[2] != b.shape[2]:
+        raise SketchError(f"Point sets must have the same frames and dimension: {tuple(a.shape)} vs {tuple(b.shape)}.")
+    cd = torch.stack([0.5 * (nearest(a[t], b[t])[0].mean() + nearest(b[t], a[t])[0].mean())
+                      for t in range(a.shape[0])])
+    return cd if per_frame else float(cd.mean())
+
+
+@torch.no_grad()
+def velocity_error(pred: torch.Tensor, gt: torch.Tensor, correspondence: str = "first") -> float:
+    """Mean |v_pred - v_gt| between consecutive frames (see the module docstring)."""
+    pred, gt = _frames(pred, "pred"), _frames(gt, "gt")
+    if pred.shape[0] != gt.shape[0] or pred.shape[0] < 2:
+        raise SketchError("velocity_error needs the same number (>= 2) of frames in pred and gt.")
+    vp = pred[1:] - pred[:-1]
+    vg = gt[1:] - gt[:-1]
+    if correspondence == "first":
+        _, j = nearest(pred[0], gt[0])
+        err = (vp - vg[:, j]).norm(dim=-1)
+    elif correspondence == "nearest":
+        err = torch.stack([(vp[t] - vg[t, nearest(pred[t], gt[t])[1]]).norm(dim=-1) for t in range(vp.shape[0])])
+    else:
+        raise SketchError(f"correspondence must be 'first' or 'nearest', got {correspondence!r}.")
+    return float(err.mean())
+
+
+def motion_metrics(pred: torch.Tensor, gt: torch.Tensor) -> dict:
+    """{"chamfer", "velocity_error", "velocity_error_nearest", "gt_speed"} for trajectories [T,N,3] vs [T,M,3].
+
+    gt_speed is the mean |v_gt| of the samples: the velocity error of a model that predicts no motion.
+    """
+    gt = _frames(gt, "gt")
+    out = {"chamfer": chamfer_distance(pred, gt)}
+    if gt.shape[0] > 1:
+        out["velocity_error"] = velocity_error(pred, gt, "first")
+        out["velocity_error_nearest"] = velocity_error(pred, gt, "nearest")
+        out["gt_speed"] = float((gt[1:] - gt[:-1]).norm(dim=-1).mean())
+    return out

@@ -1,0 +1,53 @@
+"""Chamfer distance and velocity error: known answers."""
+
+import pytest
+import torch
+
+from sketchmotion.core.errors import SketchError
+from sketchmotion.core.metrics import chamfer_distance, motion_metrics, velocity_error
+
+
+def grid(n=6, spacing=0.1):
+    r = torch.arange(n, dtype=torch.float32) * spacing
+    return torch.stack(torch.meshgrid(r, r, r, indexing="ij"), -1).reshape(-1, 3)
+
+
+def test_chamfer_known_answers():
+    a = grid()
+    assert chamfer_distance(a, a) == 0.0
+    s = torch.tensor([0.02, -0.01, 0.03])  # |s| < half the spacing: every nearest neighbour is the twin
+    assert abs(chamfer_distance(a, a + s) - float(s.norm())) < 1e-6
+    # one extra far point in b: a->b unchanged (0), b->a gains 1/(N+1) of its distance
+    far = torch.tensor([[10.0, 0.0, 0.0]])
+    b = torch.cat([a, far])
+    d_far = float((far - a).norm(dim=-1).min())
+    assert abs(chamfer_distance(a, b) - 0.5 * d_far / b.shape[0]) < 1e-5
+    per = chamfer_distance(torch.stack([a, a]), torch.stack([a, a + s]), per_frame=True)
+    assert torch.allclose(per, torch.tensor([0.0, float(s.norm())]), atol=1e-6)
+
+
+def test_velocity_error_known_answers():
+    g = torch.Generator().manual_seed(0)
+    base = torch.rand(50, 3, generator=g)
+    v = torch.tensor([0.1, 0.0, 0.0])
+    gt = torch.stack([base + i * v for i in range(4)])
+    assert velocity_error(gt, gt) == pytest.approx(0.0, abs=1e-7)
+    static = base[None].expand(4, -1, -1)
+    assert velocity_error(static, gt) == pytest.approx(0.1, abs=1e-6)  # no motion: error = speed
+    assert velocity_error(static, gt, "nearest") == pytest.approx(0.1, abs=1e-6)
+    double = torch.stack([base + 2 * i * v for i in range(4)])
+    assert velocity_error(double, gt) == pytest.approx(0.1, abs=1e-6)
+    m = motion_metrics(static, gt)
+    assert m["gt_speed"] == pytest.approx(0.1, abs=1e-6)
+    assert m["velocity_error"] == pytest.approx(0.1, abs=1e-6)
+
+
+def test_metric_errors():
+    with pytest.raises(SketchError):
+        chamfer_distance(torch.zeros(2, 5, 3), torch.zeros(3, 5, 3))
+    with pytest.raises(SketchError):
+        velocity_error(torch.zeros(1, 5, 3), torch.zeros(1, 5, 3))
+    with pytest.raises(SketchError):
+        chamfer_distance(torch.full((4, 3), float("nan")), torch.zeros(4, 3))
+    with pytest.raises(SketchError):
+        velocity_error(torch.zeros(2, 5, 3), torch.zeros(2, 5, 3), correspondence="magic")
