@@ -10,3 +10,5 @@ $PY -m sketchmotion preview-motion examples/cat.svg --kind wiggle --amplitude 2.
     --out "$tmp/cat_wiggle.safetensors"
 $PY -m sketchmotion export "$tmp/cat_wiggle.safetensors" --out docs/cat_wiggle.svg
 $PY -m sketchmotion export "$tmp/cat_wiggle.safetensors" --out docs/cat_wiggle.gif
+$PY -m sketchmotion group examples/two_objects.svg --out "$tmp/grouped.svg" --objects 2 --preview docs/two_objects_groups.png
+$PY -m sketchmotion render examples/icon_filled.svg --out docs/icon_filled.png --size 256
