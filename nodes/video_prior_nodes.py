@@ -1,0 +1,65 @@
+"""ComfyUI Video Prior: the MODEL / VAE / CONDITIONING ComfyUI has loaded -> video prior for Animate Sketch."""
+
+from __future__ import annotations
+
+from comfy_api.latest import io
+
+from ..core.guidance.frame_rules import DEFAULT_PERCENT_RANGE, PAPER_T_RANGE
+from ..core.guidance.sds import WEIGHTINGS
+from ._types import CATEGORY, VideoPrior
+
+# Same io_types as io.Model / io.Vae / io.Conditioning (io.Custom keeps the CI stand-in small).
+Model, Vae, Conditioning = io.Custom("MODEL"), io.Custom("VAE"), io.Custom("CONDITIONING")
+
+FRAME_NOTE = (
+    "The VAE decides which frame counts a video can have: Wan and HunyuanVideo take 4k+1 frames, LTX-Video 8k+1, "
+    "Mochi 6k+1, image VAEs (AnimateDiff) any. The animation keeps the frame count set in Animate Sketch: its frames "
+    "are spread over the next valid count before encoding (24 -> 25 for Wan: one frame shown twice), and the log "
+    "says what is rendered and encoded."
+)
+
+
+class ComfyVideoPrior(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(
+            node_id="SketchMotionComfyVideoPrior",
+            display_name="ComfyUI Video Prior",
+            category=CATEGORY,
+            description="Uses the video model ComfyUI has loaded (Wan 2.1/2.2, LTX-Video, HunyuanVideo, Mochi, Cosmos, "
+            "or an image model with AnimateDiff) as the score-distillation prior of Animate Sketch. Training runs "
+            "inside ComfyUI's own sampler, so LoRAs and other model patches apply and the model is not loaded twice. "
+            + FRAME_NOTE,
+            inputs=[
+                Model.Input("model", tooltip="A text-to-video model, e.g. Wan 2.1 T2V 1.3B from Load Diffusion Model."),
+                Vae.Input("vae", tooltip="The model's own VAE (wan_2.1_vae for Wan 2.1). " + FRAME_NOTE),
+                Conditioning.Input("positive", tooltip="What the animation should show (CLIP Text Encode)."),
+                Conditioning.Input("negative", tooltip="What to avoid (CLIP Text Encode; may be empty text)."),
+                io.Float.Input("cfg", default=0.0, min=0.0, max=100.0, step=0.5,
+                               tooltip="Classifier-free guidance. 0 uses Animate Sketch's guidance_local / "
+                               "guidance_global (paper: 30 / 40); score distillation needs far more than sampling."),
+                io.Float.Input("start_percent", default=DEFAULT_PERCENT_RANGE[0], min=0.001, max=0.999, step=0.001,
+                               tooltip="Noisiest point of the sampled noise range, as a sampling percent (0 = pure "
+                               f"noise). The default is the paper's t = {PAPER_T_RANGE[1]} of 1000. Flow models apply "
+                               "their shift (Wan: 8) on top; a ModelSamplingSD3 node before this one changes it."),
+                io.Float.Input("end_percent", default=DEFAULT_PERCENT_RANGE[1], min=0.001, max=0.999, step=0.001,
+                               tooltip=f"Least noisy point of the range (default: the paper's t = {PAPER_T_RANGE[0]})."),
+                io.Combo.Input("weighting", options=list(WEIGHTINGS), default=WEIGHTINGS[0],
+                               tooltip="w(t) of the score-distillation gradient; 1-alpha_bar as in LiveSketch."),
+            ],
+            outputs=[VideoPrior.Output(display_name="video_prior")],
+        )
+
+    @classmethod
+    def execute(cls, model, vae, positive, negative, cfg, start_percent, end_percent, weighting) -> io.NodeOutput:
+        import logging
+
+        from .comfy_prior import ComfyVideoPrior as Prior
+
+        prior = Prior(model, vae, positive, negative, cfg=cfg, start_percent=start_percent, end_percent=end_percent,
+                      weighting=weighting)
+        from ..core.guidance.frame_rules import describe_frames
+
+        examples = "; ".join(describe_frames(t, prior.rule) for t in (16, 24))
+        logging.getLogger("sketchmotion").info("ComfyUI Video Prior: %s. For example %s.", prior.rule.describe(), examples)
+        return io.NodeOutput(prior)

@@ -1,0 +1,386 @@
+"""ComfyUI Video Prior inside a real ComfyUI (skipped unless COMFYUI_PATH is set).
+
+    COMFYUI_PATH=/path/to/ComfyUI python -m pytest tests/test_comfy_prior_integration.py -q
+
+A tiny random Wan 2.1 text-to-video model is built with ComfyUI's own classes
+(comfy.ldm.wan.model.WanModel: dim 128 = one head, one block) and loaded through
+comfy.sd.load_diffusion_model_state_dict (what Load Diffusion Model runs) into a real
+ModelPatcher. The VAE is the real Wan 2.1 VAE architecture with random weights, loaded
+by comfy.sd.VAE from its state dict (what Load VAE runs): ComfyUI builds that VAE at a
+fixed size, so it cannot be shrunk. Conditioning is random umt5-sized text embeddings
+[1, 8, 4096]. Animate Sketch then runs on CPU under torch.inference_mode(), as in ComfyUI.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from test_nodes import LINE_SVG, comfy, node, run  # noqa: F401  (comfy is a fixture)
+
+COMFYUI_PATH = os.environ.get("COMFYUI_PATH", "")
+pytestmark = [
+    pytest.mark.comfyui,
+    pytest.mark.skipif(not (COMFYUI_PATH and (Path(COMFYUI_PATH) / "comfy" / "ldm" / "wan").is_dir()),
+                       reason="set COMFYUI_PATH to a ComfyUI checkout (0.3.64 or later) to run these tests"),
+]
+REPO = Path(__file__).resolve().parents[1]
+FRAMES, SIZE, TEXT_DIM = 5, 32, 4096
+
+
+# ------------------------------------------------------------------ tiny models
+def _randomize(module: torch.nn.Module, seed: int) -> None:
+    """Deterministic random weights (ComfyUI's ops skip initialisation): norms 1, biases 0, the rest ~ N(0, 1/fan_in)."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in module.named_parameters():
+            leaf = name.rsplit(".", 1)[-1]
+            if "norm" in name and leaf == "weight" or leaf == "gamma":
+                p.fill_(1.0)
+            elif leaf == "bias":
+                p.zero_()
+            else:
+                fan_in = p[0].numel() if p.ndim > 1 else p.shape[-1]
+                p.copy_(torch.randn(p.shape, generator=g) / fan_in**0.5)
+
+
+def tiny_wan_state_dict(seed: int = 0) -> dict:
+    """State dict of a one-block Wan 2.1 T2V transformer (ComfyUI's WanModel, dim 128 -> 1 head)."""
+    import comfy.ldm.wan.model as wan_model
+    import comfy.ops as ops
+
+    m = wan_model.WanModel(model_type="t2v", dim=128, ffn_dim=256, num_layers=1, num_heads=1, in_dim=16,
+                                     out_dim=16, text_dim=TEXT_DIM, operations=ops.disable_weight_init)
+    _randomize(m, seed)
+    return {k: v.to(torch.float16) for k, v in m.state_dict().items()}
+
+
+def wan_vae_state_dict(seed: int = 1) -> dict:
+    """State dict of the Wan 2.1 VAE architecture (as comfy.sd.VAE builds it for those keys), random weights."""
+    import comfy.ldm.wan.vae as wan_vae
+
+    v = wan_vae.WanVAE(dim=96, z_dim=16, dim_mult=[1, 2, 4, 4], num_res_blocks=2, attn_scales=[],
+                                 temperal_downsample=[False, True, True])
+    _randomize(v, seed)
+    return {k: v.to(torch.float16) for k, v in v.state_dict().items()}
+
+
+def conditioning(seed: int) -> list:
+    g = torch.Generator().manual_seed(seed)
+    return [[torch.randn(1, 8, TEXT_DIM, generator=g), {}]]
+
+
+@pytest.fixture(scope="module")
+def comfy_cpu(comfy):  # noqa: F811
+    """ComfyUI's modules importable (the comfy fixture puts COMFYUI_PATH on sys.path), on CPU without a GPU."""
+    if not torch.cuda.is_available():
+        import comfy.cli_args as cli_args
+
+        cli_args.args.cpu = True  # before comfy.model_management is first imported
+    return comfy
+
+
+@pytest.fixture(scope="module")
+def comfy_models(comfy_cpu):
+    import comfy.sd as comfy_sd
+
+    with torch.inference_mode():  # loader nodes run like this: every tensor they make is an inference tensor
+        model = comfy_sd.load_diffusion_model_state_dict(tiny_wan_state_dict())
+        vae = comfy_sd.VAE(sd=wan_vae_state_dict())
+        pos, neg = conditioning(2), conditioning(3)
+    assert next(vae.first_stage_model.parameters()).is_inference()
+    return model, vae, pos, neg
+
+
+def prior_node(comfy, comfy_models, **kw):  # noqa: F811
+    model, vae, pos, neg = comfy_models
+    inputs = dict(model=model, vae=vae, positive=pos, negative=neg, cfg=0.0, start_percent=0.051,
+                  end_percent=0.95, weighting="1-alpha_bar") | kw
+    out = run(node(comfy, "SketchMotionComfyVideoPrior"), **inputs)
+    return out.args[0] if hasattr(out, "args") else out[0]
+
+
+def animate(comfy, prior, **kw):  # noqa: F811
+    sk = run(node(comfy, "SketchMotionSketchFromSVGText"), svg_text=LINE_SVG, normalize=64)
+    sk = sk.args[0] if hasattr(sk, "args") else sk[0]
+    inputs = dict(sketch=sk, video_prior=prior, prompt="a line waving", frames=FRAMES - 1, steps=2, fps=8.0, seed=0,
+                  guidance_local=30.0, guidance_global=40.0, motion="local + global", render_size=SIZE) | kw
+    out = run(node(comfy, "SketchMotionAnimateSketch"), **inputs)
+    return out.args if hasattr(out, "args") else out
+
+
+# ------------------------------------------------------------------ tests
+def test_prior_reads_the_wan_rules_and_refuses_mismatches(comfy, comfy_models):  # noqa: F811
+    from sketchmotion.core.errors import SketchError
+
+    prior = prior_node(comfy, comfy_models)
+    assert (prior.rule.temporal, prior.rule.spatial, prior.rule.latent_channels) == (4, 8, 16)
+    assert prior.latent_shape(24, 256, 256) == (1, 16, 7, 32, 32)  # 24 frames are encoded as 25
+    assert prior.latent_shape(81, 480, 832) == (1, 16, 21, 60, 104)
+    with pytest.raises(SketchError, match="multiples of 8"):
+        prior.check_video(4, 36, 36)
+    with pytest.raises(SketchError, match="start_percent"):
+        prior_node(comfy, comfy_models, start_percent=0.9, end_percent=0.1)
+    with pytest.raises(SketchError, match="inside"):  # the loss is only defined inside the guider
+        prior.sds_loss(torch.rand(4, SIZE, SIZE, 3), guidance_scale=5.0)
+
+
+def test_one_sds_pass_inside_the_guider_has_the_x0_space_gradient(comfy, comfy_models):  # noqa: F811
+    """The gradient on the latent equals w (a/s)(z - x0_hat) with x0_hat from the same model call."""
+    import comfy.model_management as mm
+
+    from sketchmotion.core.guidance.sds import NoiseLevel, sds_weight
+
+    prior = prior_node(comfy, comfy_models)
+    model = comfy_models[0]
+    seen = {}
+
+    def body():
+        wrap = prior._active[0]
+        seen["patcher"] = wrap.model_patcher
+        seen["loaded"] = [m.model for m in mm.current_loaded_models]
+        frames = torch.rand(FRAMES - 1, SIZE, SIZE, 3, generator=torch.Generator().manual_seed(0)).requires_grad_(True)
+        captured = {}
+        original = prior.encode
+
+        def spy(video):
+            z = original(video)
+            z.retain_grad()
+            captured["z"] = z
+            return z
+
+        prior.encode = spy
+        g = torch.Generator().manual_seed(7)
+        loss, stats = prior.sds_loss(frames, guidance_scale=5.0, generator=g)
+        loss.backward()
+        prior.encode = original
+        return frames, captured["z"], stats
+
+    with torch.inference_mode():  # like every ComfyUI node; run() opens the grad region itself
+        prior.check_video(FRAMES - 1, SIZE, SIZE)
+        frames, z, stats = prior.run(body)
+    assert seen["patcher"] is model  # the MODEL object the user loaded, not a copy
+    assert model in seen["loaded"]  # loaded by ComfyUI's own memory manager
+    assert stats["finite"] and stats["encoded_frames"] == FRAMES and z.shape == (1, 16, 2, SIZE // 8, SIZE // 8)
+    assert 0.0 < stats["sigma"] < 1.0 and stats["alpha"] == pytest.approx(1 - stats["sigma"])  # flow: a = 1 - sigma
+    assert stats["weight"] == pytest.approx(sds_weight(NoiseLevel(stats["alpha"], stats["sigma"], 0.0)))
+    assert frames.grad is not None and torch.isfinite(frames.grad).all() and frames.grad.abs().sum() > 0
+    assert z.grad.norm().item() == pytest.approx(stats["grad_norm"], rel=1e-4)
+    assert stats["loss"] == pytest.approx(0.5 * stats["grad_norm"] ** 2, rel=1e-4)
+
+
+def test_animate_sketch_trains_with_the_comfy_prior(comfy, comfy_models, monkeypatch):  # noqa: F811
+    import comfy.model_management as mm
+    import comfy.sd as comfy_sd
+
+    loads = []
+    monkeypatch.setattr(comfy_sd, "load_diffusion_model_state_dict", lambda *a, **k: loads.append(a))
+    monkeypatch.setattr(comfy_sd, "load_diffusion_model", lambda *a, **k: loads.append(a))
+    original_load = mm.load_models_gpu
+    loaded = []
+
+    def spy(models, *a, **k):
+        loaded.append(list(models))
+        return original_load(models, *a, **k)
+
+    monkeypatch.setattr(mm, "load_models_gpu", spy)
+    model = comfy_models[0]
+    before = [p.detach().clone() for p in model.model.parameters()]
+    prior = prior_node(comfy, comfy_models)
+    anim, images = animate(comfy, prior, steps=2, motion="local only")
+    assert anim.num_frames == FRAMES - 1 and anim.settings["steps_done"] == 2  # the user's frame count is kept
+    assert anim.settings["skipped_steps"] == 0  # every SDS gradient was finite and applied
+    assert torch.isfinite(anim.frames).all()
+    untrained, _ = animate(comfy, prior, steps=0, motion="local only")  # same seed: the field before training
+    moved = (anim.frames - untrained.frames).abs().amax().item()
+    assert moved > 1e-4, f"training must move the strokes (moved at most {moved} px)"
+    assert images.shape == (FRAMES - 1, SIZE, SIZE, 3)
+    assert not loads, "the prior must never load a second model"
+    assert loaded and all(model in batch for batch in loaded)  # ComfyUI's loader got the same ModelPatcher
+    after = list(model.model.parameters())
+    assert all(torch.equal(a, b.detach()) for a, b in zip(before, after)), "the diffusion model must not change"
+    assert all(p.grad is None for p in model.model.parameters()), "no gradient may reach the diffusion model"
+
+
+def test_cancel_propagates_unchanged_and_a_rerun_resumes(comfy, comfy_models):  # noqa: F811
+    import comfy.model_management as mm
+    import comfy.utils as cu
+
+    prior = prior_node(comfy, comfy_models)
+    ckpt_dir = Path(comfy.folder_paths.get_temp_directory()) / "sketchmotion"
+    before = set(ckpt_dir.glob("*.ckpt"))
+    original = cu.PROGRESS_BAR_HOOK
+
+    def hook(value, total, preview, node_id=None):
+        if value == 1:
+            mm.interrupt_current_processing(True)  # the user presses Cancel during step 1
+
+    cu.PROGRESS_BAR_HOOK = hook
+    try:
+        with pytest.raises(mm.InterruptProcessingException):  # ComfyUI's own exception, not wrapped
+            animate(comfy, prior, steps=2, seed=4, motion="local only")
+    finally:
+        cu.PROGRESS_BAR_HOOK = original
+    assert not mm.processing_interrupted()  # consumed by the raise, as in ComfyUI
+    new = set(ckpt_dir.glob("*.ckpt")) - before
+    assert len(new) == 1 and torch.load(next(iter(new)), weights_only=True)["step"] == 1
+    anim, _ = animate(comfy, prior, steps=2, seed=4, motion="local only")  # resumes inside a fresh guider
+    assert anim.settings["steps_done"] == 2 and not (set(ckpt_dir.glob("*.ckpt")) - before)
+
+
+def test_out_of_memory_while_encoding_is_a_clear_error(comfy, comfy_models, monkeypatch):  # noqa: F811
+    import comfy.model_management as mm
+
+    from sketchmotion.core.errors import SketchError
+
+    prior = prior_node(comfy, comfy_models)
+    module = sys.modules[type(prior).__module__]
+    real_copy = module._encoder_copy
+
+    def oom_copy(*a, **k):
+        enc = real_copy(*a, **k)
+
+        def encode(x):
+            raise mm.OOM_EXCEPTION("CUDA out of memory (simulated)")
+
+        enc.encode = encode
+        return enc
+
+    monkeypatch.setattr(module, "_encoder_copy", oom_copy)
+    tiled = []
+    monkeypatch.setattr(type(comfy_models[1]), "encode_tiled_3d", lambda *a, **k: tiled.append(a))
+    ckpt_dir = Path(comfy.folder_paths.get_temp_directory()) / "sketchmotion"
+    before = set(ckpt_dir.glob("*.ckpt"))
+    with pytest.raises(SketchError, match="fewer frames or a smaller render_size"):
+        animate(comfy, prior, steps=1, motion="local only", seed=9)
+    assert not tiled  # no silent tiled fallback (it could not carry gradients)
+    for leftover in set(ckpt_dir.glob("*.ckpt")) - before:
+        leftover.unlink()
+
+
+# ------------------------------------------------------------------ the workflow through a real server
+@contextlib.contextmanager
+def comfyui_server(base: Path, models: Path, custom_nodes: Path):
+    """A headless ComfyUI on CPU with temp folders, `models` as an extra model folder and `custom_nodes`."""
+    import subprocess
+    import time
+    from types import SimpleNamespace
+
+    import test_comfyui_integration as srv
+
+    dirs = {k: base / k for k in ("input", "output", "temp", "user")}
+    for d in dirs.values():
+        d.mkdir(parents=True)
+    config = base / "extra_model_paths.yaml"
+    config.write_text(f"sketchmotion_test:\n  base_path: {models}\n  custom_nodes: {custom_nodes}\n"
+                      "  diffusion_models: diffusion_models\n  vae: vae\n  text_encoders: text_encoders\n")
+    port = srv.free_port()
+    cmd = [sys.executable, "main.py", "--cpu", "--listen", "127.0.0.1", "--port", str(port), "--disable-auto-launch",
+           "--input-directory", str(dirs["input"]), "--output-directory", str(dirs["output"]),
+           "--temp-directory", str(dirs["temp"]), "--user-directory", str(dirs["user"]),
+           "--extra-model-paths-config", str(config), "--database-url", f"sqlite:///{base / 'comfyui.db'}"]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+    log = base / "server.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen(cmd, cwd=COMFYUI_PATH, stdout=out, stderr=subprocess.STDOUT, env=env,
+                                start_new_session=True)
+    server = SimpleNamespace(url=f"http://127.0.0.1:{port}", log=log, proc=proc, output=dirs["output"],
+                             temp=dirs["temp"] / "temp", input=dirs["input"])
+    try:
+        deadline = time.monotonic() + srv.START_TIMEOUT
+        while True:
+            assert proc.poll() is None, f"ComfyUI exited during start-up:\n{srv.log_tail(server)}"
+            try:
+                if srv.http(server, "/system_stats", timeout=5)[0] == 200:
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, f"ComfyUI did not start:\n{srv.log_tail(server)}"
+            time.sleep(1)
+        yield server
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=20)
+
+
+def test_wan_workflow_runs_on_the_headless_server(comfy_cpu, tmp_path):
+    """workflows/animate_sketch_wan.json on a real server with the tiny model files in a temp models folder.
+
+    The umt5-xxl text encoder cannot be made tiny (ComfyUI builds it from a fixed 5.7B-parameter
+    config, ~11 GB even at fp16), so the two CLIP Text Encode nodes are replaced by a test-only node
+    that outputs random [1, 8, 4096] text embeddings; every other node runs as shipped (Animate
+    Sketch with 4 frames, 2 steps, 64 px - the node's minimum - to stay within CPU time).
+    """
+    import test_comfyui_integration as srv
+    from safetensors.torch import save_file
+
+    ui = json.loads((REPO / "workflows" / "animate_sketch_wan.json").read_text())
+    required = ui["extra"]["sketchmotion_requires_models"]
+    models = tmp_path / "models"
+    for sub in ("diffusion_models", "vae", "text_encoders"):
+        (models / sub).mkdir(parents=True)
+    save_file(tiny_wan_state_dict(), str(models / "diffusion_models" / required["diffusion_models"][0]))
+    save_file(wan_vae_state_dict(), str(models / "vae" / required["vae"][0]))
+    custom_nodes = tmp_path / "custom_nodes"
+    (custom_nodes / "sketchmotion_test_conditioning").mkdir(parents=True)
+    (custom_nodes / "sketchmotion_test_conditioning" / "__init__.py").write_text(TEST_CONDITIONING_NODE)
+    (custom_nodes / srv.PACK_NAME).symlink_to(REPO, target_is_directory=True)
+    with comfyui_server(tmp_path / "server", models, custom_nodes) as server:
+        _, info = srv.http(server, "/object_info", timeout=60)
+        assert required["diffusion_models"][0] in info["UNETLoader"]["input"]["required"]["unet_name"][0]
+        prompt = srv.ui_to_api(ui, info)
+        for nid, n in list(prompt.items()):
+            if n["class_type"] == "CLIPTextEncode":
+                prompt[nid] = {"class_type": "SketchMotionTestConditioning", "inputs": {"seed": int(nid)}}
+            elif n["class_type"] == "CLIPLoader":
+                del prompt[nid]
+            elif n["class_type"] == "SketchMotionAnimateSketch":
+                n["inputs"].update(steps=2, frames=FRAMES - 1, render_size=64, motion="local only")  # node min 64
+        entry = srv.queue_and_wait(server, prompt)
+        assert entry["status"]["status_str"] == "success", json.dumps(entry["status"]["messages"])[:3000]
+        log = server.log.read_text(errors="replace")
+        assert "ComfyUI Video Prior: Wan VAE takes 4k+1 frames" in log
+        assert f"{FRAMES - 1} frames rendered, encoded as {FRAMES}" in log
+        saved = [i for out in entry["outputs"].values() for key in ("images", "video") for i in out.get(key, [])]
+        assert saved, f"nothing saved: {entry['outputs']}"
+        video = srv.saved_file(server, saved[0])
+        assert video.is_file() and video.stat().st_size > 0
+        av = pytest.importorskip("av")
+        with av.open(str(video)) as container:  # read back by PyAV (FFmpeg), not by our code
+            assert sum(1 for _ in container.decode(video=0)) == FRAMES - 1
+
+
+TEST_CONDITIONING_NODE = '''
+import torch
+
+
+class SketchMotionTestConditioning:
+    """Random umt5-sized text embeddings (test only)."""
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"seed": ("INT", {"default": 0})}}
+
+    RETURN_TYPES = ("CONDITIONING",)
+    FUNCTION = "make"
+    CATEGORY = "testing"
+
+    def make(self, seed):
+        g = torch.Generator().manual_seed(seed)
+        return ([[torch.randn(1, 8, 4096, generator=g), {}]],)
+
+
+NODE_CLASS_MAPPINGS = {"SketchMotionTestConditioning": SketchMotionTestConditioning}
+'''
