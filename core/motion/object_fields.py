@@ -53,10 +53,19 @@ class ObjectFields(nn.Module):
         """Global-path parameters of the given object ids (all objects by default)."""
         return [p for f in self._select(objects) for p in f.global_parameters()]
 
-    def forward(self, times) -> torch.Tensor:
-        """Points of the whole sketch in every frame: [T, N, 2] canvas px."""
-        parts = torch.cat([f(times) for f in self.fields], dim=1)  # objects' points, in `order`
-        return parts[:, self.inverse]
+    def forward(self, times, base: torch.Tensor | None = None) -> torch.Tensor:
+        """Points of the whole sketch in every frame: [T, N, 2] canvas px.
+
+        base: optional canonical points [N, 2] (may require grad: canonical refinement)
+        that the fields displace instead of the input sketch.
+        """
+        if base is None:
+            parts = [f(times) for f in self.fields]
+        else:
+            ordered = base[self.order]
+            sizes = [f.num_points for f in self.fields]
+            parts = [f(times, base=b) for f, b in zip(self.fields, torch.split(ordered, sizes))]
+        return torch.cat(parts, dim=1)[:, self.inverse]  # objects' points back in sketch order
 
 
 def resample_animation(anim, num_frames: int, motion_state: dict | None = None, motion_config: dict | None = None):
@@ -81,6 +90,6 @@ def resample_animation(anim, num_frames: int, motion_state: dict | None = None, 
         motion.load_state_dict(motion_state)
     except RuntimeError as e:
         raise SketchError(f"The stored motion model does not fit this sketch ({e}).") from None
-    with torch.no_grad():
-        frames = motion(motion.frame_times(num_frames))
+    with torch.no_grad():  # the animation's sketch holds the (possibly refined) canonical points
+        frames = motion(motion.frame_times(num_frames), base=anim.sketch.points)
     return replace(anim, frames=frames, fps=anim.fps * num_frames / anim.num_frames)

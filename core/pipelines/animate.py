@@ -52,6 +52,8 @@ class AnimateConfig:
     seed: int = 0
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     field: FieldConfig = field(default_factory=FieldConfig)
+    canonical_lr: float = 0.0  # > 0: canonical score distillation also refines the strokes themselves
+    canonical_centering: float = 10.0  # weight of ||mean_t(frame - canonical)||^2 (px^2) when refining
     checkpoint_path: str | None = None  # save here every `checkpoint_every` steps and at the end
     checkpoint_every: int = 0
 
@@ -95,13 +97,17 @@ def livesketch_lr_lambda(steps: int):
 
 
 class _Pass:
-    """One SDS pass: which parameters it trains, with which optimiser and guidance."""
+    """One SDS pass: which parameters it trains, with which optimiser and guidance.
 
-    def __init__(self, name, params, lr, guidance, steps, schedule):
+    extra: more (params, lr) groups updated by the same pass (the canonical points).
+    """
+
+    def __init__(self, name, params, lr, guidance, steps, schedule, extra=()):
         self.name = name
-        self.params = params
+        groups = [{"params": params, "lr": lr}] + [{"params": p, "lr": r} for p, r in extra if p]
+        self.params = [q for g in groups for q in g["params"]]
         self.guidance = guidance
-        self.opt = torch.optim.Adam(params, lr=lr, betas=(0.9, 0.9), eps=1e-6)
+        self.opt = torch.optim.Adam(groups, lr=lr, betas=(0.9, 0.9), eps=1e-6)
         fn = livesketch_lr_lambda(steps) if schedule == "livesketch" else (lambda s: 1.0)
         self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, fn)
 
@@ -167,6 +173,8 @@ class AnimationTrainer:
         self.motion = ObjectFields(self.sketch, config.field, per_object=per_object, seed=config.seed,
                                    num_frames=config.num_frames).to(self.device)
         self.times = self.motion.frame_times(config.num_frames)
+        # canonical score distillation: the strokes themselves are refined through their warp
+        self.canonical = (torch.nn.Parameter(self.sketch.points.clone()) if config.canonical_lr > 0 else None)
         self.stages = [st.validate() for st in (stages or [Stage()])]
         for st in self.stages:
             unknown = set(st.objects or []) - set(self.motion.object_ids)
@@ -202,12 +210,14 @@ class AnimationTrainer:
         objs = st.objects
         self.passes = []
         steps = self.stage_steps()
+        canonical = [([self.canonical], cfg.canonical_lr)] if self.canonical is not None else []
         if cfg.train_local and cfg.field.use_local and st.train != "global":
             self.passes.append(_Pass("local", self.motion.local_parameters(objs), cfg.lr_local, cfg.guidance_local,
-                                     steps, cfg.lr_schedule))
+                                     steps, cfg.lr_schedule, extra=canonical))
+            canonical = []
         if cfg.train_global and cfg.field.use_global and st.train != "local":
             self.passes.append(_Pass("global", self.motion.global_parameters(objs), cfg.lr_global,
-                                     cfg.guidance_global, steps, cfg.lr_schedule))
+                                     cfg.guidance_global, steps, cfg.lr_schedule, extra=canonical))
         self.passes = [p for p in self.passes if p.params]
         if not self.passes:
             raise SketchError("Nothing to train in this stage: the enabled paths of the field and the config do not overlap.")
@@ -229,7 +239,7 @@ class AnimationTrainer:
     # ----------------------------------------------------------------- frames
     def frames(self, times=None) -> torch.Tensor:
         """Points of every frame [T, N, 2] in canvas px (objects never trained stay still)."""
-        return self.motion(self.times if times is None else times)
+        return self.motion(self.times if times is None else times, base=self.canonical)
 
     def render_frames(self, points: torch.Tensor | None = None) -> torch.Tensor:
         """Render the current stage's frames [T, S, S, 3] as the prior sees them (before augmentation).
@@ -245,8 +255,13 @@ class AnimationTrainer:
         """One iteration: every pass renders, augments, scores and updates its parameters."""
         stats = {"stage": self.stage_index, "step": self.step}
         for p in self.passes:
-            video = augment_video(self.render_frames(), self.config.augment, self.generator)
+            pts = self.frames()
+            video = augment_video(self.render_frames(pts), self.config.augment, self.generator)
             loss, s = self.prior.sds_loss(video, guidance_scale=p.guidance, generator=self.generator)
+            if self.canonical is not None:
+                # the motion is centred on the canonical strokes (zero mean over time), so what every
+                # frame shares goes into the strokes and only what changes into the warp
+                loss = loss + self.config.canonical_centering * ((pts - self.canonical).mean(0) ** 2).sum()
             ok = bool(s.get("finite", True))
             if ok:
                 p.opt.zero_grad(set_to_none=True)
@@ -305,6 +320,7 @@ class AnimationTrainer:
     def result(self, stopped: bool = False) -> SketchAnimation:
         with torch.no_grad():
             pts = self.frames().detach()
+        sketch = self.sketch if self.canonical is None else self.sketch.with_points(self.canonical.detach().clone())
         settings = {
             "method": "livesketch" if len(self.stages) == 1 else "livesketch-multi-object",
             "config": self.config.to_dict(),
@@ -314,7 +330,7 @@ class AnimationTrainer:
             "stopped_early": stopped,
             "prior": type(self.prior).__name__,
         }
-        return SketchAnimation(self.sketch, pts, fps=self.config.fps, settings=settings)
+        return SketchAnimation(sketch, pts, fps=self.config.fps, settings=settings)
 
     # ------------------------------------------------------------ checkpoints
     def fingerprint(self) -> str:
@@ -337,6 +353,7 @@ class AnimationTrainer:
             "step": self.step,
             "skipped": self.skipped,
             "motion": self.motion.state_dict(),
+            "canonical": None if self.canonical is None else self.canonical.detach().clone(),
             "optimizers": [p.opt.state_dict() for p in self.passes],
             "schedulers": [p.sched.state_dict() for p in self.passes],
             "generator": self.generator.get_state(),
@@ -349,6 +366,9 @@ class AnimationTrainer:
             raise SketchError("This checkpoint belongs to another run (sketch, prompt, settings or version changed); "
                               "delete it or start without resuming.")
         self.motion.load_state_dict(state["motion"])
+        if self.canonical is not None:
+            with torch.no_grad():
+                self.canonical.copy_(state["canonical"])
         self.stage_index, self.step = int(state["stage"]), int(state["step"])
         self._enter_stage()
         for p, o, s in zip(self.passes, state["optimizers"], state["schedulers"]):
