@@ -12,3 +12,4 @@ $PY -m sketchmotion export "$tmp/cat_wiggle.safetensors" --out docs/cat_wiggle.s
 $PY -m sketchmotion export "$tmp/cat_wiggle.safetensors" --out docs/cat_wiggle.gif
 $PY -m sketchmotion group examples/two_objects.svg --out "$tmp/grouped.svg" --objects 2 --preview docs/two_objects_groups.png
 $PY -m sketchmotion render examples/icon_filled.svg --out docs/icon_filled.png --size 256
+$PY bench/raster_accuracy.py --picture docs/renderer_vs_resvg.png
