@@ -14,6 +14,7 @@ from .export import NODES as EXPORT_NODES
 from .group_strokes import GroupStrokes
 from .load_sketch import LoadSketch, SketchFromSVGText
 from .render import RenderSketch
+from .render3d import NODES as RENDER3D_NODES
 from .save_sketch import SaveSketchSVG
 from .video_prior_nodes import ComfyVideoPrior
 
@@ -21,6 +22,7 @@ NODES: list[type[io.ComfyNode]] = [
     LoadSketch, SketchFromSVGText, RenderSketch, SaveSketchSVG, DiffusersVideoPrior, AnimateSketch, AnimateObjects,
     *EXPORT_NODES, GroupStrokes,
     ComfyVideoPrior,
+    *RENDER3D_NODES,
 ]
 
 

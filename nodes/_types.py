@@ -9,3 +9,5 @@ Sketch = io.Custom("SKETCH")
 SketchAnimation = io.Custom("SKETCH_ANIMATION")
 # A text-to-video model seen as a score-distillation loss (core.guidance.VideoPrior).
 VideoPrior = io.Custom("SKETCHMOTION_VIDEO_PRIOR")
+# Cameras (core.camera.Cameras): one per frame, or one for every frame.
+Cameras = io.Custom("SKETCHMOTION_CAMERAS")

@@ -2,6 +2,7 @@
 # Install the external tools the export tests read files back with:
 #   - Debian chromium + chromium-driver (animated SVG and Lottie playback in a real browser)
 #   - lottie-web from the npm registry (the reference Lottie player, loaded from disk, no network)
+#   - the Khronos glTF-Validator from the npm registry (checks exported .glb / .gltf files)
 #   - the Python test readers (python-lottie, selenium) if the Python in use lacks them
 # Idempotent, non-interactive, and quick when everything is already present.
 # Env: SKETCHMOTION_TOOLS (default ~/.cache/sketchmotion-test-tools) holds node_modules;
@@ -39,6 +40,14 @@ if [ ! -f "$TOOLS/node_modules/lottie-web/build/player/lottie.min.js" ]; then
     else
         echo "install_test_tools: npm not found; the lottie-web playback test will skip" >&2
     fi
+fi
+
+GLTF_VALIDATOR_VERSION="${GLTF_VALIDATOR_VERSION:-2.0.0-dev.3.10}"
+if [ ! -d "$TOOLS/node_modules/gltf-validator" ] && command -v npm >/dev/null 2>&1; then
+    mkdir -p "$TOOLS"
+    [ -f "$TOOLS/package.json" ] || echo '{"name":"sketchmotion-test-tools","private":true}' >"$TOOLS/package.json"
+    npm install --prefix "$TOOLS" --no-audit --no-fund --silent "gltf-validator@$GLTF_VALIDATOR_VERSION" \
+        || echo "install_test_tools: gltf-validator could not be installed; the glTF validator test will skip" >&2
 fi
 
 if ! "$PYTHON" -c "import lottie, selenium" >/dev/null 2>&1; then

@@ -83,10 +83,10 @@ def test_schemas_and_socket_types(comfy):
 
 
 def test_every_format_label_maps_to_a_core_export_format():
-    from sketchmotion.core.export import FORMATS
+    from sketchmotion.core.export import FORMATS, FORMATS_3D
     from sketchmotion.nodes.export import EXPORT_FORMATS
 
-    assert set(EXPORT_FORMATS.values()) == set(FORMATS) - {"frames_folder"}
+    assert set(EXPORT_FORMATS.values()) == set(FORMATS) - {"frames_folder"} - set(FORMATS_3D)
 
 
 # ------------------------------------------------------------------ Sketch to Animation

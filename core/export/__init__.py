@@ -1,20 +1,27 @@
-"""Exports that other tools open: animated SVG, Lottie, GIF/WebP/MP4/WebM, frame sequences.
+"""Exports that other tools open: animated SVG, Lottie, GIF/WebP/MP4/WebM, frame sequences;
+for 3D sketches stroke JSON, PLY, glTF / GLB and a self-contained HTML player (FORMATS_3D).
 
 `export(anim, path, format=None, ...)` picks the writer from `format` or the file
 extension. Every writer takes the same timing/size arguments:
 fps (re-sampled, same duration), size (None | longest side | (w, h)), loop, pingpong.
-Heavy libraries (imageio, av) are imported only when a raster format is written.
+Heavy libraries (imageio, av, plyfile, pygltflib) are imported only when their format is written.
+A 2D format refuses a 3D sketch (and a 3D format a 2D animation) with a SketchError naming the right ones.
 """
 
 from __future__ import annotations
 
 import inspect
 import os
+from functools import partial
 
 from ..errors import SketchError
 from ..sketch import SketchAnimation
 from .animated_svg import animated_svg, save_animated_svg
+from .gltf import save_gltf
+from .html_viewer import save_html_viewer
 from .lottie import lottie, save_lottie
+from .ply import save_ply
+from .strokes3d import save_strokes_json
 from .video import frames_folder, frames_zip, image_frames, save_gif, save_mp4, save_webm, save_webp
 
 # format name -> (writer(anim, path, **kwargs), file extensions, what it is)
@@ -27,17 +34,40 @@ FORMATS = {
     "webm": (save_webm, (".webm",), "WebM, VP9"),
     "frames_zip": (frames_zip, (".zip",), "zip of per-frame PNG + SVG"),
     "frames_folder": (frames_folder, (), "folder of per-frame PNG + SVG"),
+    # 3D sketches (D = 3)
+    "strokes_json": (save_strokes_json, (".json",), "3D stroke JSON: control points per frame (documented schema)"),
+    "ply": (save_ply, (".ply",), "PLY polylines of every frame (+ exact control points)"),
+    "glb": (partial(save_gltf, binary=True), (".glb",), "binary glTF 2.0: stroke tubes, morph-target animation"),
+    "gltf": (partial(save_gltf, binary=False), (".gltf",), "glTF 2.0 JSON (embedded buffer): tubes, morph targets"),
+    "html": (save_html_viewer, (".html", ".htm"), "self-contained HTML player with orbit / zoom"),
 }
+FORMATS_3D = ("strokes_json", "ply", "glb", "gltf", "html")  # the rest are 2D
 
 
-def format_for_path(path) -> str:
-    """The format name for a file name's extension (SketchError if none matches)."""
+def format_for_path(path, dim: int | None = None) -> str:
+    """The format name for a file name's extension (SketchError if none matches).
+
+    dim (2 or 3) picks between formats sharing an extension: .json is Lottie for 2D, stroke JSON for 3D.
+    """
     ext = os.path.splitext(os.fspath(path))[1].lower()
-    for name, (_, exts, _) in FORMATS.items():
-        if ext in exts:
-            return name
+    found = [name for name, (_, exts, _) in FORMATS.items() if ext in exts]
+    if dim is not None:
+        found = [n for n in found if (n in FORMATS_3D) == (dim == 3)] or found
+    if found:
+        return found[0]
     known = ", ".join(e for _, exts, _ in FORMATS.values() for e in exts)
     raise SketchError(f"Cannot tell the export format from {os.fspath(path)!r}; use one of {known} or pass format=.")
+
+
+def _check_dim(name: str, anim) -> None:
+    three_d = getattr(anim, "dim", 2) == 3
+    if three_d and name not in FORMATS_3D:
+        raise SketchError(f"{name} export is for 2D animations and this is a 3D sketch; use a 3D format: "
+                          f"{', '.join(f'{n} ({FORMATS[n][1][0]})' for n in FORMATS_3D)}, or render views to "
+                          "images first (`python -m sketchmotion render3d`, the Render 3D Sketch node).")
+    if not three_d and name in FORMATS_3D:
+        raise SketchError(f"{name} export is for 3D sketches and this animation is 2D; use a 2D format: "
+                          f"{', '.join(n for n in FORMATS if n not in FORMATS_3D)}.")
 
 
 def export(
@@ -53,12 +83,16 @@ def export(
 
     Extra keyword arguments go to the writer (pingpong, background, interpolate, crf, ...).
     """
+    dim = getattr(anim, "dim", 2)
     if format is None:
-        format = format_for_path(path)
+        format = format_for_path(path, dim)
     name = str(format).lower().lstrip(".")
-    name = {"json": "lottie", "zip": "frames_zip", "frames": "frames_folder", "folder": "frames_folder"}.get(name, name)
+    aliases = {"json": "strokes_json" if dim == 3 else "lottie", "zip": "frames_zip", "frames": "frames_folder",
+               "folder": "frames_folder", "json3d": "strokes_json", "htm": "html"}
+    name = aliases.get(name, name)
     if name not in FORMATS:
         raise SketchError(f"Unknown export format {format!r}; choose one of: {', '.join(FORMATS)}.")
+    _check_dim(name, anim)
     writer = FORMATS[name][0]
     parent = os.path.dirname(os.path.abspath(os.fspath(path)))
     if not os.path.isdir(parent):
@@ -73,6 +107,7 @@ def export(
 
 __all__ = [
     "FORMATS",
+    "FORMATS_3D",
     "animated_svg",
     "export",
     "format_for_path",
@@ -81,6 +116,10 @@ __all__ = [
     "image_frames",
     "lottie",
     "save_animated_svg",
+    "save_gltf",
+    "save_html_viewer",
+    "save_ply",
+    "save_strokes_json",
     "save_gif",
     "save_lottie",
     "save_mp4",
