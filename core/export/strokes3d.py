@@ -46,6 +46,7 @@ import torch
 
 from ..errors import SketchError
 from ..sketch import Sketch, SketchAnimation
+from .timeline import check_fps
 
 FORMAT = "sketchmotion.strokes3d"
 VERSION = 1
@@ -76,13 +77,8 @@ def timeline_3d(anim: SketchAnimation, fps=None, loop: bool = True, pingpong: bo
                           "(svg, lottie, gif, webp, mp4, webm, frames_zip).")
     anim = anim.to("cpu")
     out_fps = float(anim.fps)
+    fps = check_fps(fps)
     if fps is not None:
-        try:
-            fps = float(fps)
-        except (TypeError, ValueError):
-            raise SketchError(f"fps must be a number, got {fps!r}.") from None
-        if not (0 < fps <= 240):
-            raise SketchError(f"fps must be in (0, 240], got {fps:g}.")
         if abs(fps - anim.fps) > 1e-9:
             n = max(1, round(anim.num_frames * fps / anim.fps))
             anim = anim.resample(n, fps=fps, loop=loop and not pingpong)

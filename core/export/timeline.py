@@ -75,6 +75,19 @@ def output_size(canvas: tuple[int, int], size, even: bool = False) -> tuple[int,
     return w, h
 
 
+def check_fps(fps):
+    """None, or fps as a float in (0, 240]; a clear SketchError otherwise."""
+    if fps is None:
+        return None
+    try:
+        fps = float(fps)
+    except (TypeError, ValueError):
+        raise SketchError(f"fps must be a number, got {fps!r}.") from None
+    if not (0 < fps <= 240):
+        raise SketchError(f"fps must be in (0, 240], got {fps:g}.")
+    return fps
+
+
 def make_timeline(
     anim: SketchAnimation,
     fps: float | None = None,
@@ -88,13 +101,7 @@ def make_timeline(
         raise SketchError(f"Export needs a SketchAnimation, got {type(anim).__name__}.")
     if anim.dim != 2:
         raise SketchError("This export is for 2D animations; use the 3D exporters for a 3D sketch.")
-    if fps is not None:
-        try:
-            fps = float(fps)
-        except (TypeError, ValueError):
-            raise SketchError(f"fps must be a number, got {fps!r}.") from None
-        if not (0 < fps <= 240):
-            raise SketchError(f"fps must be in (0, 240], got {fps:g}.")
+    fps = check_fps(fps)
     anim = anim.to("cpu")
     if fps is not None and abs(fps - anim.fps) > 1e-9:
         n = max(1, round(anim.num_frames * fps / anim.fps))
