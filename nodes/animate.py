@@ -20,8 +20,26 @@ def _training_inputs(steps_tooltip: str):
     ]
 
 
+def _advanced_inputs():
+    """Optional knobs of the method (defaults: the LiveSketch paper)."""
+    f = io.Float.Input
+    return [
+        f("lr_local", default=5e-3, min=0.0, max=1.0, step=1e-4, optional=True, tooltip="Adam lr of the local path."),
+        f("lr_global", default=1e-4, min=0.0, max=1.0, step=1e-5, optional=True, tooltip="Adam lr of the global path."),
+        f("lambda_t", default=1.0, min=0.0, max=10.0, step=0.01, optional=True, tooltip="Global path: translation scale."),
+        f("lambda_r", default=0.01, min=0.0, max=1.0, step=0.001, optional=True, tooltip="Global path: rotation scale."),
+        f("lambda_sh", default=0.1, min=0.0, max=1.0, step=0.01, optional=True, tooltip="Global path: shear scale."),
+        f("lambda_s", default=0.05, min=0.0, max=1.0, step=0.01, optional=True, tooltip="Global path: scale scale."),
+        io.Boolean.Input("augment", default=True, optional=True,
+                         tooltip="Random perspective + crop shared by all frames in every pass (paper: on)."),
+        f("canonical_lr", default=0.0, min=0.0, max=1.0, step=0.01, optional=True,
+          tooltip="> 0 also refines the strokes themselves through their warp (canonical score distillation)."),
+    ]
+
+
 _OUTPUTS = [SketchAnimation.Output(display_name="animation"),
-            io.Image.Output(display_name="rendered", tooltip="The animation rendered at render_size.")]
+            io.Image.Output(display_name="rendered", tooltip="The animation rendered at render_size."),
+            io.Float.Output(display_name="fps")]
 
 
 def _train(sketch, video_prior, cfg, stages=None, per_object=False):
@@ -46,15 +64,21 @@ def _train(sketch, video_prior, cfg, stages=None, per_object=False):
         with torch.no_grad():
             images = trainer.render_frames().detach().float().cpu()
     os.remove(cfg.checkpoint_path)  # finished: nothing to resume
-    return io.NodeOutput(anim, images)
+    return io.NodeOutput(anim, images, float(anim.fps))
 
 
-def _config(prompt, negative_prompt, frames, steps, fps, seed, guidance_local, guidance_global, render_size, **kw):
+def _config(prompt, negative_prompt, frames, steps, fps, seed, guidance_local, guidance_global, render_size,
+            advanced: dict, **kw):
+    from ..core.augment import AugmentConfig
+    from ..core.motion.displacement_field import FieldConfig
     from ..core.pipelines.animate import AnimateConfig
 
+    a = {k: v for k, v in advanced.items() if v is not None}
+    field = FieldConfig(**{k: a.pop(k) for k in ("lambda_t", "lambda_r", "lambda_sh", "lambda_s") if k in a})
+    augment = AugmentConfig(enabled=a.pop("augment", True))
     return AnimateConfig(prompt=prompt, negative_prompt=negative_prompt, num_frames=frames, steps=steps, fps=fps,
                          seed=seed, guidance_local=guidance_local, guidance_global=guidance_global,
-                         render_size=render_size, **kw)
+                         render_size=render_size, field=field, augment=augment, **a, **kw)
 
 
 class AnimateSketch(io.ComfyNode):
@@ -76,15 +100,16 @@ class AnimateSketch(io.ComfyNode):
                                   "often suffice)."),
                 io.Combo.Input("motion", options=["local + global", "local only", "global only"],
                                default="local + global", tooltip="Which paths of the displacement field train."),
+                *_advanced_inputs(),
             ],
             outputs=_OUTPUTS,
         )
 
     @classmethod
     def execute(cls, sketch, video_prior, prompt, frames, steps, fps, seed, guidance_local, guidance_global,
-                render_size, motion, negative_prompt="") -> io.NodeOutput:
+                render_size, motion, negative_prompt="", **advanced) -> io.NodeOutput:
         cfg = _config(prompt, negative_prompt, frames, steps, fps, seed, guidance_local, guidance_global, render_size,
-                      train_local=motion != "global only", train_global=motion != "local only")
+                      advanced, train_local=motion != "global only", train_global=motion != "local only")
         return _train(sketch, video_prior, cfg)
 
 
@@ -111,13 +136,14 @@ class AnimateObjects(io.ComfyNode):
                                tooltip="Objects outside a stage: not drawn, or drawn unmoved as context."),
                 *_training_inputs("Iterations of EACH stage (paper: 1000)."),
                 io.String.Input("negative_prompt", multiline=True, default="", optional=True),
+                *_advanced_inputs(),
             ],
             outputs=_OUTPUTS,
         )
 
     @classmethod
     def execute(cls, sketch, video_prior, scene_prompt, object_prompts, schedule, others, frames, steps, fps, seed,
-                guidance_local, guidance_global, render_size, negative_prompt="") -> io.NodeOutput:
+                guidance_local, guidance_global, render_size, negative_prompt="", **advanced) -> io.NodeOutput:
         from ..core.errors import SketchError
         from ..core.pipelines.multi_object import make_schedule, parse_object_prompts
 
@@ -126,5 +152,5 @@ class AnimateObjects(io.ComfyNode):
             raise SketchError("The sketch has one object; group its strokes first with Group Strokes.")
         stages = make_schedule(ids, parse_object_prompts(object_prompts), scene_prompt, schedule, others=others)
         cfg = _config(scene_prompt, negative_prompt, frames, steps, fps, seed, guidance_local, guidance_global,
-                      render_size)
+                      render_size, advanced)
         return _train(sketch, video_prior, cfg, stages=stages, per_object=True)

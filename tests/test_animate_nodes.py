@@ -38,7 +38,8 @@ def animate_inputs(comfy, prior, **kw):  # noqa: F811
 
 def test_animate_sketch_node_trains_on_the_tiny_model(comfy, prior):  # noqa: F811
     out = run(node(comfy, "SketchMotionAnimateSketch"), **animate_inputs(comfy, prior))
-    anim, frames = out.args if hasattr(out, "args") else out
+    anim, frames, fps = out.args if hasattr(out, "args") else out
+    assert fps == anim.fps
     assert anim.num_frames == 4 and anim.settings["steps_done"] == 2
     assert torch.isfinite(anim.frames).all()
     assert not torch.equal(anim.frames[1], anim.frames[0]) or anim.settings["skipped_steps"] == 0
@@ -87,7 +88,8 @@ def test_animate_objects_node_runs_the_paper_schedule(comfy, prior):  # noqa: F8
               scene_prompt="a bird flies past a tree", object_prompts="a bird flaps\na tree sways", schedule="paper",
               others="hidden", frames=4, steps=1, fps=8.0, seed=0, guidance_local=30.0, guidance_global=40.0,
               render_size=64)
-    anim, frames = out.args if hasattr(out, "args") else out
+    anim, frames, fps = out.args if hasattr(out, "args") else out
+    assert fps == anim.fps
     assert anim.settings["steps_done"] == 3 and len(anim.settings["stages"]) == 3
     assert frames.shape == (4, 64, 64, 3)
     assert torch.equal(anim.sketch.group, grouped.group)
@@ -100,3 +102,12 @@ def test_animate_objects_node_needs_groups(comfy, prior):  # noqa: F811
         run(node(comfy, "SketchMotionAnimateObjects"), sketch=sketch(comfy), video_prior=prior, scene_prompt="x",
             object_prompts="x", schedule="paper", others="hidden", frames=4, steps=1, fps=8.0, seed=0,
             guidance_local=30.0, guidance_global=40.0, render_size=64)
+
+
+def test_advanced_inputs_reach_the_trainer(comfy, prior):  # noqa: F811
+    out = run(node(comfy, "SketchMotionAnimateSketch"),
+              **animate_inputs(comfy, prior, lambda_t=0.5, lr_global=3e-4, augment=False, canonical_lr=0.05))
+    anim = out.args[0] if hasattr(out, "args") else out[0]
+    cfg = anim.settings["config"]
+    assert cfg["field"]["lambda_t"] == 0.5 and cfg["lr_global"] == 3e-4
+    assert cfg["augment"]["enabled"] is False and cfg["canonical_lr"] == 0.05

@@ -54,6 +54,7 @@ class AnimateConfig:
     field: FieldConfig = field(default_factory=FieldConfig)
     canonical_lr: float = 0.0  # > 0: canonical score distillation also refines the strokes themselves
     canonical_centering: float = 10.0  # weight of ||mean_t(frame - canonical)||^2 (px^2) when refining
+    canonical_anchor: float = 0.01  # weight of ||canonical - input||^2 (px^2): stay near the drawing
     checkpoint_path: str | None = None  # save here every `checkpoint_every` steps and at the end
     checkpoint_every: int = 0
 
@@ -262,6 +263,7 @@ class AnimationTrainer:
                 # the motion is centred on the canonical strokes (zero mean over time), so what every
                 # frame shares goes into the strokes and only what changes into the warp
                 loss = loss + self.config.canonical_centering * ((pts - self.canonical).mean(0) ** 2).sum()
+                loss = loss + self.config.canonical_anchor * ((self.canonical - self.sketch.points) ** 2).sum()
             ok = bool(s.get("finite", True))
             if ok:
                 p.opt.zero_grad(set_to_none=True)
