@@ -16,6 +16,12 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 @pytest.fixture(scope="module")
 def prior(comfy, tmp_path_factory):  # noqa: F811
+    try:  # a real ComfyUI (COMFYUI_PATH): run it on the CPU, as `main.py --cpu` would
+        import comfy.cli_args as cli_args
+
+        cli_args.args.cpu = True  # before comfy.model_management is first imported
+    except ImportError:
+        pass  # the CI stand-in is CPU-only
     models = tmp_path_factory.mktemp("models")
     build_tiny_text_to_video(models / "tiny-t2v")
     comfy.folder_paths.add_model_folder_path("diffusers", str(models), is_default=True)
