@@ -280,7 +280,7 @@ def comfyui_server(base: Path, models: Path, custom_nodes: Path):
         d.mkdir(parents=True)
     config = base / "extra_model_paths.yaml"
     config.write_text(f"sketchmotion_test:\n  base_path: {models}\n  custom_nodes: {custom_nodes}\n"
-                      "  diffusion_models: diffusion_models\n  vae: vae\n  text_encoders: text_encoders\n")
+                      "  diffusion_models: diffusion_models\n  vae: vae\n  text_encoders: text_encoders\n  diffusers: diffusers\n")
     port = srv.free_port()
     cmd = [sys.executable, "main.py", "--cpu", "--listen", "127.0.0.1", "--port", str(port), "--disable-auto-launch",
            "--input-directory", str(dirs["input"]), "--output-directory", str(dirs["output"]),
@@ -384,3 +384,30 @@ class SketchMotionTestConditioning:
 
 NODE_CLASS_MAPPINGS = {"SketchMotionTestConditioning": SketchMotionTestConditioning}
 '''
+
+
+def test_modelscope_workflow_runs_on_the_headless_server(comfy_cpu, tmp_path):
+    """workflows/animate_sketch.json (Diffusers Video Prior) on a real server, with a tiny random
+    text-to-video model in a temp models/diffusers folder under the workflow's model name."""
+    import test_comfyui_integration as srv
+    from tiny_models import build_tiny_text_to_video
+
+    ui = json.loads((REPO / "workflows" / "animate_sketch.json").read_text())
+    models = tmp_path / "models"
+    build_tiny_text_to_video(models / "diffusers" / ui["extra"]["sketchmotion_requires_models"]["diffusers"][0])
+    custom_nodes = tmp_path / "custom_nodes"
+    custom_nodes.mkdir()
+    (custom_nodes / srv.PACK_NAME).symlink_to(REPO, target_is_directory=True)
+    with comfyui_server(tmp_path / "server", models, custom_nodes) as server:
+        _, info = srv.http(server, "/object_info", timeout=60)
+        prompt = srv.ui_to_api(ui, info)
+        for n in prompt.values():
+            if n["class_type"] == "SketchMotionAnimateSketch":
+                n["inputs"].update(steps=2, frames=4, render_size=64)
+        entry = srv.queue_and_wait(server, prompt)
+        assert entry["status"]["status_str"] == "success", json.dumps(entry["status"]["messages"])[:3000]
+        saved = [i for out in entry["outputs"].values() for key in ("images", "video") for i in out.get(key, [])]
+        video = srv.saved_file(server, saved[0])
+        av = pytest.importorskip("av")
+        with av.open(str(video)) as container:
+            assert sum(1 for _ in container.decode(video=0)) == 4

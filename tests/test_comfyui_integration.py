@@ -217,7 +217,7 @@ def missing_models(ui: dict) -> list[str]:
     """Files a workflow declares in extra.sketchmotion_requires_models ({folder: [names]}) that ComfyUI lacks."""
     required = ui.get("extra", {}).get("sketchmotion_requires_models", {})
     return [f"{folder}/{name}" for folder, names in required.items() for name in names
-            if not (Path(COMFYUI_PATH) / "models" / folder / name).is_file()]
+            if not (Path(COMFYUI_PATH) / "models" / folder / name).exists()]
 
 
 def saved_file(server, item: dict) -> Path:
