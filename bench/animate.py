@@ -15,6 +15,7 @@ with ModelScope the UNet and VAE dominate.
 from __future__ import annotations
 
 import argparse
+import resource
 import sys
 import tempfile
 import time
@@ -53,15 +54,13 @@ def timed_run(trainer: AnimationTrainer) -> tuple[float, list[float]]:
     return total, per_stage
 
 
-def main():  # noqa: C901
+def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--frames", type=int, default=8)
     ap.add_argument("--size", type=int, default=64)
     ap.add_argument("--steps", type=int, default=6)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = ap.parse_args()
-    import resource
-
     base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     with tempfile.TemporaryDirectory() as tmp:
         prior = load_diffusers_prior(build_tiny_text_to_video(Path(tmp) / "tiny"), device=args.device,
@@ -102,8 +101,6 @@ def main():  # noqa: C901
           f"{t_multi / t_single:.2f}x")
     print(f"one pass      : render fwd+bwd {t_render * 1000:.0f} ms, prior (VAE + UNet + backward) "
           f"{t_prior * 1000:.0f} ms")
-    import resource
-
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     line = f"peak memory   : process RSS {peak:.0f} MB (baseline before training {base_rss:.0f} MB)"
     if args.device.startswith("cuda"):
