@@ -86,3 +86,7 @@ def motion_metrics(pred: torch.Tensor, gt: torch.Tensor) -> dict:
         out["velocity_error_nearest"] = velocity_error(pred, gt, "nearest")
         out["gt_speed"] = float((gt[1:] - gt[:-1]).norm(dim=-1).mean())
     return out
+
+
+# The paper's 2D animation metrics (CLIP consistency, X-CLIP alignment) live in metrics_clip.py.
+from .metrics_clip import measure_animation, sketch_video_consistency, text_video_alignment  # noqa: E402,F401

@@ -13,6 +13,7 @@ from .diffusers_prior import DiffusersVideoPrior
 from .export import NODES as EXPORT_NODES
 from .group_strokes import GroupStrokes
 from .load_sketch import LoadSketch, SketchFromSVGText
+from .measure import MeasureAnimation
 from .render import RenderSketch
 from .render3d import NODES as RENDER3D_NODES
 from .save_sketch import SaveSketchSVG
@@ -23,6 +24,7 @@ NODES: list[type[io.ComfyNode]] = [
     *EXPORT_NODES, GroupStrokes,
     ComfyVideoPrior,
     *RENDER3D_NODES,
+    MeasureAnimation,
 ]
 
 

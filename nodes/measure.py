@@ -1,0 +1,78 @@
+"""Measure Animation: the LiveSketch paper's sketch-to-video consistency (CLIP) and text-to-video alignment (X-CLIP)."""
+
+from __future__ import annotations
+
+import os
+
+from comfy_api.latest import io
+
+from ._types import CATEGORY, Sketch, SketchAnimation
+
+DEFAULT_CLIP = "ViT-B-32:openai"  # = core.metrics_clip defaults (not imported at load time)
+DEFAULT_XCLIP = "microsoft/xclip-base-patch32"
+
+
+def _model_dirs(kind: str) -> list[str]:
+    """ComfyUI's models/<kind> folders (extra_model_paths.yaml may add more)."""
+    import folder_paths
+
+    try:
+        dirs = folder_paths.get_folder_paths(kind)
+    except KeyError:  # not registered: ComfyUI's default location
+        dirs = []
+    base = getattr(folder_paths, "models_dir", None)
+    return dirs or ([os.path.join(base, kind)] if base else [])
+
+
+def _options(kind: str, marker: str, default: str) -> list[str]:
+    found = []
+    for root in _model_dirs(kind):
+        if os.path.isdir(root):
+            found += sorted(d for d in os.listdir(root) if os.path.isfile(os.path.join(root, d, marker)))
+    return found + [default] if default not in found else found
+
+
+class MeasureAnimation(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(
+            node_id="SketchMotionMeasureAnimation",
+            display_name="Measure Animation",
+            category=CATEGORY,
+            description="The LiveSketch paper's measures: sketch-to-video consistency (mean CLIP image similarity of "
+            "every frame to the input sketch; the paper reports 0.965) and text-to-video alignment (X-CLIP similarity "
+            "of the prompt and the animation; 0.142). Models come from models/open_clip and models/xclip, or the "
+            "Hugging Face cache.",
+            inputs=[
+                SketchAnimation.Input("animation"),
+                io.String.Input("prompt", default="", multiline=True,
+                                tooltip="The motion prompt. Empty: alignment is not measured (outputs NaN)."),
+                io.Combo.Input("clip_model", options=_options("open_clip", "open_clip_config.json", DEFAULT_CLIP),
+                               tooltip="An open_clip folder in models/open_clip, or ARCH:TAG found in the HF cache."),
+                io.Combo.Input("xclip_model", options=_options("xclip", "config.json", DEFAULT_XCLIP),
+                               tooltip="An X-CLIP folder in models/xclip, or a Hugging Face id found in the HF cache."),
+                io.Boolean.Input("allow_download", default=False,
+                                 tooltip="Download a missing model into the Hugging Face cache."),
+                Sketch.Input("sketch", optional=True,
+                             tooltip="Reference sketch for consistency (default: the animation's own base sketch)."),
+            ],
+            outputs=[
+                io.Float.Output(display_name="consistency"),
+                io.Float.Output(display_name="alignment"),
+                io.String.Output(display_name="report"),
+            ],
+        )
+
+    @classmethod
+    def execute(cls, animation, prompt, clip_model, xclip_model, allow_download, sketch=None) -> io.NodeOutput:
+        import comfy.model_management
+
+        from ..core.metrics_clip import format_report, measure_animation
+
+        result = measure_animation(
+            animation, prompt, clip_model=clip_model, xclip_model=xclip_model,
+            device=comfy.model_management.get_torch_device(), sketch=sketch,
+            search_dirs=_model_dirs("open_clip") + _model_dirs("xclip"), allow_download=allow_download,
+        )
+        alignment = float("nan") if result["alignment"] is None else result["alignment"]
+        return io.NodeOutput(result["consistency"], alignment, format_report(result))
