@@ -7,6 +7,10 @@
     python -m sketchmotion preview-motion SKETCH.svg --out OUT [--kind wiggle|sway|none] [--frames N] [--fps N]
                                          [--amplitude A] [--seed S]
 
+More sub-commands live in their own modules (listed in COMMAND_MODULES below):
+animate and resample (cli_animate), group (cli_group), render3d (cli_render3d),
+metrics (cli_metrics), reconstruct3d (cli_reconstruct). `python -m sketchmotion -h` lists them all.
+
 A user error prints one line naming the problem and exits with status 2.
 """
 
