@@ -190,7 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # Later stages add their sub-commands here: modules of this package with `register(subparsers)`
 # (imported when the parser is built; their heavy imports stay inside the command functions) ...
-COMMAND_MODULES = ["cli_animate", "cli_group", "cli_render3d", "cli_metrics"]
+COMMAND_MODULES = ["cli_animate", "cli_group", "cli_render3d", "cli_metrics", "cli_reconstruct"]
 # ... or register functions appended directly.
 _EXTRA_COMMANDS: list = []
 

@@ -270,6 +270,28 @@ def render_scene(scene: DynamicScene, times, cameras: Cameras, stroke_width: flo
         return render(sk2, pix, size=cameras.size, background=None)
 
 
+@torch.no_grad()
+def render_depth(scene: DynamicScene, times, cameras: Cameras, num_samples: int = 8000, dilate: int = 1) -> torch.Tensor:
+    """Metric depth maps [T, H, W] of the strokes (distance along the view direction; 0 = no stroke).
+
+    Curve samples are z-buffered into their pixels, then spread `dilate` px (nearest
+    wins) to cover the drawn stroke width: what a depth sensor would give for the strokes.
+    """
+    pts = scene.sample_points(times, num_samples)
+    pix, depth = cameras.project(pts)
+    W, H = cameras.size
+    u, v = pix[..., 0].floor().long(), pix[..., 1].floor().long()
+    ok = (u >= 0) & (u < W) & (v >= 0) & (v < H) & (depth > cameras.near)
+    T = pts.shape[0]
+    flat = torch.arange(T)[:, None] * (H * W) + v.clamp(0, H - 1) * W + u.clamp(0, W - 1)
+    buf = torch.full((T * H * W,), float("inf"))
+    buf = buf.scatter_reduce(0, flat[ok], depth[ok], reduce="amin")
+    d = buf.reshape(T, 1, H, W)
+    if dilate > 0:
+        d = -torch.nn.functional.max_pool2d(-d, 2 * dilate + 1, 1, dilate)
+    return torch.where(torch.isinf(d), torch.zeros_like(d), d)[:, 0]
+
+
 def _write_png_rgba(path: str, premult: torch.Tensor) -> None:
     from PIL import Image
 

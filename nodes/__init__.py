@@ -15,6 +15,7 @@ from .group_strokes import GroupStrokes
 from .load_sketch import LoadSketch, SketchFromSVGText
 from .measure import MeasureAnimation
 from .render import RenderSketch
+from .reconstruct3d import NODES as RECONSTRUCT3D_NODES
 from .render3d import NODES as RENDER3D_NODES
 from .save_sketch import SaveSketchSVG
 from .video_prior_nodes import ComfyVideoPrior
@@ -25,6 +26,7 @@ NODES: list[type[io.ComfyNode]] = [
     ComfyVideoPrior,
     *RENDER3D_NODES,
     MeasureAnimation,
+    *RECONSTRUCT3D_NODES,
 ]
 
 

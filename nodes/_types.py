@@ -11,3 +11,5 @@ SketchAnimation = io.Custom("SKETCH_ANIMATION")
 VideoPrior = io.Custom("SKETCHMOTION_VIDEO_PRIOR")
 # Cameras (core.camera.Cameras): one per frame, or one for every frame.
 Cameras = io.Custom("SKETCHMOTION_CAMERAS")
+# A posed video (core.posed_video.PosedVideo): frames + one camera and one time per frame.
+PosedVideo = io.Custom("SKETCHMOTION_POSED_VIDEO")

@@ -2,23 +2,25 @@
 
 import os
 
+from dataclasses import replace
+
 import pytest
 import torch
 
 from sketchmotion.core.camera import Cameras, look_at
 from sketchmotion.core.errors import SketchError
 from sketchmotion.core.metrics import motion_metrics
-from sketchmotion.core.motion.point_field import DeformationField, positional_encoding
+from sketchmotion.core.motion.point_field import DeformationField, frequency_window, positional_encoding
 from sketchmotion.core.pipelines.reconstruct3d import (MotionGuidanceConfig, load_lpips, make_frame_loss,
                                                        motion_guidance, scene_bounds)
 from sketchmotion.core.posed_video import load_dnerf
 from sketchmotion.core.raster.points import render_points, splat
-from sketchmotion.core.scenes3d import load_ground_truth, render_dnerf_folder
+from sketchmotion.core.scenes3d import get_scene, load_ground_truth, render_depth, render_dnerf_folder
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 SMALL = dict(num_points=1000, frames_per_step=4, frame_loss="l2_blur", pos_freqs=4, time_freqs=3, mlp_depth=4,
-             mlp_width=64, mlp_skip=2, lr_field=2e-3, lr_points=1e-2, device="cpu")
+             mlp_width=64, mlp_skip=2, lr_field=4e-3, lr_points=1e-2, device="cpu")
 
 
 def test_splat_known_answers():
@@ -74,9 +76,18 @@ def test_frame_losses_are_zero_on_identical_images():
     a = torch.rand(2, 32, 32)
     for kind in ("l2", "l1", "l2_blur"):
         fn, _ = make_frame_loss(kind, "cpu")
-        assert float(fn(a, a)) == 0.0 and float(fn(a, 1 - a)) > 0
+        assert fn(a, a).shape == (2,) and float(fn(a, a).max()) == 0.0 and float(fn(a, 1 - a).min()) > 0
     with pytest.raises(SketchError, match="Unknown frame loss"):
         make_frame_loss("ssim", "cpu")
+
+
+def test_frequency_window_fades_bands_in():
+    assert frequency_window(4, None) is None and frequency_window(4, 4.0) is None
+    w = frequency_window(4, 1.5)
+    assert torch.allclose(w, torch.tensor([1.0, 0.5, 0.0, 0.0]), atol=1e-6)
+    x = torch.rand(5, 3)
+    enc = positional_encoding(x, 4, alpha=0.0)
+    assert torch.equal(enc[:, :3], x) and float(enc[:, 3:].abs().max()) == 0.0  # only the raw coordinates
 
 
 def test_lpips_never_downloads(tmp_path, monkeypatch):
@@ -100,7 +111,7 @@ def test_lpips_never_downloads(tmp_path, monkeypatch):
     x = torch.rand(1, 3, 32, 32) * 2 - 1
     assert float(model(x, x)) == pytest.approx(0.0, abs=1e-6) and float(model(x, -x)) > 0
     fn, desc = make_frame_loss("lpips", "cpu", net="alex")
-    assert desc == "lpips-alex" and float(fn(torch.rand(1, 32, 32), torch.ones(1, 32, 32))) > 0
+    assert desc == "lpips-alex" and float(fn(torch.rand(1, 32, 32), torch.ones(1, 32, 32))[0]) > 0
 
 
 def test_vgg_feature_loss_random_trunk(tmp_path, monkeypatch):
@@ -109,9 +120,9 @@ def test_vgg_feature_loss_random_trunk(tmp_path, monkeypatch):
     with pytest.warns(UserWarning):
         fn, desc = make_frame_loss("vgg", "cpu")
     a = torch.rand(1, 32, 32)
-    assert "random" in desc and float(fn(a, a)) == pytest.approx(0.0, abs=1e-6) and float(fn(a, 1 - a)) > 0
+    assert "random" in desc and float(fn(a, a)[0]) == pytest.approx(0.0, abs=1e-6) and float(fn(a, 1 - a)[0]) > 0
     b = torch.rand(1, 32, 32, requires_grad=True)
-    fn(b, a).backward()
+    fn(b, a).sum().backward()
     assert b.grad is not None and bool(torch.isfinite(b.grad).all()) and float(b.grad.abs().sum()) > 0
 
 
@@ -129,43 +140,91 @@ def test_scene_bounds_cover_the_scene(stick24):
 
 
 def test_callbacks_stop_and_determinism(stick24):
+    from sketchmotion.core.callbacks import Callbacks
+
     v = load_dnerf(stick24, max_frames=6)
     calls, previews = [], []
 
-    def progress(step, total, preview):
+    def progress(step, total, preview, stats):
         calls.append((step, total))
+        assert {"frame", "temp", "rigid"} <= set(stats)
         if preview is not None:
             previews.append(preview)
 
     stops = iter([False, False, False, True])
-    cfg = MotionGuidanceConfig(**{**SMALL, "num_points": 200, "iterations": 10, "preview_every": 2})
-    r = motion_guidance(v, cfg, {"progress": progress, "should_stop": lambda: next(stops)})
+    cfg = MotionGuidanceConfig(**{**SMALL, "num_points": 200, "iterations": 10})
+    r = motion_guidance(v, cfg, Callbacks(progress, lambda: next(stops), preview_every=2))
     assert r.stopped and r.steps == 3 and calls == [(1, 10), (2, 10), (3, 10)]
-    assert previews[0].shape == (64, 128, 3)
+    assert previews[0].shape[1:] == (64, 128, 3)  # frames of the step x (frame | render)
     a = motion_guidance(v, MotionGuidanceConfig(**{**SMALL, "num_points": 200, "iterations": 4}))
     b = motion_guidance(v, MotionGuidanceConfig(**{**SMALL, "num_points": 200, "iterations": 4}))
     assert torch.equal(a.canonical, b.canonical) and torch.equal(a.trajectories, b.trajectories)
 
 
-def test_motion_guidance_recovers_the_scene(stick24):
-    """Chamfer / velocity error of the stage-1 points fall far below the initial cloud's.
+@pytest.fixture
+def one_thread():
+    """The measured numbers below were taken single-threaded; other thread counts round differently and
+    the optimisation then lands elsewhere (across seeds the moving-camera ratio spreads 0.48-0.68)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
 
-    Scene: the stick figure (radius ~1 world unit), 24 moving-camera frames at 64 px;
-    one pixel at the scene centre is ~0.045 units. The initial cloud (points on rays
-    through the frame-0 mask at random depth, no motion) has Chamfer ~0.31 and
-    velocity error ~0.010 (units per frame; ground-truth mean speed 0.0044).
+
+def _frozen(r, T):
+    """The result's canonical points with no motion: the baseline a motion model must beat."""
+    return r.canonical[None].expand(T, -1, -1)
+
+
+def test_motion_guidance_recovers_motion_moving_camera(stick24, one_thread):
+    """Stage 1 recovers the stick figure's geometry AND motion from a moving camera.
+
+    Scene: radius ~1 world unit, 24 frames at 64 px, a new camera pose every frame;
+    one pixel at the scene centre is ~0.045 units. The initial cloud (rays through
+    the frame-0 mask at random depth) has Chamfer ~0.31. The motion test: velocity
+    error (units per frame, tracking correspondence) against the FROZEN baseline,
+    the same final points with zero motion (a result that only places points well
+    scores exactly that). Measured: Chamfer 0.008, velocity error 0.0023 vs frozen
+    0.0045 (ratio 0.50; the waving forearm's points 0.0076 vs 0.0225).
     """
     v = load_dnerf(stick24)
     gt = load_ground_truth(stick24)["samples"]
     init = motion_guidance(v, MotionGuidanceConfig(**{**SMALL, "iterations": 0, "prune_background": None}))
     before = motion_metrics(init.trajectories, gt)
-    r = motion_guidance(v, MotionGuidanceConfig(**{**SMALL, "iterations": 200}))
+    r = motion_guidance(v, MotionGuidanceConfig(**{**SMALL, "iterations": 400}))
     after = motion_metrics(r.trajectories, gt)
-    print("before", before, "after", after, "s/step", r.settings["seconds_per_step"])
+    frozen = motion_metrics(_frozen(r, len(v.times)), gt)
+    print("before", before, "after", after, "frozen", frozen, "s/step", r.settings["seconds_per_step"])
     assert before["chamfer"] > 0.2
-    assert after["chamfer"] < 0.2 * before["chamfer"] and after["chamfer"] < 0.05  # ~1 px at the centre
-    assert after["velocity_error"] < 0.5 * before["velocity_error"]
-    assert r.history[-1]["frame"] < 0.5 * r.history[0]["frame"]
+    assert after["chamfer"] < 0.1 * before["chamfer"] and after["chamfer"] < 0.02  # < half a pixel at the centre
+    assert after["velocity_error"] < 0.6 * frozen["velocity_error"]
+    assert r.settings["weights_used"][1:3] == [1.0, 0.1] and r.settings["parallax"] is True
+
+
+def test_motion_guidance_recovers_motion_fixed_camera(tmp_path, one_thread):
+    """A fixed camera (the generated-video case) with metric depth maps for the first frame.
+
+    Depth is unobservable from one viewpoint, so the points start on the frame-0
+    depth map, and motion along the viewing direction is not observable either:
+    even the exact image-plane motion with no depth motion scores 0.42 x the frozen
+    baseline here. Measured: 3D velocity error 0.64 x frozen (600 steps), image-plane
+    velocity error (px per frame, what the camera sees) 0.45 x frozen; without
+    depth maps the points start +-0.22 units deep about the look-at point.
+    """
+    render_dnerf_folder("stick_figure", str(tmp_path), num_frames=24, size=64, camera_mode="fixed")
+    v = load_dnerf(str(tmp_path))
+    gt = load_ground_truth(str(tmp_path))["samples"]
+    v = replace(v, depth=render_depth(get_scene("stick_figure"), v.times, v.cameras), depth_mode="metric")
+    r = motion_guidance(v, MotionGuidanceConfig(**{**SMALL, "iterations": 600}))
+    tr = r.trajectories
+    after, frozen = motion_metrics(tr, gt), motion_metrics(_frozen(r, len(tr)), gt)
+    p2, g2 = v.cameras.project(tr)[0], v.cameras.project(gt)[0]
+    after2, frozen2 = motion_metrics(p2, g2), motion_metrics(p2[:1].expand_as(p2), g2)
+    print("after", after, "frozen", frozen, "2D", after2, frozen2)
+    assert r.settings["parallax"] is False and r.settings["weights_used"][1:] == [0.1, 0.01, 0.1]
+    assert after["chamfer"] < 0.06  # depth-map start ~0.04; a volume start would be ~0.36
+    assert after2["velocity_error"] < 0.6 * frozen2["velocity_error"]
+    assert after["velocity_error"] < 0.75 * frozen["velocity_error"]
 
 
 def test_bad_config():

@@ -8,6 +8,8 @@ making the canonical frame exactly the canonical points throughout training.
 
 Coordinates are normalised by the scene's centre and scale (given at
 construction) so that the volume of interest maps into [-1, 1]^3 before encoding.
+`pos_alpha` / `time_alpha` (attributes, None = off) window the encodings'
+frequency bands for coarse-to-fine training (smooth motion first).
 The first layer (and the skip layer) is applied to the position and time
 encodings separately and the two are broadcast-added, so the position part is
 computed once per point for all T times.
@@ -23,13 +25,33 @@ from torch import nn
 from ..errors import SketchError
 
 
-def positional_encoding(x: torch.Tensor, num_freqs: int) -> torch.Tensor:
-    """gamma(x) = (x, sin(2^k pi x), cos(2^k pi x)) for k < num_freqs -> [..., D (1 + 2 L)]."""
+def frequency_window(num_freqs: int, alpha: float | None, device=None) -> torch.Tensor | None:
+    """Coarse-to-fine weights [L] of the encoding's frequency bands (Nerfies' window).
+
+    w_k = (1 - cos(pi clamp(alpha - k, 0, 1))) / 2: band k fades in as alpha goes
+    from k to k + 1; alpha = None (or >= L) keeps every band.
+    """
+    if alpha is None or alpha >= num_freqs:
+        return None
+    k = torch.arange(num_freqs, dtype=torch.float32, device=device)
+    return 0.5 * (1.0 - torch.cos(math.pi * (float(alpha) - k).clamp(0.0, 1.0)))
+
+
+def positional_encoding(x: torch.Tensor, num_freqs: int, alpha: float | None = None) -> torch.Tensor:
+    """gamma(x) = (x, w_k sin(2^k pi x), w_k cos(2^k pi x)) for k < num_freqs -> [..., D (1 + 2 L)].
+
+    alpha: coarse-to-fine window (see `frequency_window`); None = all bands, w_k = 1.
+    """
     if num_freqs == 0:
         return x
     freqs = (2.0 ** torch.arange(num_freqs, device=x.device, dtype=x.dtype)) * math.pi
     xf = x[..., None, :] * freqs[:, None]  # [..., L, D]
-    return torch.cat([x, torch.sin(xf).flatten(-2), torch.cos(xf).flatten(-2)], -1)
+    s, c = torch.sin(xf), torch.cos(xf)
+    w = frequency_window(num_freqs, alpha, x.device)
+    if w is not None:
+        w = w.to(x.dtype)[:, None]
+        s, c = s * w, c * w
+    return torch.cat([x, s.flatten(-2), c.flatten(-2)], -1)
 
 
 class DeformationField(nn.Module):
@@ -50,6 +72,8 @@ class DeformationField(nn.Module):
         self.skip = skip if skip is not None and 0 < skip < depth else None
         self.canonical_time = float(canonical_time)
         self.anchor = bool(anchor)
+        self.pos_alpha: float | None = None  # coarse-to-fine windows (None: every band)
+        self.time_alpha: float | None = None
         dx, dt = 3 * (1 + 2 * self.pos_freqs), 1 + 2 * self.time_freqs
         self.in_x = nn.Linear(dx, width)
         self.in_t = nn.Linear(dt, width, bias=False)
@@ -84,9 +108,9 @@ class DeformationField(nn.Module):
     def forward(self, x: torch.Tensor, t) -> torch.Tensor:
         """Displacements [T, N, 3] of canonical points x [N, 3] at times t (scalar or [T], in [0, 1])."""
         t = torch.as_tensor(t, dtype=x.dtype, device=x.device).reshape(-1)
-        ex = positional_encoding(self.normalise(x), self.pos_freqs)
+        ex = positional_encoding(self.normalise(x), self.pos_freqs, self.pos_alpha)
         tt = torch.cat([t, t.new_tensor([self.canonical_time])]) if self.anchor else t
-        et = positional_encoding((2.0 * tt - 1.0)[:, None], self.time_freqs)
+        et = positional_encoding((2.0 * tt - 1.0)[:, None], self.time_freqs, self.time_alpha)
         d = self._raw(ex, et)
         if self.anchor:
             d = d[:-1] - d[-1:]

@@ -1,44 +1,70 @@
-"""Liv3Stroke (dynamic 3D sketches from video), stage 1: motion guidance.
+"""Liv3Stroke (dynamic 3D sketches from video): stage 1 motion guidance, stage 2 3D strokes.
 
-`motion_guidance(video, config, callbacks) -> PointMotion` fits a cloud of 3D
-points and a deformation field (x, t) -> displacement to a posed video: at every
-step the points are deformed to the times of a few frames, splatted through those
-frames' cameras (core.raster.points) and compared with the frames.
+Stage 1, `motion_guidance(video, config, callbacks) -> PointMotion`, fits a cloud
+of 3D points and a deformation field (x, t) -> displacement to a posed video: at
+every step the points are deformed to the times of a few frames, splatted through
+those frames' cameras (core.raster.points) and compared with the frames.
 
-Loss (REFERENCE.md section 3; the forms of the regularisers are our choice):
-    L = 0.1 L_frame + 0.05 L_temp + 1e-4 L_rigid
-- L_frame: LPIPS (the `lpips` package, VGG trunk) between the grayscale point
-  render and the grayscale frame; "vgg": the sketch papers' variant (VGG16
-  features before ReLU at 5 stages, channel-normalised, no learned heads);
-  "l2" / "l1" / "l2_blur" (L2 over an average-pooling pyramid) for fast CPU runs.
-- L_temp: mean over points and interior frames of |x^{t+1} - 2 x^t + x^{t-1}|^2
-  (velocity continuity), positions in normalised scene units (volume -> [-1, 1]).
-- L_rigid: mean over points, their k nearest canonical neighbours and frame
-  pairs (t, t+1) of Charbonnier(|x_i^t - x_j^t| - |x_i^{t+1} - x_j^{t+1}|), eps 1e-3,
-  normalised units.
-Weights: the paper's 0.1 / 0.05 / 1e-4 with these definitions (its units and
-reductions are not published).
+Loss (REFERENCE.md section 3 gives the paper's relative weights 0.1 / 0.05 / 1e-4
+for terms whose units are not published; ours are stated in the units below):
+    L = w_frame L_frame + w_temp L_temp + w_rigid L_rigid
+- L_frame is measured relative to an empty (white) render of the same frame, so it
+  is ~1 at the start and 0 at an exact match, whatever the image size or loss:
+  Gaussian-blurred L2 early (sigma shrinking from `blur_start` to `blur_end` px,
+  the basin of attraction of thin strokes), then the final loss (`frame_loss`:
+  LPIPS, the VGG-feature variant, or blurred L2 for fast CPU runs).
+- L_temp: mean over points and consecutive frame triples of
+  |x^{t+1} - 2 x^t + x^{t-1}|^2, positions in pixels at the scene centre.
+- L_rigid (ARAP on distances): mean over points, their k nearest canonical
+  neighbours and the frames of a step of (|x_i^t - x_j^t| - |x_i - x_j|)^2 in
+  pixels^2: a neighbour distance that stretches by one pixel costs 1.
+With these units a frame loss of 1 is "nothing drawn", so w_frame = 1 and the
+regulariser weights say how many pixels^2 of acceleration / stretch trade for
+the whole frame error (defaults 1 and 0.1: a whole cloud jittering by 1 px
+costs as much as a blank frame, which keeps noise out but lets the recovered
+motions through: they have accelerations of ~0.1 px/frame^2 at 64 px).
+
+Coarse to fine: first `static_warmup` of the steps fit the canonical points only
+(field frozen at the identity) on the frames within `window_start` of the
+canonical time; then the time window widens to the whole video while the
+encodings' frequency bands of time and position fade in (Nerfies' window), so
+the field learns smooth, near-rigid motion before fine detail.
+
+Stage 2 is `fit_strokes` (see core.motion.strokes3d); `reconstruct3d` runs both.
 """
 
 from __future__ import annotations
 
 import math
-import os
 import time
-import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import torch
 import torch.nn.functional as F
 
+from ..callbacks import NO_CALLBACKS, Callbacks
 from ..camera import Cameras
 from ..errors import SketchError
+from ..guidance.perceptual import (FRAME_LOSSES, VGGFeatureLoss, backbone_state, barron_rho, blurred_l2, load_lpips,
+                                   make_frame_loss)
 from ..motion.point_field import DeformationField
 from ..posed_video import PosedVideo
 from ..raster.points import splat
 
-FRAME_LOSSES = ("lpips", "vgg", "l2", "l1", "l2_blur")
 INITS = ("auto", "volume", "mask", "ink", "depth")
+# A fixed camera sees no parallax, so depth is not observable from the frames: without depth maps the
+# points start in a slab +-15% of the view's half-width about the look-at depth (the object is assumed
+# to be roughly where the camera looks, and about as deep as a third of the view is wide).
+FIXED_CAMERA_DEPTH_SPREAD = 0.15
+# Default regulariser weights (temp, rigid, depth motion) in the units of the module docstring. With a fixed
+# camera the canonical cloud matches the static parts of every frame, so the frame loss left to drive motion is
+# ~10x smaller than with a moving camera (measured on the synthetic scenes); the regularisers follow it.
+REGULARISER_WEIGHTS = {"moving": (1.0, 0.1, 0.0), "fixed": (0.1, 0.01, 0.1)}
+
+__all__ = ["FRAME_LOSSES", "INITS", "MotionGuidanceConfig", "PointMotion", "Reconstruct3DConfig", "StrokeConfig",
+           "VGGFeatureLoss", "as_callbacks", "backbone_state", "barron_rho", "fit_strokes", "has_parallax",
+           "initial_points", "knn_indices", "load_lpips", "make_frame_loss", "motion_guidance", "pixel_size",
+           "reconstruct3d", "render_views", "scene_bounds", "stroke_samples", "stroke_sketch"]
 
 
 @dataclass
@@ -46,33 +72,43 @@ class MotionGuidanceConfig:
     """Settings of stage 1. None means "choose from the device / input"."""
 
     num_points: int | None = None  # 10000 on GPU, 2000 on CPU
-    iterations: int = 2000
+    iterations: int = 600
     frames_per_step: int = 4
     render_size: int | None = 256  # longest side of the frames used for the loss (None: as given)
     point_sigma: float = 0.75  # Gaussian radius of a point, pixels at render_size
-    point_opacity: float = 0.5
+    point_opacity: float | None = None  # None: the frames' mean ink spread over the points (see auto_opacity)
     init: str = "auto"  # auto: depth, else masks, else the frustum volume
-    # deformation MLP (D-NeRF defaults)
-    pos_freqs: int = 10
-    time_freqs: int = 6
-    mlp_depth: int = 8
-    mlp_width: int = 256
-    mlp_skip: int | None = 4
+    depth_spread: float | None = None  # rays' depth range, x scene radius (None: 1, or 0.15 for a fixed camera)
+    # deformation MLP: the sizes the coarse-to-fine schedule was tuned with on the synthetic scenes (D-NeRF's
+    # own are pos_freqs 10, time_freqs 6, 8 x 256 with a skip at 4, lr_field 5e-4)
+    pos_freqs: int = 4
+    time_freqs: int = 3
+    mlp_depth: int = 4
+    mlp_width: int = 64
+    mlp_skip: int | None = 2
     canonical_time: float = 0.0
     # optimisation
-    lr_field: float = 5e-4
-    lr_points: float = 5e-3  # normalised units per step scale (Adam)
+    lr_field: float = 4e-3
+    lr_points: float = 1e-2  # normalised units (scene radius = 1), Adam
     lr_final_ratio: float = 0.1  # exponential decay to this fraction at the end
-    frame_loss: str = "lpips"
+    frame_loss: str = "lpips"  # the final-phase loss
     lpips_net: str = "vgg"
     weights_path: str | None = None  # VGG16 / AlexNet ImageNet state dict for the loss backbone
     allow_random_backbone: bool = True  # no weights found -> random-init trunk (with a warning)
-    w_frame: float = 0.1
-    w_temp: float = 0.05
-    w_rigid: float = 1e-4
+    w_frame: float = 1.0
+    w_temp: float | None = None  # None: 1.0 (moving camera) / 0.1 (fixed camera), see REGULARISER_WEIGHTS
+    w_rigid: float | None = None  # None: 0.1 / 0.01
+    w_depth_motion: float | None = None  # fixed camera only: motion along the view direction (unobservable), px^2
     knn: int = 8
-    rigid_points: float = 10000.0  # L_rigid is a mean times this: a sum over the paper's 10k points
-    static_warmup: float = 0.25  # first fraction of steps: canonical points only, field frozen (4DGS-style)
+    # coarse-to-fine schedule (fractions of `iterations`)
+    static_warmup: float = 0.15  # canonical points only, field frozen at the identity
+    window_start: float = 0.1  # time window half-width (in t) during the warm-up
+    window_fraction: float = 0.4  # of the motion phase: the window reaches the whole video
+    anneal_fraction: float = 0.5  # of the motion phase: every frequency band is on
+    pos_alpha_start: float = 1.0  # position bands on from the start of the motion phase
+    blur_start: float = 3.0  # px at render size
+    blur_end: float = 0.5
+    blur_fraction: float = 0.75  # blurred L2 until then, the final loss after
     prune_background: float | None = 0.5  # drop points on white in more than this fraction of frames
     preview_every: int = 0  # 0: about 10 previews per run
     seed: int = 0
@@ -104,124 +140,14 @@ class PointMotion:
         return self.points_at(self.times)
 
 
-# ------------------------------------------------------------------ losses
-def _backbone_file(net: str) -> str:
-    """Where torchvision caches the ImageNet weights the loss trunk needs."""
-    names = {"vgg": "vgg16-397923af.pth", "alex": "alexnet-owt-7be5be79.pth"}
-    return os.path.join(torch.hub.get_dir(), "checkpoints", names[net])
-
-
-def _backbone_state(net: str, weights_path: str | None, allow_random: bool) -> dict | None:
-    path = weights_path or _backbone_file(net)
-    if os.path.isfile(path):
-        try:
-            return torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as e:  # noqa: BLE001 - a broken file is a user-fixable error
-            raise SketchError(f"Cannot read loss backbone weights {path}: {e}.") from e
-    if weights_path or not allow_random:
-        raise SketchError(
-            f"Loss backbone weights not found: {path}. Put torchvision's ImageNet {net} weights "
-            f"({os.path.basename(_backbone_file(net))}) there, or allow a random backbone.")
-    warnings.warn(f"No ImageNet weights at {path}; the perceptual loss uses a random-init {net} trunk.")
-    return None
-
-
-def load_lpips(net: str = "vgg", weights_path: str | None = None, allow_random: bool = True):
-    """The `lpips` package's LPIPS (learned heads ship with the package); never downloads.
-
-    The trunk is built random (pnet_rand) and then loaded from `weights_path` or
-    torchvision's cache file under $TORCH_HOME/hub/checkpoints when present.
-    Returns (module, pretrained_trunk: bool).
-    """
-    import lpips
-
-    if net not in ("vgg", "alex"):
-        raise SketchError(f"LPIPS net must be 'vgg' or 'alex', got {net!r}.")
-    state = _backbone_state(net, weights_path, allow_random)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model = lpips.LPIPS(net=net, pnet_rand=True, verbose=False)
-    if state is not None:
-        trunk = model.net
-        own = trunk.state_dict()
-        mapped = {}
-        for key in own:  # slice{k}.{i}.weight <- features.{i}.weight
-            _, i, kind = key.split(".")
-            src = f"features.{i}.{kind}"
-            if src not in state:
-                raise SketchError(f"Backbone weights lack {src}; is it torchvision's {net} ImageNet state dict?")
-            mapped[key] = state[src]
-        trunk.load_state_dict(mapped)
-    model.eval().requires_grad_(False)
-    return model, state is not None
-
-
-class VGGFeatureLoss(torch.nn.Module):
-    """The sketch papers' perceptual loss: VGG16 conv outputs before ReLU at 5 stages, channel-normalised."""
-
-    CUTS = (3, 8, 15, 22, 29)  # features[:3] ends with conv1_2, ... conv5_3
-
-    def __init__(self, state: dict | None):
-        super().__init__()
-        import torchvision
-
-        feats = torchvision.models.vgg16(weights=None).features
-        if state is not None:
-            feats.load_state_dict({k[len("features."):]: v for k, v in state.items() if k.startswith("features.")})
-        for m in feats:
-            if isinstance(m, torch.nn.ReLU):
-                m.inplace = False  # the pre-ReLU outputs are kept for the loss
-        self.stages = torch.nn.ModuleList()
-        prev = 0
-        for cut in self.CUTS:
-            self.stages.append(feats[prev:cut])
-            prev = cut
-        self.register_buffer("mean", torch.tensor([0.485, 0.456, 0.406])[None, :, None, None])
-        self.register_buffer("std", torch.tensor([0.229, 0.224, 0.225])[None, :, None, None])
-        self.eval().requires_grad_(False)
-
-    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        """a, b: [B, 3, H, W] in 0..1 -> mean loss."""
-        x = (torch.cat([a, b]) - self.mean) / self.std
-        total = 0.0
-        for stage in self.stages:
-            x = stage(x)  # stages after the first begin with that conv's ReLU
-            fa, fb = x.chunk(2)
-            fa = fa / (fa.norm(dim=1, keepdim=True) + 1e-10)
-            fb = fb / (fb.norm(dim=1, keepdim=True) + 1e-10)
-            total = total + ((fa - fb) ** 2).sum(1).mean()
-        return total
-
-
-def make_frame_loss(kind: str, device, net: str = "vgg", weights_path: str | None = None,
-                    allow_random: bool = True):
-    """loss(render [B,H,W], target [B,H,W]) for grayscale images in 0..1, and a short description."""
-    if kind not in FRAME_LOSSES:
-        raise SketchError(f"Unknown frame loss {kind!r}; use one of {', '.join(FRAME_LOSSES)}.")
-    if kind == "l2":
-        return (lambda r, g: F.mse_loss(r, g)), "l2"
-    if kind == "l1":
-        return (lambda r, g: F.l1_loss(r, g)), "l1"
-    if kind == "l2_blur":
-        def pyramid_l2(r, g):
-            r, g = r[:, None], g[:, None]
-            loss = F.mse_loss(r, g)
-            while min(r.shape[-2:]) >= 8:
-                r, g = F.avg_pool2d(r, 2), F.avg_pool2d(g, 2)
-                loss = loss + F.mse_loss(r, g)
-            return loss
-        return pyramid_l2, "l2_blur"
-    if kind == "lpips":
-        model, pre = load_lpips(net, weights_path, allow_random)
-        model = model.to(device)
-
-        def lp(r, g):
-            return model(r[:, None].expand(-1, 3, -1, -1) * 2 - 1, g[:, None].expand(-1, 3, -1, -1) * 2 - 1).mean()
-        return lp, f"lpips-{net}" + ("" if pre else " (random trunk)")
-    state = _backbone_state("vgg", weights_path, allow_random)
-    model = VGGFeatureLoss(state).to(device)
-    return (lambda r, g: model(r[:, None].expand(-1, 3, -1, -1), g[:, None].expand(-1, 3, -1, -1))), (
-        "vgg-features" + ("" if state is not None else " (random trunk)"))
+def as_callbacks(callbacks) -> Callbacks:
+    """None, a core.callbacks.Callbacks, a dict or an object with progress / should_stop -> Callbacks."""
+    if callbacks is None:
+        return NO_CALLBACKS
+    if isinstance(callbacks, Callbacks):
+        return callbacks
+    get = callbacks.get if isinstance(callbacks, dict) else (lambda k, d=None: getattr(callbacks, k, d))
+    return Callbacks(progress=get("progress"), should_stop=get("should_stop"), preview_every=get("preview_every", 0) or 0)
 
 
 # ------------------------------------------------------------ initialisation
@@ -276,9 +202,19 @@ def _sample_pixels(weight: torch.Tensor, n: int, gen: torch.Generator) -> torch.
     return xy + torch.rand(n, 2, generator=gen)
 
 
+def has_parallax(cameras: Cameras, tol: float = 1e-3) -> bool:
+    """Whether the cameras see the scene from more than one place (a fixed camera has none)."""
+    c = cameras.centers
+    scale = float(c.norm(dim=-1).max()) + 1e-9
+    return bool(float((c - c[:1]).norm(dim=-1).max()) > tol * scale)
+
+
 def initial_points(video: PosedVideo, num: int, init: str, centre: torch.Tensor, radius: float,
-                   gen: torch.Generator, canonical_index: int = 0) -> torch.Tensor:
-    """Canonical points [num, 3]: in the frustum volume, or on rays through mask / ink / depth pixels."""
+                   gen: torch.Generator, canonical_index: int = 0, depth_spread: float = 1.0) -> torch.Tensor:
+    """Canonical points [num, 3]: in the frustum volume, or on rays through mask / ink / depth pixels.
+
+    Rays without depth maps get depths uniform in centre depth +- depth_spread * radius.
+    """
     if init not in INITS:
         raise SketchError(f"Unknown init {init!r}; use one of {', '.join(INITS)}.")
     if init == "auto":
@@ -309,14 +245,15 @@ def initial_points(video: PosedVideo, num: int, init: str, centre: torch.Tensor,
     if init == "depth":
         dmap = video.depth[canonical_index]
         val = dmap[pix[:, 1].long().clamp(0, dmap.shape[0] - 1), pix[:, 0].long().clamp(0, dmap.shape[1] - 1)]
-        if video.depth_mode == "metric":
-            depth = val
+        if video.depth_mode == "metric":  # 0 (or less) = no depth there: fall back to the volume's depth range
+            free = centre_depth + depth_spread * radius * (torch.rand(num, generator=gen) * 2 - 1)
+            depth = torch.where(val > 0, val, free)
         else:  # bright = near, spread over the volume's depth range
             lo, hi = float(dmap.min()), float(dmap.max())
             v = (val - lo) / max(hi - lo, 1e-6)
             depth = centre_depth + radius * (1.0 - 2.0 * v)
     else:
-        depth = centre_depth + radius * (torch.rand(num, generator=gen) * 2 - 1)
+        depth = centre_depth + depth_spread * radius * (torch.rand(num, generator=gen) * 2 - 1)
     depth = depth.clamp_min(cam.near * 10)
     return cam.unproject(pix[None], depth[None])[0]
 
@@ -334,126 +271,188 @@ def knn_indices(x: torch.Tensor, k: int, chunk: int = 2048) -> torch.Tensor:
 
 
 # --------------------------------------------------------------- the loop
-def _callback(callbacks, name):
-    if callbacks is None:
-        return None
-    if isinstance(callbacks, dict):
-        return callbacks.get(name)
-    return getattr(callbacks, name, None)
+def _sorted_video(video: PosedVideo) -> PosedVideo:
+    order = torch.argsort(video.times, stable=True)
+    if bool((order == torch.arange(len(order))).all()):
+        return video
+    return PosedVideo(video.frames[order], video.cameras[order], video.times[order],
+                      None if video.masks is None else video.masks[order],
+                      None if video.depth is None else video.depth[order], video.depth_mode)
+
+
+def _fit_size(video: PosedVideo, render_size: int | None) -> PosedVideo:
+    if render_size is not None and max(video.size) > render_size:
+        W, H = video.size
+        s = render_size / max(W, H)
+        video = video.resize((max(1, round(W * s)), max(1, round(H * s))))
+    return video
+
+
+def _ramp(x: float) -> float:
+    return min(max(x, 0.0), 1.0)
+
+
+def stage1_schedule(cfg: MotionGuidanceConfig, frac: float) -> dict:
+    """The coarse-to-fine state at training fraction `frac` in [0, 1] (see the module docstring)."""
+    motion = frac >= cfg.static_warmup and cfg.static_warmup < 1.0
+    m = _ramp((frac - cfg.static_warmup) / max(1.0 - cfg.static_warmup, 1e-9)) if motion else 0.0
+    window = cfg.window_start + (1.0 - cfg.window_start) * _ramp(m / max(cfg.window_fraction, 1e-9))
+    if not motion:
+        window = cfg.window_start
+    a = _ramp(m / max(cfg.anneal_fraction, 1e-9))
+    final = frac >= cfg.blur_fraction
+    b = _ramp(frac / max(cfg.blur_fraction, 1e-9))
+    blur = cfg.blur_start * (cfg.blur_end / cfg.blur_start) ** b if cfg.blur_start > 0 and cfg.blur_end > 0 else 0.0
+    return {"motion": motion, "window": window, "blur": blur, "final": final,
+            "time_alpha": a * cfg.time_freqs, "pos_alpha": cfg.pos_alpha_start + a * (cfg.pos_freqs - cfg.pos_alpha_start)}
+
+
+def _final_frame_loss(cfg: MotionGuidanceConfig, device, target: torch.Tensor):
+    """(loss(render, frame indices) -> [B] relative to an empty render, description)."""
+    if cfg.frame_loss == "l2_blur":
+        return (lambda r, idx: blurred_l2(r, target[idx], cfg.blur_end)), "l2_blur"
+    fn, desc = make_frame_loss(cfg.frame_loss, device, cfg.lpips_net, cfg.weights_path, cfg.allow_random_backbone)
+    with torch.no_grad():
+        empty = torch.cat([fn(torch.ones_like(target[s:s + 8]), target[s:s + 8]) for s in range(0, len(target), 8)])
+    empty = empty.clamp_min(1e-6)
+    return (lambda r, idx: fn(r, target[idx]) / empty[idx]), desc
+
+
+def auto_opacity(frames: torch.Tensor, num_points: int, sigma: float, overlap: float = 2.0) -> float:
+    """Point opacity so that the points' total ink is `overlap` times the frames' mean ink.
+
+    frames: grayscale [T, H, W] on white. A point's ink is opacity * 2 pi sigma^2
+    (px^2); overlap > 1 lets neighbouring points' discs overlap along a stroke.
+    """
+    ink = float((1.0 - frames).clamp(0, 1).flatten(1).sum(1).mean())
+    return float(min(0.9, max(0.02, overlap * ink / (num_points * 2 * math.pi * sigma**2))))
 
 
 def motion_guidance(video: PosedVideo, config: MotionGuidanceConfig | None = None, callbacks=None) -> PointMotion:
     """Stage 1 of Liv3Stroke: fit points + deformation field to a posed video (see the module docstring).
 
-    callbacks: None, a dict or an object with optional progress(step, total, preview)
-    (preview: [H, 2W, 3] target | render image, or None) and should_stop() -> bool,
-    both called every step; a stop returns the result so far.
+    callbacks: a core.callbacks.Callbacks (or a dict / object with progress and
+    should_stop): progress(step, total, preview, stats) every step, preview =
+    [F, H, 2W, 3] (frame | point render) every `preview_every` steps; a stop
+    returns the result so far.
     """
     cfg = config or MotionGuidanceConfig()
     if cfg.frame_loss not in FRAME_LOSSES:
         raise SketchError(f"Unknown frame loss {cfg.frame_loss!r}; use one of {', '.join(FRAME_LOSSES)}.")
     if cfg.iterations < 0 or cfg.frames_per_step < 1:
         raise SketchError("iterations must be >= 0 and frames_per_step >= 1.")
+    cb = as_callbacks(callbacks)
     device = torch.device(cfg.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     num = cfg.num_points or (10000 if device.type == "cuda" else 2000)
     if num < 2:
         raise SketchError("motion guidance needs at least 2 points.")
     gen = torch.Generator().manual_seed(cfg.seed)
 
-    order = torch.argsort(video.times, stable=True)
-    if not bool((order == torch.arange(len(order))).all()):
-        video = PosedVideo(video.frames[order], video.cameras[order], video.times[order],
-                           None if video.masks is None else video.masks[order],
-                           None if video.depth is None else video.depth[order], video.depth_mode)
-    if cfg.render_size is not None and max(video.size) > cfg.render_size:
-        W, H = video.size
-        s = cfg.render_size / max(W, H)
-        video = video.resize((max(1, round(W * s)), max(1, round(H * s))))
+    video = _fit_size(_sorted_video(video), cfg.render_size)
     T = video.num_frames
     times = video.times
     canon_idx = int((times - cfg.canonical_time).abs().argmin())
     centre, radius = scene_bounds(video.cameras)
     pixel = pixel_size(video.cameras, centre)
-    canonical = initial_points(video, num, cfg.init, centre, radius, gen, canon_idx)
+    parallax = has_parallax(video.cameras)
+    spread = cfg.depth_spread if cfg.depth_spread is not None else (1.0 if parallax else FIXED_CAMERA_DEPTH_SPREAD)
+    canonical = initial_points(video, num, cfg.init, centre, radius, gen, canon_idx, spread)
+    auto_w = REGULARISER_WEIGHTS["moving" if parallax else "fixed"]
+    w_temp, w_rigid, w_depth = (auto if given is None else given for given, auto in
+                                zip((cfg.w_temp, cfg.w_rigid, cfg.w_depth_motion), auto_w))
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
         fieldnet = DeformationField(centre, radius, cfg.pos_freqs, cfg.time_freqs, cfg.mlp_depth, cfg.mlp_width,
                                     cfg.mlp_skip, cfg.canonical_time, anchor=True).to(device)
-    loss_fn, loss_desc = make_frame_loss(cfg.frame_loss, device, cfg.lpips_net, cfg.weights_path,
-                                         cfg.allow_random_backbone)
     cams = video.cameras.to(device)
     target = video.frames.to(device).mean(-1)  # grayscale [T, H, W]
+    opacity = cfg.point_opacity if cfg.point_opacity is not None else auto_opacity(target, num, cfg.point_sigma)
+    final_loss, loss_desc = _final_frame_loss(cfg, device, target) if cfg.iterations else (None, cfg.frame_loss)
     times_d = times.to(device)
+    view_dir = cams.directions[0]  # used for a fixed camera only
     centre_d = centre.to(device)
     x_norm = torch.nn.Parameter(((canonical - centre) / radius).to(device))
     opt = torch.optim.Adam([{"params": fieldnet.parameters(), "lr": cfg.lr_field},
                             {"params": [x_norm], "lr": cfg.lr_points}])
     base_lrs = [cfg.lr_field, cfg.lr_points]
     F_step = min(cfg.frames_per_step, T)
-    warmup_steps = int(cfg.static_warmup * cfg.iterations)
-    preview_every = cfg.preview_every or max(1, cfg.iterations // 10)
-    progress, should_stop = _callback(callbacks, "progress"), _callback(callbacks, "should_stop")
+    preview_every = cb.preview_every or cfg.preview_every or max(1, cfg.iterations // 10)
     history, stopped, step = [], False, 0
     nbrs = None
     t0 = time.perf_counter()
     for step in range(1, cfg.iterations + 1):
-        if should_stop is not None and should_stop():
+        if cb.stop_requested():
             stopped, step = True, step - 1
             break
         frac = (step - 1) / max(cfg.iterations - 1, 1)
+        sch = stage1_schedule(cfg, frac)
         for g, lr in zip(opt.param_groups, base_lrs):
             g["lr"] = lr * cfg.lr_final_ratio**frac
+        fieldnet.time_alpha, fieldnet.pos_alpha = sch["time_alpha"], sch["pos_alpha"]
         if nbrs is None or step % 50 == 1:
             nbrs = knn_indices(x_norm.detach(), cfg.knn)
-        pick = torch.randperm(T, generator=gen)[:F_step].sort().values
-        need = torch.unique(torch.cat([pick, (pick - 1).clamp_min(0), (pick + 1).clamp_max(T - 1)]))
+        eligible = torch.nonzero((times - times[canon_idx]).abs() <= sch["window"] + 1e-6)[:, 0]
+        pick = eligible[torch.randperm(len(eligible), generator=gen)[:F_step]].sort().values
+        if sch["motion"]:
+            need = torch.unique(torch.cat([pick, (pick - 1).clamp_min(0), (pick + 1).clamp_max(T - 1)]))
+        else:
+            need = pick
         where = {int(i): j for j, i in enumerate(need.tolist())}
         x = x_norm * radius + centre_d
-        pos = fieldnet.deform(x, times_d[need.to(device)])  # [U, N, 3] world
+        if sch["motion"]:
+            pos = fieldnet.deform(x, times_d[need.to(device)])  # [U, N, 3] world
+        else:
+            pos = x[None].expand(len(need), -1, -1)
         sel = torch.tensor([where[int(i)] for i in pick], device=device)
         pix, depth = cams[pick.to(device)].project(pos[sel])
-        img = splat(pix, cams.size, cfg.point_sigma, cfg.point_opacity, valid=depth > cams.near)
-        l_frame = loss_fn(img, target[pick.to(device)])
-        pn = pos / pixel  # pixel units for the regularisers
-        trip = [(where[i - 1], where[i], where[i + 1]) for i in pick.tolist() if 0 < i < T - 1]
-        if trip:
-            a, b, c = (torch.tensor(v, device=device) for v in zip(*trip))
-            l_temp = ((pn[c] - 2 * pn[b] + pn[a]) ** 2).sum(-1).mean()
+        img = splat(pix, cams.size, cfg.point_sigma, opacity, valid=depth > cams.near)
+        pick_d = pick.to(device)
+        if sch["final"]:
+            l_frame = final_loss(img, pick_d).mean()
         else:
-            l_temp = pn.new_zeros(())
-        pairs = sorted({(where[i], where[i + 1]) for i in pick.tolist() if i < T - 1}
-                       | {(where[i - 1], where[i]) for i in pick.tolist() if i > 0})
-        if pairs:
-            a, b = (torch.tensor(v, device=device) for v in zip(*pairs))
-            da = (pn[a][:, :, None] - pn[a][:, nbrs]).norm(dim=-1)
-            db = (pn[b][:, :, None] - pn[b][:, nbrs]).norm(dim=-1)
-            l_rigid = (torch.sqrt((da - db) ** 2 + 1e-6) - 1e-3).mean() * cfg.rigid_points
-        else:
-            l_rigid = pn.new_zeros(())
-        loss = cfg.w_frame * l_frame + cfg.w_temp * l_temp + cfg.w_rigid * l_rigid
+            l_frame = blurred_l2(img, target[pick_d], sch["blur"]).mean()
+        l_temp = l_rigid = l_depth = img.new_zeros(())
+        if sch["motion"]:
+            pn = pos / pixel  # pixel units for the regularisers
+            trip = [(where[i - 1], where[i], where[i + 1]) for i in pick.tolist() if 0 < i < T - 1]
+            if trip:
+                a, b, c = (torch.tensor(v, device=device) for v in zip(*trip))
+                l_temp = ((pn[c] - 2 * pn[b] + pn[a]) ** 2).sum(-1).mean()
+            xc = x / pixel
+            d0 = (xc[:, None] - xc[nbrs]).norm(dim=-1)  # [N, k] canonical neighbour distances
+            dt = (pn[sel][:, :, None] - pn[sel][:, nbrs]).norm(dim=-1)  # [F, N, k]
+            l_rigid = ((dt - d0[None]) ** 2).mean()
+            if not parallax and w_depth > 0 and len(need) > 1:  # unobservable: prefer none
+                vel = pn[1:] - pn[:-1]  # consecutive needed frames
+                l_depth = ((vel * view_dir).sum(-1) ** 2).mean()
+        loss = cfg.w_frame * l_frame + w_temp * l_temp + w_rigid * l_rigid + w_depth * l_depth
         if not bool(torch.isfinite(loss)):
             raise SketchError("Motion guidance diverged (NaN loss); lower the learning rates.")
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        if step <= warmup_steps:  # static stage: the field stays the identity
+        if not sch["motion"]:  # static stage: the field stays the identity
             for p in fieldnet.parameters():
                 p.grad = None
         opt.step()
-        history.append({"step": step, "loss": loss.item(), "frame": l_frame.item(), "temp": l_temp.item(),
-                        "rigid": l_rigid.item()})
-        if progress is not None:
-            preview = None
-            if step % preview_every == 0 or step == cfg.iterations:
-                g = target[pick[0]].detach()
-                preview = torch.cat([g, img[0].detach()], 1)[..., None].expand(-1, -1, 3).clamp(0, 1).cpu()
-            progress(step, cfg.iterations, preview)
+        stats = {"loss": loss.item(), "frame": l_frame.item(), "temp": l_temp.item(), "rigid": l_rigid.item(),
+                 "depth_motion": l_depth.item(), "blur": sch["blur"] if not sch["final"] else 0.0, "window": sch["window"]}
+        history.append({"step": step, **stats})
+        if cb.progress is not None:
+            def preview(img=img, pick_d=pick_d):
+                both = torch.cat([target[pick_d], img.detach()], 2)  # [F, H, 2W]
+                return both[..., None].expand(-1, -1, -1, 3).clamp(0, 1).cpu()
+            show = step % preview_every == 0 or step == cfg.iterations
+            cb.progress(step, cfg.iterations, preview() if show else None, stats)
     elapsed = time.perf_counter() - t0
 
     fieldnet.eval()
+    if step > 0:  # keep the frequency windows the field was last trained with (all bands after a full run)
+        last = stage1_schedule(cfg, (step - 1) / max(cfg.iterations - 1, 1))
+        fieldnet.time_alpha, fieldnet.pos_alpha = last["time_alpha"], last["pos_alpha"]
     canonical = (x_norm.detach() * radius + centre_d)
     pruned = 0
-    if cfg.prune_background is not None:
+    if cfg.prune_background is not None and step > 0:
         keep = _on_ink(fieldnet, canonical, cams, times_d, target, cfg.prune_background)
         if int(keep.sum()) >= 2:
             pruned = int((~keep).sum())
@@ -461,7 +460,10 @@ def motion_guidance(video: PosedVideo, config: MotionGuidanceConfig | None = Non
     settings = asdict(cfg)
     settings.update({"num_points": num, "frame_loss_used": loss_desc, "seconds": elapsed,
                      "seconds_per_step": elapsed / max(step, 1), "pruned": pruned, "scene_centre": centre.tolist(),
-                     "scene_radius": radius, "render_size": list(video.size), "device": str(device)})
+                     "scene_radius": radius, "pixel_size": pixel, "render_size": list(video.size), "parallax": parallax,
+                     "depth_spread": spread, "weights_used": [cfg.w_frame, w_temp, w_rigid, w_depth],
+                     "point_opacity_used": opacity,
+                     "device": str(device)})
     return PointMotion(canonical.cpu(), fieldnet, times.clone(), video.cameras, step, stopped, history, settings)
 
 
@@ -480,3 +482,245 @@ def _on_ink(fieldnet, canonical, cams, times, target, max_fraction: float) -> to
         val = ink[idx[:, None], v.clamp(0, cams.height - 1), u.clamp(0, cams.width - 1)]
         off += ((val < 0.1) | ~inside).float().sum(0)
     return off <= max_fraction * len(times)
+
+
+# ============================================================ stage 2: 3D strokes
+@dataclass
+class StrokeConfig:
+    """Settings of stage 2 (deformable 3D Bezier strokes, core.motion.strokes3d)."""
+
+    num_strokes: int = 32
+    iterations: int = 1000
+    frames_per_step: int = 4
+    render_size: int | None = 256  # longest side (None: as given)
+    stroke_width: float = 2.0  # px at render_size
+    coarse_fraction: float = 0.5  # first part: canonical points + R/T at coarse_scale resolution, no offsets
+    coarse_scale: float = 0.5
+    subdivide: int | None = None  # pieces per cubic when projecting (None: 1 orthographic, 3 perspective)
+    seed_neighbours: int = 24  # stage-1 points per stroke neighbourhood (seeding and distillation)
+    time_freqs: int = 4
+    embed_dim: int = 16
+    mlp_width: int = 64
+    mlp_depth: int = 2
+    distill_steps: int = 200  # fit M_R / M_T to the stage-1 field before rendering
+    lr_points: float = 2e-3  # normalised units (scene radius = 1)
+    lr_motion: float = 2e-3
+    lr_final_ratio: float = 0.2
+    frame_loss: str = "lpips"  # rho(loss relative to an empty render); l2 kinds use a blur
+    blur: float = 1.0  # px, for the l2 kinds
+    lpips_net: str = "vgg"
+    weights_path: str | None = None
+    allow_random_backbone: bool = True
+    rho_alpha: float = 1.0  # Barron's robust loss on the per-frame loss
+    rho_c: float = 0.1
+    w_temp: float = 0.1  # px^2 of control-point acceleration
+    w_magnitude: float = 0.01  # px^2 of non-rigid offsets
+    xi_k: float = 200.0  # static-period correction xi(v) = v sigmoid(k (|v| - tau)), normalised units
+    xi_tau: float = 0.005
+    fps: float = 8.0  # of the output animation (D-NeRF times carry no frame rate)
+    preview_every: int = 0
+    seed: int = 0
+    device: str | None = None
+
+
+def stroke_sketch(control_points: torch.Tensor, stroke_width: float, canvas):
+    """A D = 3 Sketch of N open single-segment strokes from control points [N, 4, 3]."""
+    from ..sketch import sketch_from_paths
+
+    return sketch_from_paths(list(control_points.detach().cpu()), closed=[False] * control_points.shape[0],
+                             stroke_width=stroke_width, canvas=canvas)
+
+
+def _render_strokes(sketch3, pts: torch.Tensor, cams: Cameras, subdivide: int, width_scale: float) -> torch.Tensor:
+    """Grayscale renders [B, H, W] of a D = 3 sketch with points [B, N, 3] through cameras (one per image)."""
+    from ..raster import render
+    from ..scenes3d import project_sketch
+
+    sk2, pix = project_sketch(sketch3, pts, cams, subdivide)
+    return render(sk2, pix, size=cams.size, width_scale=width_scale).mean(-1)
+
+
+def stroke_samples(points: torch.Tensor, per_stroke: int = 16) -> torch.Tensor:
+    """Points on single-segment strokes: control points [..., N, 4, 3] -> [..., N * per_stroke, 3]."""
+    s = torch.linspace(0, 1, per_stroke, device=points.device)[:, None]
+    w = torch.cat([(1 - s) ** 3, 3 * (1 - s) ** 2 * s, 3 * (1 - s) * s**2, s**3], -1)  # [S, 4]
+    return torch.einsum("sk,...nkd->...nsd", w, points).flatten(-3, -2)
+
+
+def fit_strokes(video: PosedVideo, motion: PointMotion, config: StrokeConfig | None = None, callbacks=None):
+    """Stage 2 of Liv3Stroke: N deformable 3D strokes fitted to the video, seeded from stage 1.
+
+    Returns a SketchAnimation (D = 3, frames [T, 4N, 3] at the video's times, the
+    video's cameras attached). callbacks as in `motion_guidance` (previews:
+    [F, H, 2W, 3] frame | stroke render).
+    """
+    from ..motion.strokes3d import StrokeMotion, seed_strokes
+    from ..sketch import SketchAnimation
+
+    cfg = config or StrokeConfig()
+    if cfg.frame_loss not in FRAME_LOSSES:
+        raise SketchError(f"Unknown frame loss {cfg.frame_loss!r}; use one of {', '.join(FRAME_LOSSES)}.")
+    if cfg.iterations < 0 or cfg.frames_per_step < 1 or cfg.num_strokes < 1:
+        raise SketchError("Stage 2 needs iterations >= 0, frames_per_step >= 1 and at least one stroke.")
+    cloud = motion.canonical
+    if cloud.shape[0] < cfg.num_strokes:
+        raise SketchError(f"Stage 1 kept {cloud.shape[0]} points, fewer than the {cfg.num_strokes} strokes asked "
+                          "for; ask for fewer strokes or more points.")
+    cb = as_callbacks(callbacks)
+    device = torch.device(cfg.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    full_video = _sorted_video(video)
+    video = _fit_size(full_video, cfg.render_size)
+    T, times = video.num_frames, video.times
+    centre = torch.as_tensor(motion.settings.get("scene_centre", cloud.mean(0).tolist()), dtype=torch.float32)
+    radius = float(motion.settings.get("scene_radius", float((cloud - centre).norm(dim=-1).max())))
+    canon_t = float(motion.settings.get("canonical_time", 0.0))
+    pixel = pixel_size(video.cameras, centre)
+    subdivide = cfg.subdivide or (1 if video.cameras.projection == "orthographic" else 3)
+
+    strokes = seed_strokes(cloud, cfg.num_strokes, cfg.seed_neighbours)
+    nb = torch.cdist(strokes.mean(1), cloud).topk(min(cfg.seed_neighbours + 1, cloud.shape[0]), largest=False).indices
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(cfg.seed)
+        model = StrokeMotion(strokes, centre, radius, cfg.time_freqs, cfg.embed_dim, cfg.mlp_width, cfg.mlp_depth,
+                             canon_t, cfg.xi_k, cfg.xi_tau).to(device)
+    field_ = motion.field.to(device)
+    distill_err = model.distill_from_field(field_, times.to(device), [cloud[i].to(device) for i in nb],
+                                           cfg.distill_steps) if cfg.distill_steps else 0.0
+    sketch3 = stroke_sketch(strokes, cfg.stroke_width, video.size)
+    cams_full = video.cameras.to(device)
+    target_full = video.frames.to(device).mean(-1)
+    W, H = video.size
+    cw, ch = max(8, round(W * cfg.coarse_scale)), max(8, round(H * cfg.coarse_scale))
+    cams_coarse = cams_full.resize((cw, ch))
+    target_coarse = F.interpolate(target_full[:, None], (ch, cw), mode="area")[:, 0]
+    if cfg.frame_loss in ("l2", "l1", "l2_blur"):
+        def frame_loss(r, g, scale):
+            return blurred_l2(r, g, cfg.blur * scale)
+    else:
+        fn, _ = make_frame_loss(cfg.frame_loss, device, cfg.lpips_net, cfg.weights_path, cfg.allow_random_backbone)
+
+        def frame_loss(r, g, scale):
+            return fn(r, g) / fn(torch.ones_like(g), g).detach().clamp_min(1e-6)
+    opt = torch.optim.Adam([{"params": [model.canonical_norm], "lr": cfg.lr_points},
+                            {"params": [p for n, p in model.named_parameters() if n != "canonical_norm"],
+                             "lr": cfg.lr_motion}])
+    base = [cfg.lr_points, cfg.lr_motion]
+    gen = torch.Generator().manual_seed(cfg.seed)
+    F_step = min(cfg.frames_per_step, T)
+    preview_every = cb.preview_every or cfg.preview_every or max(1, cfg.iterations // 10)
+    history, stopped, step = [], False, 0
+    t0 = time.perf_counter()
+    times_d = times.to(device)
+    for step in range(1, cfg.iterations + 1):
+        if cb.stop_requested():
+            stopped, step = True, step - 1
+            break
+        frac = (step - 1) / max(cfg.iterations - 1, 1)
+        coarse = frac < cfg.coarse_fraction
+        model.use_offsets = not coarse
+        for g, lr in zip(opt.param_groups, base):
+            g["lr"] = lr * cfg.lr_final_ratio**frac
+        pick = torch.randperm(T, generator=gen)[:F_step].sort().values
+        need = torch.unique(torch.cat([pick, (pick - 1).clamp_min(0), (pick + 1).clamp_max(T - 1)]))
+        where = {int(i): j for j, i in enumerate(need.tolist())}
+        ctrl = model(times_d[need.to(device)])  # [U, N, 4, 3]
+        sel = torch.tensor([where[int(i)] for i in pick], device=device)
+        cams = (cams_coarse if coarse else cams_full)[pick.to(device)]
+        target = (target_coarse if coarse else target_full)[pick.to(device)]
+        scale = cfg.coarse_scale if coarse else 1.0
+        img = _render_strokes(sketch3, ctrl[sel].flatten(1, 2), cams, subdivide, scale)
+        per_frame = frame_loss(img, target, scale)
+        l_frame = barron_rho(per_frame, cfg.rho_alpha, cfg.rho_c).mean()
+        cp = ctrl / pixel
+        trip = [(where[i - 1], where[i], where[i + 1]) for i in pick.tolist() if 0 < i < T - 1]
+        l_temp = cp.new_zeros(())
+        if trip:
+            a, b, c = (torch.tensor(v, device=device) for v in zip(*trip))
+            l_temp = ((cp[c] - 2 * cp[b] + cp[a]) ** 2).sum(-1).mean()
+        l_mag = cp.new_zeros(())
+        if model.use_offsets:
+            _, _, off = model.heads(times_d[pick.to(device)])
+            l_mag = ((off * radius / pixel) ** 2).sum(-1).mean()
+        loss = l_frame + cfg.w_temp * l_temp + cfg.w_magnitude * l_mag
+        if not bool(torch.isfinite(loss)):
+            raise SketchError("Stroke fitting diverged (NaN loss); lower the learning rates.")
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        stats = {"loss": loss.item(), "frame": float(per_frame.detach().mean()), "temp": l_temp.item(),
+                 "magnitude": l_mag.item(), "coarse": coarse}
+        history.append({"step": step, **stats})
+        if cb.progress is not None:
+            def preview(img=img, target=target):
+                both = torch.cat([target, img.detach()], 2)
+                return both[..., None].expand(-1, -1, -1, 3).clamp(0, 1).cpu()
+            show = step % preview_every == 0 or step == cfg.iterations
+            cb.progress(step, cfg.iterations, preview() if show else None, stats)
+    elapsed = time.perf_counter() - t0
+    model.use_offsets = step > 0 and (step - 1) / max(cfg.iterations - 1, 1) >= cfg.coarse_fraction
+    with torch.no_grad():
+        frames = model(times_d).flatten(1, 2).cpu()  # [T, 4N, 3]
+        canonical = model.canonical.detach().cpu()
+    settings = {"method": "liv3stroke", **{f"stage2.{k}": v for k, v in asdict(cfg).items()},
+                "stage2.seconds": elapsed, "stage2.seconds_per_step": elapsed / max(step, 1), "stage2.steps": step,
+                "stage2.stopped": stopped, "stage2.distill_error": distill_err, "times": times.tolist(),
+                "stage2.subdivide_used": subdivide}
+    base_sketch = stroke_sketch(canonical, cfg.stroke_width, full_video.size)
+    if history:
+        settings["stage2.frame_loss_first"] = history[0]["frame"]
+        settings["stage2.frame_loss_last"] = sum(h["frame"] for h in history[-10:]) / len(history[-10:])
+    return SketchAnimation(base_sketch, frames, fps=cfg.fps, settings=settings, cameras=full_video.cameras)
+
+
+@dataclass
+class Reconstruct3DConfig:
+    """Both stages' settings."""
+
+    motion: MotionGuidanceConfig = field(default_factory=MotionGuidanceConfig)
+    strokes: StrokeConfig = field(default_factory=StrokeConfig)
+
+
+def reconstruct3d(video: PosedVideo, config: Reconstruct3DConfig | None = None, callbacks=None):
+    """Liv3Stroke end to end: stage 1 motion guidance, then stage 2 strokes -> (SketchAnimation, PointMotion).
+
+    Progress runs over both stages (step = stage-1 steps + stage-2 steps); a stop
+    during stage 1 skips stage 2's optimisation (its strokes are the seeded ones).
+    """
+    cfg = config or Reconstruct3DConfig()
+    cb = as_callbacks(callbacks)
+    n1, n2 = cfg.motion.iterations, cfg.strokes.iterations
+    total = n1 + n2
+
+    def wrap(offset):
+        if cb.progress is None:
+            return cb
+        return Callbacks(progress=lambda s, _t, p, st: cb.progress(offset + s, total, p, st),
+                         should_stop=cb.should_stop, preview_every=cb.preview_every)
+
+    motion = motion_guidance(video, cfg.motion, wrap(0))
+    scfg = cfg.strokes
+    if motion.stopped:
+        scfg = replace(scfg, iterations=0)
+    anim = fit_strokes(video, motion, scfg, wrap(n1))
+    settings = dict(anim.settings)
+    settings.update({f"stage1.{k}": v for k, v in motion.settings.items() if isinstance(v, (int, float, str, bool))})
+    settings["stopped"] = motion.stopped or bool(anim.settings.get("stage2.stopped"))
+    return replace(anim, settings=settings), motion
+
+
+@torch.no_grad()
+def render_views(anim, cameras: Cameras, times=None, subdivide: int = 3, width_scale: float = 1.0) -> torch.Tensor:
+    """RGB frames [B, H, W, 3] of a D = 3 animation through B cameras (frame i at camera i).
+
+    times: animation frame indices [B] (default: 0..B-1 wrapped over the frames), so
+    a turntable of any length plays the animation around the orbit.
+    """
+    from ..raster import render
+    from ..scenes3d import project_sketch
+
+    if anim.dim != 3:
+        raise SketchError("render_views needs a 3D animation (D = 3).")
+    B = len(cameras)
+    idx = torch.as_tensor(times if times is not None else torch.arange(B) % anim.num_frames).long()
+    sk2, pix = project_sketch(anim.sketch, anim.frames[idx], cameras, subdivide)
+    return render(sk2, pix, size=cameras.size, width_scale=width_scale)

@@ -1,0 +1,222 @@
+"""Liv3Stroke stage 2: deformable 3D cubic Bezier strokes.
+
+Each of N open single-segment strokes has 4 canonical control points p_i (learned)
+and moves over time t in [0, 1] as
+
+    x_i^t = xi(R_i^t) (p_i - c_i) + c_i + xi(T_i^t) + xi(L_i^t)
+
+- R_i^t: rotation about the stroke's centroid c_i from an axis-angle vector
+  predicted by M_R (an MLP on a Fourier encoding of t and a learned stroke embedding);
+- T_i^t: translation from M_T (same inputs), initialised by distillation from
+  the stage-1 deformation field (see `distill_from_field`);
+- L_i^t: per-control-point offsets from M_L (same inputs, 4 x 3 outputs);
+- xi(v) = v sigmoid(k (|v| - tau)), the static-period correction: motions much
+  smaller than tau are suppressed (|v| in normalised scene units, per stroke).
+Every head's last layer starts at zero and the outputs at the canonical time are
+subtracted, so the strokes start exactly at the canonical control points and the
+canonical frame stays canonical.
+
+Seeding (`seed_strokes`): farthest-point sampling of a point cloud, each stroke
+laid along the principal direction of its seed's neighbourhood, spanning it.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..errors import SketchError
+from .point_field import positional_encoding
+
+BEZIER_SPAN = torch.tensor([-0.5, -1.0 / 6.0, 1.0 / 6.0, 0.5])  # a straight cubic with evenly spaced control points
+
+
+def farthest_point_sampling(points: torch.Tensor, n: int, start: int = 0) -> torch.Tensor:
+    """Indices [n] of n points of [M, D] picked farthest-first (deterministic from `start`)."""
+    M = points.shape[0]
+    if n < 1 or n > M:
+        raise SketchError(f"Cannot pick {n} strokes from {M} points; ask for between 1 and {M}.")
+    idx = torch.empty(n, dtype=torch.long)
+    idx[0] = start
+    dist = (points - points[start]).norm(dim=-1)
+    for i in range(1, n):
+        idx[i] = int(dist.argmax())
+        dist = torch.minimum(dist, (points - points[idx[i]]).norm(dim=-1))
+    return idx
+
+
+@torch.no_grad()
+def seed_strokes(points: torch.Tensor, n: int, neighbours: int = 16, min_length: float = 0.0) -> torch.Tensor:
+    """N straight cubic strokes [n, 4, 3] seeded by farthest-point sampling of a cloud [M, 3].
+
+    Each stroke is centred on its seed's neighbourhood (the seed and its
+    `neighbours` nearest points), lies along the neighbourhood's principal
+    direction and spans the neighbourhood's extent along it (at least min_length).
+    """
+    points = points.float()
+    seeds = farthest_point_sampling(points, n)
+    k = min(neighbours + 1, points.shape[0])
+    d = torch.cdist(points[seeds], points)
+    nb = d.topk(k, largest=False).indices  # [n, k]
+    strokes = []
+    for i in range(n):
+        q = points[nb[i]]
+        c = q.mean(0)
+        if q.shape[0] >= 2:
+            _, _, vh = torch.linalg.svd(q - c, full_matrices=False)
+            e = vh[0]
+        else:
+            e = torch.tensor([1.0, 0.0, 0.0])
+        proj = (q - c) @ e
+        length = max(float(proj.max() - proj.min()), float(min_length), 1e-6)
+        mid = c + e * float(proj.max() + proj.min()) / 2
+        strokes.append(mid + BEZIER_SPAN[:, None] * length * e)
+    return torch.stack(strokes)
+
+
+def axis_angle_to_matrix(v: torch.Tensor) -> torch.Tensor:
+    """Rotation matrices [..., 3, 3] from axis-angle vectors [..., 3] (Rodrigues, smooth at 0)."""
+    theta2 = (v**2).sum(-1, keepdim=True)
+    theta = torch.sqrt(theta2 + 1e-12)
+    small = theta2 < 1e-8
+    a = torch.where(small, 1.0 - theta2 / 6.0, torch.sin(theta) / theta)
+    b = torch.where(small, 0.5 - theta2 / 24.0, (1.0 - torch.cos(theta)) / (theta2 + 1e-12))
+    x, y, z = v.unbind(-1)
+    zero = torch.zeros_like(x)
+    K = torch.stack([zero, -z, y, z, zero, -x, -y, x, zero], -1).reshape(*v.shape[:-1], 3, 3)
+    eye = torch.eye(3, device=v.device, dtype=v.dtype).expand_as(K)
+    return eye + a[..., None] * K + b[..., None] * (K @ K)
+
+
+def static_correction(v: torch.Tensor, k: float, tau: float) -> torch.Tensor:
+    """xi(v) = v sigmoid(k (|v| - tau)) over the last axis (tau <= 0: identity)."""
+    if tau <= 0:
+        return v
+    return v * torch.sigmoid(k * (v.norm(dim=-1, keepdim=True) - tau))
+
+
+def _mlp(d_in: int, width: int, depth: int, d_out: int) -> nn.Sequential:
+    layers, d = [], d_in
+    for _ in range(depth):
+        layers += [nn.Linear(d, width), nn.ReLU()]
+        d = width
+    out = nn.Linear(d, d_out)
+    nn.init.zeros_(out.weight)
+    nn.init.zeros_(out.bias)
+    return nn.Sequential(*layers, out)
+
+
+class StrokeMotion(nn.Module):
+    """N deformable 3D strokes: forward(t [T]) -> control points [T, N, 4, 3] (world units).
+
+    canonical: [N, 4, 3] control points at `canonical_time`; center / scale
+    normalise the scene (motion heads work in units of `scale`).
+    """
+
+    def __init__(self, canonical: torch.Tensor, center=(0.0, 0.0, 0.0), scale: float = 1.0, time_freqs: int = 4,
+                 embed_dim: int = 16, width: int = 64, depth: int = 2, canonical_time: float = 0.0,
+                 xi_k: float = 200.0, xi_tau: float = 0.005):
+        super().__init__()
+        canonical = torch.as_tensor(canonical, dtype=torch.float32)
+        if canonical.ndim != 3 or canonical.shape[1:] != (4, 3):
+            raise SketchError(f"Canonical strokes must be [N, 4, 3], got {tuple(canonical.shape)}.")
+        if not scale > 0:
+            raise SketchError(f"Scene scale must be positive, got {scale}.")
+        N = canonical.shape[0]
+        self.register_buffer("center", torch.as_tensor(center, dtype=torch.float32).reshape(3))
+        self.scale = float(scale)
+        self.canonical_norm = nn.Parameter((canonical - self.center) / self.scale)
+        self.time_freqs, self.canonical_time = int(time_freqs), float(canonical_time)
+        self.xi_k, self.xi_tau = float(xi_k), float(xi_tau)
+        self.embed = nn.Parameter(torch.randn(N, embed_dim) * 0.1)
+        d_in = 1 + 2 * self.time_freqs + embed_dim
+        self.M_R = _mlp(d_in, width, depth, 3)
+        self.M_T = _mlp(d_in, width, depth, 3)
+        self.M_L = _mlp(d_in, width, depth, 12)
+        self.use_offsets = True
+
+    @property
+    def num_strokes(self) -> int:
+        return int(self.canonical_norm.shape[0])
+
+    @property
+    def canonical(self) -> torch.Tensor:
+        """[N, 4, 3] canonical control points in world units."""
+        return self.canonical_norm * self.scale + self.center
+
+    def heads(self, t) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Raw anchored (rotation [T,N,3], translation [T,N,3], offsets [T,N,4,3]), normalised units."""
+        t = torch.as_tensor(t, dtype=torch.float32, device=self.embed.device).reshape(-1)
+        tt = torch.cat([t, t.new_tensor([self.canonical_time])])
+        et = positional_encoding((2.0 * tt - 1.0)[:, None], self.time_freqs)  # [T+1, E]
+        N = self.num_strokes
+        h = torch.cat([et[:, None].expand(-1, N, -1), self.embed[None].expand(len(tt), -1, -1)], -1)
+        r, tr = self.M_R(h), self.M_T(h)
+        r, tr = r[:-1] - r[-1:], tr[:-1] - tr[-1:]
+        if self.use_offsets:
+            off = self.M_L(h)
+            off = (off[:-1] - off[-1:]).reshape(len(t), N, 4, 3)
+        else:
+            off = torch.zeros(len(t), N, 4, 3, device=h.device)
+        return r, tr, off
+
+    def forward(self, t) -> torch.Tensor:
+        r, tr, off = self.heads(t)
+        r = static_correction(r, self.xi_k, self.xi_tau)
+        tr = static_correction(tr, self.xi_k, self.xi_tau)
+        off = static_correction(off, self.xi_k, self.xi_tau)
+        p = self.canonical_norm  # [N, 4, 3]
+        c = p.mean(1, keepdim=True)
+        R = axis_angle_to_matrix(r)  # [T, N, 3, 3]
+        x = torch.einsum("tnij,nkj->tnki", R, p - c) + c + tr[:, :, None] + off
+        return x * self.scale + self.center
+
+    def distill_from_field(self, field, times, neighbourhoods: list[torch.Tensor], steps: int = 300,
+                           lr: float = 5e-3) -> float:
+        """Fit M_R and M_T to the stage-1 field: per stroke, the rigid motion (Kabsch) of its
+        neighbourhood points [K_i, 3] under `field` at `times`. Returns the final mean error (scene units)."""
+        times = torch.as_tensor(times, dtype=torch.float32, device=self.embed.device)
+        rots, trans = [], []
+        with torch.no_grad():
+            for q in neighbourhoods:
+                q = q.to(self.embed.device)
+                moved = field.deform(q, times)  # [T, K, 3]
+                R, tvec = _kabsch(q, moved)  # [T,3,3], [T,3]
+                rots.append(_matrix_to_axis_angle(R))
+                c = q.mean(0)
+                # our parameterisation rotates about the stroke centroid; the stroke sits at the neighbourhood's centre
+                trans.append((moved.mean(1) - c) / self.scale)
+            target_r = torch.stack(rots, 1)  # [T, N, 3]
+            target_t = torch.stack(trans, 1)
+        params = [*self.M_R.parameters(), *self.M_T.parameters(), self.embed]
+        opt = torch.optim.Adam(params, lr=lr)
+        err = 0.0
+        for _ in range(max(steps, 0)):
+            r, tr, _ = self.heads(times)
+            loss = ((r - target_r) ** 2).mean() + ((tr - target_t) ** 2).mean()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            err = float(loss.detach().sqrt())
+        return err
+
+
+def _kabsch(src: torch.Tensor, dst: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Best rotations R [T,3,3] and translations [T,3] with dst ~ src R^T + t (src [K,3], dst [T,K,3])."""
+    cs, cd = src.mean(0), dst.mean(1)
+    H = torch.einsum("ki,tkj->tij", src - cs, dst - cd[:, None])
+    U, _, Vh = torch.linalg.svd(H)
+    d = torch.sign(torch.linalg.det(Vh.transpose(1, 2) @ U.transpose(1, 2)))
+    D = torch.diag_embed(torch.stack([torch.ones_like(d), torch.ones_like(d), d], -1))
+    R = Vh.transpose(1, 2) @ D @ U.transpose(1, 2)
+    return R, cd - cs @ R.transpose(1, 2)
+
+
+def _matrix_to_axis_angle(R: torch.Tensor) -> torch.Tensor:
+    """Axis-angle vectors [..., 3] of rotation matrices [..., 3, 3] (angles below pi)."""
+    cos = ((R.diagonal(dim1=-2, dim2=-1).sum(-1) - 1) / 2).clamp(-1 + 1e-6, 1 - 1e-6)
+    theta = torch.acos(cos)
+    w = torch.stack([R[..., 2, 1] - R[..., 1, 2], R[..., 0, 2] - R[..., 2, 0], R[..., 1, 0] - R[..., 0, 1]], -1)
+    s = torch.sin(theta)
+    factor = torch.where(s.abs() < 1e-6, torch.full_like(s, 0.5), theta / (2 * s))
+    return w * factor[..., None]

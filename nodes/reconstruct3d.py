@@ -1,0 +1,161 @@
+"""Liv3Stroke nodes: Load Posed Video, Synthetic 3D Scene, Reconstruct 3D Sketch (core.pipelines.reconstruct3d)."""
+
+from __future__ import annotations
+
+import os
+
+from comfy_api.latest import io
+
+from ._types import CATEGORY, Cameras, PosedVideo, SketchAnimation
+
+FRAME_LOSS_CHOICES = ["auto", "lpips", "vgg", "l2_blur"]
+
+
+def _video_outputs(video):
+    return io.NodeOutput(video, video.frames.clone(), video.cameras)
+
+
+def _fresh(video):
+    """A copy whose tensors are ordinary (not inference) tensors, so autograd may save them."""
+    from dataclasses import replace
+
+    c = video.cameras
+    cams = replace(c, c2w=c.c2w.clone(), fx=c.fx.clone(), fy=c.fy.clone(), cx=c.cx.clone(), cy=c.cy.clone())
+    cl = lambda x: None if x is None else x.clone()  # noqa: E731
+    return replace(video, frames=video.frames.clone(), cameras=cams, times=video.times.clone(),
+                   masks=cl(video.masks), depth=cl(video.depth))
+
+
+class LoadPosedVideo(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(
+            node_id="SketchMotionLoadPosedVideo",
+            display_name="Load Posed Video (D-NeRF)",
+            category=CATEGORY,
+            description="Reads a D-NeRF-format folder (transforms_*.json with camera_angle_x, RGBA frames "
+            "composited on white, a time per frame): frames, one camera per frame, and the alpha as masks.",
+            inputs=[
+                io.String.Input("folder", default="", tooltip="Absolute path, or a folder inside ComfyUI's input folder."),
+                io.Combo.Input("split", options=["train", "val", "test"], default="train"),
+                io.Int.Input("size", default=0, min=0, max=4096, tooltip="Resize frames and cameras (0: as stored)."),
+                io.Int.Input("max_frames", default=0, min=0, max=10000, tooltip="Keep this many frames (0: all)."),
+            ],
+            outputs=[PosedVideo.Output(display_name="posed_video"), io.Image.Output(display_name="frames"),
+                     Cameras.Output(display_name="cameras")],
+        )
+
+    @classmethod
+    def execute(cls, folder: str, split: str, size: int, max_frames: int) -> io.NodeOutput:
+        import folder_paths
+
+        from ..core.posed_video import load_dnerf
+
+        path = folder.strip()
+        if path and not os.path.isabs(path):
+            path = os.path.join(folder_paths.get_input_directory(), path)
+        return _video_outputs(load_dnerf(path, split, size or None, max_frames or None))
+
+
+class Synthetic3DScene(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        from ..core.scenes3d import SCENES
+
+        return io.Schema(
+            node_id="SketchMotionSynthetic3DScene",
+            display_name="Synthetic 3D Scene",
+            category=CATEGORY,
+            description="A small dynamic 3D stroke scene with known motion, rendered as a posed video (written as a "
+            "D-NeRF folder in the temp folder): for demos and for checking Reconstruct 3D Sketch.",
+            inputs=[
+                io.Combo.Input("scene", options=list(SCENES), default="stick_figure"),
+                io.Combo.Input("camera", options=["moving", "fixed"], default="moving",
+                               tooltip="moving: a new pose every frame (D-NeRF style); fixed: one pose."),
+                io.Int.Input("frames", default=24, min=2, max=240),
+                io.Int.Input("size", default=64, min=16, max=1024),
+                io.Boolean.Input("depth_maps", default=False,
+                                 tooltip="Attach metric depth maps of the strokes (what a depth sensor would give)."),
+                io.Int.Input("seed", default=0, min=0, max=2**31 - 1),
+            ],
+            outputs=[PosedVideo.Output(display_name="posed_video"), io.Image.Output(display_name="frames"),
+                     Cameras.Output(display_name="cameras")],
+        )
+
+    @classmethod
+    def execute(cls, scene: str, camera: str, frames: int, size: int, depth_maps: bool, seed: int) -> io.NodeOutput:
+        from dataclasses import replace
+
+        import folder_paths
+
+        from ..core.posed_video import load_dnerf
+        from ..core.scenes3d import get_scene, render_depth, render_dnerf_folder
+
+        folder = os.path.join(folder_paths.get_temp_directory(), "sketchmotion",
+                              f"{scene}_{camera}_{frames}_{size}_{seed}")
+        if not os.path.isfile(os.path.join(folder, "ground_truth.npz")):
+            render_dnerf_folder(scene, folder, num_frames=frames, size=size, camera_mode=camera, seed=seed)
+        video = load_dnerf(folder)
+        if depth_maps:
+            video = replace(video, depth=render_depth(get_scene(scene), video.times, video.cameras),
+                            depth_mode="metric")
+        return _video_outputs(video)
+
+
+class Reconstruct3DSketch(io.ComfyNode):
+    @classmethod
+    def define_schema(cls):
+        return io.Schema(
+            node_id="SketchMotionReconstruct3DSketch",
+            display_name="Reconstruct 3D Sketch",
+            category=CATEGORY,
+            description="Liv3Stroke: recovers moving 3D strokes from a posed video. Stage 1 fits points and a "
+            "deformation field (motion guidance), stage 2 fits deformable 3D Bezier strokes seeded from them.",
+            inputs=[
+                PosedVideo.Input("posed_video", optional=True, tooltip="Or give frames + cameras."),
+                io.Image.Input("frames", optional=True),
+                Cameras.Input("cameras", optional=True, tooltip="With frames: one camera, or one per frame."),
+                io.Int.Input("strokes", default=32, min=1, max=1024),
+                io.Int.Input("iterations_stage1", default=600, min=0, max=100000, tooltip="Motion-guidance steps."),
+                io.Int.Input("iterations_stage2", default=1000, min=0, max=100000, tooltip="Stroke-fitting steps."),
+                io.Int.Input("points", default=2000, min=16, max=200000, tooltip="Stage-1 points (paper: ~10k)."),
+                io.Int.Input("render_size", default=256, min=16, max=2048, tooltip="Longest side used for fitting."),
+                io.Combo.Input("frame_loss", options=FRAME_LOSS_CHOICES, default="auto",
+                               tooltip="auto: LPIPS when VGG16 ImageNet weights are in the torch cache, else blurred L2."),
+                io.Int.Input("seed", default=0, min=0, max=2**31 - 1),
+            ],
+            outputs=[SketchAnimation.Output(display_name="animation"),
+                     io.Image.Output(display_name="rendered", tooltip="The strokes seen through the input cameras.")],
+        )
+
+    @classmethod
+    def execute(cls, strokes: int, iterations_stage1: int, iterations_stage2: int, points: int, render_size: int,
+                frame_loss: str, seed: int, posed_video=None, frames=None, cameras=None) -> io.NodeOutput:
+        import torch
+
+        from ..core.cli_reconstruct import _frame_loss
+        from ..core.errors import SketchError
+        from ..core.pipelines.reconstruct3d import (MotionGuidanceConfig, Reconstruct3DConfig, StrokeConfig,
+                                                    reconstruct3d, render_views)
+        from ..core.posed_video import from_frames
+        from ._progress import comfy_callbacks
+
+        if posed_video is None:
+            if frames is None or cameras is None:
+                raise SketchError("Connect a posed_video, or frames together with cameras.")
+            posed_video = from_frames(frames, camera=cameras)
+        loss = _frame_loss(frame_loss)
+        cfg = Reconstruct3DConfig(
+            MotionGuidanceConfig(iterations=iterations_stage1, num_points=points, frame_loss=loss, seed=seed,
+                                 render_size=render_size),
+            StrokeConfig(num_strokes=strokes, iterations=iterations_stage2, frame_loss=loss, seed=seed,
+                         render_size=render_size))
+        with torch.inference_mode(False), torch.enable_grad():
+            video = _fresh(posed_video)
+            anim, _ = reconstruct3d(video, cfg, comfy_callbacks(max(iterations_stage1 + iterations_stage2, 1)))
+        with torch.no_grad():
+            images = render_views(anim, anim.cameras).float().cpu()
+        return io.NodeOutput(anim, images)
+
+
+NODES = [LoadPosedVideo, Synthetic3DScene, Reconstruct3DSketch]
