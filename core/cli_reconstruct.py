@@ -45,13 +45,10 @@ def _metrics(folder: str, motion, anim) -> dict:
 
 
 def cmd_reconstruct3d(args) -> int:
-    from PIL import Image
-
     from .animation_io import save_animation
-    from .camera import turntable
     from .errors import SketchError
-    from .pipelines.reconstruct3d import (MotionGuidanceConfig, Reconstruct3DConfig, StrokeConfig, reconstruct3d,
-                                          render_views, scene_bounds)
+    from .pipelines.reconstruct3d import MotionGuidanceConfig, Reconstruct3DConfig, StrokeConfig, reconstruct3d
+    from .render3d import camera_path, render_3d, save_images
     from .posed_video import load_dnerf
     from .callbacks import Callbacks
 
@@ -76,16 +73,10 @@ def cmd_reconstruct3d(args) -> int:
     print(file=sys.stderr)
     os.makedirs(args.out, exist_ok=True)
     path = save_animation(anim, os.path.join(args.out, "sketch3d.safetensors"))
-    centre, radius = scene_bounds(video.cameras)
-    dist = float(video.cameras.centers.sub(centre).norm(dim=-1).mean())
-    n_views = max(24, anim.num_frames)
-    cams = turntable(n_views, radius=dist, elevation=20.0, fov=40.0, size=args.size)
-    cams = type(cams)(cams.c2w.clone(), cams.fx, cams.fy, cams.cx, cams.cy, cams.width, cams.height)
-    cams.c2w[:, :3, 3] += centre  # orbit the reconstructed scene's centre
-    frames = render_views(anim, cams, width_scale=1.0)
-    imgs = [Image.fromarray((f.clamp(0, 1).numpy() * 255 + 0.5).astype("uint8")) for f in frames]
+    views = camera_path("turntable", max(24, anim.num_frames), size=args.size, anim=anim)  # fitted to the strokes
+    frames = render_3d(anim, views)  # the animation plays once around the orbit
     gif = os.path.join(args.out, "turntable.gif")
-    imgs[0].save(gif, save_all=True, append_images=imgs[1:], duration=int(1000 / anim.fps), loop=0)
+    save_images((frames.clamp(0, 1).numpy() * 255 + 0.5).astype("uint8"), gif, fps=anim.fps)
     metrics = {"stage1_seconds": motion.settings["seconds"], "stage2_seconds": anim.settings["stage2.seconds"],
                "frame_loss": loss, "points": int(motion.canonical.shape[0]), "strokes": args.strokes}
     if os.path.isfile(os.path.join(args.folder, "ground_truth.npz")):

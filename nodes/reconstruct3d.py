@@ -135,8 +135,8 @@ class Reconstruct3DSketch(io.ComfyNode):
 
         from ..core.cli_reconstruct import _frame_loss
         from ..core.errors import SketchError
-        from ..core.pipelines.reconstruct3d import (MotionGuidanceConfig, Reconstruct3DConfig, StrokeConfig,
-                                                    reconstruct3d, render_views)
+        from ..core.pipelines.reconstruct3d import MotionGuidanceConfig, Reconstruct3DConfig, StrokeConfig, reconstruct3d
+        from ..core.render3d import render_3d
         from ..core.posed_video import from_frames
         from ._progress import comfy_callbacks
 
@@ -154,7 +154,7 @@ class Reconstruct3DSketch(io.ComfyNode):
             video = _fresh(posed_video)
             anim, _ = reconstruct3d(video, cfg, comfy_callbacks(max(iterations_stage1 + iterations_stage2, 1)))
         with torch.no_grad():
-            images = render_views(anim, anim.cameras).float().cpu()
+            images = render_3d(anim, anim.cameras).float().cpu()  # the input views, strokes depth-sorted
         return io.NodeOutput(anim, images)
 
 
