@@ -117,6 +117,8 @@ def save_animation(anim: SketchAnimation, path, motion_state: dict | None = None
 
     if not isinstance(anim, SketchAnimation):
         raise SketchError(f"save_animation needs a SketchAnimation, got {type(anim).__name__}.")
+    if motion_state is None and motion_config is None and anim.motion is not None:
+        motion_state, motion_config = anim.motion
     state = anim.state_dict()
     sk = state["sketch"]
     tensors = {f"sketch.{k}": sk[k] for k in _SKETCH_TENSORS}
@@ -220,14 +222,18 @@ def as_animation(sketch_or_animation, fps: float = SVG_FPS) -> SketchAnimation:
     raise SketchError(f"Expected a sketch or a sketch animation, got {type(sketch_or_animation).__name__}.")
 
 
-def load_animation(path) -> SketchAnimation:
-    """Read an animation file written by `save_animation` (or an .svg as one frame at 8 fps)."""
+def load_animation(path, motion: bool = True) -> SketchAnimation:
+    """Read an animation file written by `save_animation` (or an .svg as one frame at 8 fps).
+
+    motion: also read the stored motion model (SketchAnimation.motion), if any.
+    """
     path = Path(path)
     if path.suffix.lower() == ".svg":
         from .svg import load
 
         return as_animation(load(path))
-    tensors, info = _read(path)
+    tensors, info = _read(path, motion=motion)
+    stored = {k[len(_MOTION):]: v for k, v in tensors.items() if k.startswith(_MOTION)}
     try:
         sketch = Sketch.from_state_dict({
             **{k: tensors[f"sketch.{k}"] for k in _SKETCH_TENSORS},
@@ -235,7 +241,8 @@ def load_animation(path) -> SketchAnimation:
         })
         return SketchAnimation(sketch=sketch, frames=tensors["frames"], fps=float(info["fps"]),
                                settings=dict(info.get("settings") or {}),
-                               cameras=_cameras_from_file(tensors, info.get("cameras")))
+                               cameras=_cameras_from_file(tensors, info.get("cameras")),
+                               motion=(stored, info["motion"]) if stored and info.get("motion") else None)
     except (KeyError, TypeError) as e:
         raise SketchError(f"{path.name} is missing part of the animation ({e}); write it again.") from None
 

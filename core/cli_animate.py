@@ -72,36 +72,30 @@ def cmd_animate(args) -> int:
         except SketchError as e:
             print(f"not resuming: {e}", file=sys.stderr)
     anim = trainer.run(Callbacks(progress=_progress_printer())).to("cpu")
-    written = _write_outputs(anim, out, trainer)
+    written = _write_outputs(anim, out)
     print("wrote " + ", ".join(str(p) for p in written))
     return 0
 
 
-def _write_outputs(anim, out: Path, trainer) -> list[Path]:
+def _write_outputs(anim, out: Path) -> list[Path]:
     """animation.safetensors (with the trained motion model) + animated SVG + GIF + MP4."""
-    from dataclasses import asdict
-
     from .animation_io import save_animation
     from .export import export
 
     paths = [out / "animation.safetensors", out / "animation.svg", out / "animation.gif", out / "animation.mp4"]
-    motion_config = {"kind": "object_fields", "per_object": trainer.motion.per_object,
-                     "field": asdict(trainer.config.field), "seed": trainer.config.seed}
-    save_animation(anim, paths[0], motion_state=trainer.motion.state_dict(), motion_config=motion_config)
+    save_animation(anim, paths[0])
     for p in paths[1:]:
         export(anim, p)
     return paths
 
 
 def cmd_resample(args) -> int:
-    from .animation_io import load_animation, load_motion, save_animation
-    from .motion.object_fields import resample_animation
+    from .animation_io import load_animation, save_animation
 
     anim = load_animation(args.animation)
-    state, config = load_motion(args.animation)
-    new = resample_animation(anim, args.frames, state, config)
-    save_animation(new, args.out, motion_state=state or None, motion_config=config)
-    how = "sampled from the trained motion model" if state and config else "interpolated linearly"
+    new = anim.sample(args.frames)
+    save_animation(new, args.out)
+    how = "sampled from the trained motion model" if anim.motion is not None else "interpolated linearly"
     print(f"wrote {args.out} ({new.num_frames} frames at {new.fps:g} fps, {how})")
     return 0
 

@@ -386,6 +386,8 @@ class SketchAnimation:
     frames: [T, N, D] (D = 2 for 2D animation, 3 for a dynamic 3D sketch).
     settings: JSON-serialisable record of what produced it (prompt, steps, seed...).
     cameras: optional per-frame camera description for 3D sketches (see core.camera).
+    motion: optional trained motion model as (state_dict, config dict), e.g. the continuous-time
+        displacement fields of `animate`; `sample` uses it to draw frames at any count.
     """
 
     sketch: Sketch
@@ -393,6 +395,7 @@ class SketchAnimation:
     fps: float = 8.0
     settings: dict = field(default_factory=dict)
     cameras: Any = None
+    motion: Any = None
 
     def __post_init__(self):
         fr = torch.as_tensor(self.frames, dtype=torch.float32)
@@ -445,6 +448,16 @@ class SketchAnimation:
             i1 = (i0 + 1) % T if loop else (i0 + 1).clamp(max=T - 1)
             fr = self.frames[i0] * (1 - w) + self.frames[i1] * w
         return replace(self, frames=fr, fps=fps or self.fps * num_frames / T)
+
+    def sample(self, num_frames: int) -> "SketchAnimation":
+        """The animation at another frame count, same duration: sampled from the trained motion
+        model when there is one (exact at every time), else linearly re-sampled frames."""
+        if self.motion is None:
+            return self.resample(num_frames)
+        from .motion.object_fields import resample_animation
+
+        state, config = self.motion
+        return resample_animation(self, num_frames, state, config)
 
     def to(self, device=None) -> "SketchAnimation":
         return replace(self, sketch=self.sketch.to(device), frames=self.frames.to(device))

@@ -17,6 +17,7 @@ from .measure import MeasureAnimation
 from .render import RenderSketch
 from .reconstruct3d import NODES as RECONSTRUCT3D_NODES
 from .render3d import NODES as RENDER3D_NODES
+from .sample_animation import SampleAnimation
 from .save_sketch import SaveSketchSVG
 from .video_prior_nodes import ComfyVideoPrior
 
@@ -25,7 +26,7 @@ NODES: list[type[io.ComfyNode]] = [
     *EXPORT_NODES, GroupStrokes,
     ComfyVideoPrior,
     *RENDER3D_NODES,
-    MeasureAnimation,
+    MeasureAnimation, SampleAnimation,
     *RECONSTRUCT3D_NODES,
 ]
 

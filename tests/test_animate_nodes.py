@@ -117,3 +117,13 @@ def test_advanced_inputs_reach_the_trainer(comfy, prior):  # noqa: F811
     cfg = anim.settings["config"]
     assert cfg["field"]["lambda_t"] == 0.5 and cfg["lr_global"] == 3e-4
     assert cfg["augment"]["enabled"] is False and cfg["canonical_lr"] == 0.05
+
+
+def test_sample_animation_node_uses_the_trained_field(comfy, prior):  # noqa: F811
+    out = run(node(comfy, "SketchMotionAnimateSketch"), **animate_inputs(comfy, prior, steps=3))
+    anim = out.args[0] if hasattr(out, "args") else out[0]
+    assert anim.motion is not None
+    res = run(node(comfy, "SketchMotionSampleAnimation"), animation=anim, frames=7)
+    dense, fps = res.args if hasattr(res, "args") else res
+    assert dense.num_frames == 7 and fps == pytest.approx(anim.fps * 7 / 4)
+    assert (dense.frames[::2] - anim.frames).abs().max() < 1e-4  # the same field at the shared times

@@ -332,7 +332,10 @@ class AnimationTrainer:
             "stopped_early": stopped,
             "prior": type(self.prior).__name__,
         }
-        return SketchAnimation(sketch, pts, fps=self.config.fps, settings=settings)
+        motion_config = {"kind": "object_fields", "per_object": self.motion.per_object,
+                         "field": asdict(self.config.field), "seed": self.config.seed}
+        state = {k: v.detach().cpu().clone() for k, v in self.motion.state_dict().items()}
+        return SketchAnimation(sketch, pts, fps=self.config.fps, settings=settings, motion=(state, motion_config))
 
     # ------------------------------------------------------------ checkpoints
     def fingerprint(self) -> str:
