@@ -13,3 +13,20 @@ $PY -m sketchmotion export "$tmp/cat_wiggle.safetensors" --out docs/cat_wiggle.g
 $PY -m sketchmotion group examples/two_objects.svg --out "$tmp/grouped.svg" --objects 2 --preview docs/two_objects_groups.png
 $PY -m sketchmotion render examples/icon_filled.svg --out docs/icon_filled.png --size 256
 $PY bench/raster_accuracy.py --picture docs/renderer_vs_resvg.png
+# 3D: a synthetic posed video of a waving stick figure -> 3D strokes (about 20 s on CPU)
+$PY -c "from sketchmotion.core.scenes3d import render_dnerf_folder; render_dnerf_folder('stick_figure', '$tmp/scene', num_frames=24, size=128)"
+$PY -m sketchmotion reconstruct3d "$tmp/scene" --out "$tmp/s3d" --size 96 --strokes 24 --iters-stage1 400 --iters-stage2 300 --frame-loss l2_blur
+cp "$tmp/s3d/turntable.gif" docs/stick_figure_3d_turntable.gif
+$PY - "$tmp" <<'PYEOF'
+import glob, sys
+import imageio.v3 as iio, numpy as np
+from PIL import Image
+tmp = sys.argv[1]
+tt = iio.imread(f"{tmp}/s3d/turntable.gif", index=None)
+ins = []
+for f in sorted(glob.glob(f"{tmp}/scene/train/*.png"))[::8][:3]:
+    im = Image.open(f).convert("RGBA"); bg = Image.new("RGBA", im.size, (255, 255, 255, 255)); bg.alpha_composite(im)
+    ins.append(np.asarray(bg.convert("RGB").resize((96, 96))))
+row = np.concatenate([np.concatenate(ins, 1), np.concatenate([tt[i][..., :3] for i in (0, 8, 16)], 1)], 0)
+Image.fromarray(row).resize((row.shape[1] * 2, row.shape[0] * 2), Image.NEAREST).save("docs/stick_figure_3d.png")
+PYEOF
