@@ -113,7 +113,7 @@ def animate(comfy, prior, **kw):  # noqa: F811
     inputs = dict(sketch=sk, video_prior=prior, prompt="a line waving", frames=FRAMES - 1, steps=2, fps=8.0, seed=0,
                   guidance_local=30.0, guidance_global=40.0, motion="local + global", render_size=SIZE) | kw
     out = run(node(comfy, "SketchMotionAnimateSketch"), **inputs)
-    return out.args if hasattr(out, "args") else out
+    return (out.args if hasattr(out, "args") else out)[:2]  # (animation, rendered frames); fps is the third
 
 
 # ------------------------------------------------------------------ tests

@@ -239,6 +239,12 @@ def test_cli_prints_json(models, base, tmp_path, capsys):
 
 # ------------------------------------------------------------------ node
 def test_measure_animation_node(comfy, models, base):
+    try:  # a real ComfyUI (COMFYUI_PATH): run it on the CPU, as `main.py --cpu` would
+        import comfy.cli_args as cli_args
+
+        cli_args.args.cpu = True  # before comfy.model_management is first imported
+    except ImportError:
+        pass  # the CI stand-in is CPU-only
     schema = node(comfy, "SketchMotionMeasureAnimation").define_schema()
     assert [o.get_io_type() for o in schema.outputs] == ["FLOAT", "FLOAT", "STRING"]
     comfy.folder_paths.add_model_folder_path("open_clip", str(models[0].parent))
