@@ -37,7 +37,6 @@ def cmd_animate(args) -> int:
     import torch
 
     from .callbacks import Callbacks
-    from .errors import SketchError
     from .guidance.diffusers_prior import load_diffusers_prior
     from .motion.displacement_field import FieldConfig
     from .pipelines.animate import AnimateConfig, AnimationTrainer
@@ -51,7 +50,8 @@ def cmd_animate(args) -> int:
                                  allow_download=args.allow_download)
     cfg = AnimateConfig(
         prompt=args.prompt, negative_prompt=args.negative_prompt, num_frames=args.frames, steps=args.steps,
-        fps=args.fps, seed=args.seed, render_size=args.size,
+        fps=args.fps, seed=args.seed, render_size=args.size, guidance_local=args.guidance_local,
+        guidance_global=args.guidance_global, canonical_lr=args.canonical_lr,
         train_local=args.motion != "global", train_global=args.motion != "local",
         field=FieldConfig(architecture=args.architecture),
         checkpoint_path=str(out / "checkpoint.pt"), checkpoint_every=50,
@@ -65,12 +65,12 @@ def cmd_animate(args) -> int:
         stages = make_schedule(ids, prompts, args.prompt, args.schedule)
         per_object = True
     trainer = AnimationTrainer(sketch, prior, cfg, stages=stages, per_object=per_object)
-    if Path(cfg.checkpoint_path).exists():
-        try:
-            trainer.load_checkpoint(cfg.checkpoint_path)
+    if Path(cfg.checkpoint_path).exists() and not args.fresh:
+        if trainer.resume_from(cfg.checkpoint_path):
             print(f"resuming from step {trainer.steps_done} of {trainer.total_steps}", file=sys.stderr)
-        except SketchError as e:
-            print(f"not resuming: {e}", file=sys.stderr)
+        else:
+            print("not resuming: the checkpoint belongs to another run (sketch, prompt, model or settings "
+                  "changed); starting afresh", file=sys.stderr)
     anim = trainer.run(Callbacks(progress=_progress_printer())).to("cpu")
     written = _write_outputs(anim, out)
     print("wrote " + ", ".join(str(p) for p in written))
@@ -101,31 +101,44 @@ def cmd_resample(args) -> int:
 
 
 def register(sub) -> None:
-    p = sub.add_parser("resample", help="re-sample an animation file at another frame count (same duration)")
-    p.add_argument("animation")
-    p.add_argument("--frames", type=int, required=True)
-    p.add_argument("--out", required=True)
+    import argparse
+
+    fmt = argparse.ArgumentDefaultsHelpFormatter
+    p = sub.add_parser("resample", formatter_class=fmt,
+                       help="re-sample an animation file at another frame count (same duration)")
+    p.add_argument("animation", help="animation file (.safetensors) written by animate / export tools")
+    p.add_argument("--frames", type=int, required=True, help="frame count of the result")
+    p.add_argument("--out", required=True, help="output animation file (.safetensors)")
     p.set_defaults(func=cmd_resample)
 
-    p = sub.add_parser("animate", help="animate a sketch from a text prompt (LiveSketch, score distillation)")
-    p.add_argument("sketch")
-    p.add_argument("--prompt", required=True)
-    p.add_argument("--negative-prompt", default="")
+    p = sub.add_parser("animate", formatter_class=fmt,
+                       help="animate a sketch from a text prompt (LiveSketch, score distillation)")
+    p.add_argument("sketch", help="input SVG (normalised to --size x --size)")
+    p.add_argument("--prompt", required=True, help="what the animation should show (the scene, with --objects-prompts)")
+    p.add_argument("--negative-prompt", default="", help="what to avoid (paper: empty)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--model", default="modelscope", help="modelscope, zeroscope, a hub id or a diffusers folder")
     p.add_argument("--models-dir", action="append", default=[], help="folder(s) holding diffusers models")
     p.add_argument("--allow-download", action="store_true", help="download the model into the HF cache if missing")
-    p.add_argument("--precision", default="auto", choices=["auto", "fp32", "fp16", "bf16"])
-    p.add_argument("--device", default=None)
-    p.add_argument("--frames", type=int, default=24)
-    p.add_argument("--steps", type=int, default=500)
-    p.add_argument("--fps", type=float, default=8.0)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--precision", default="auto", choices=["auto", "fp32", "fp16", "bf16"],
+                   help="auto: fp16 on GPU, fp32 on CPU")
+    p.add_argument("--device", default=None, help="cpu / cuda (default: cuda when available)")
+    p.add_argument("--frames", type=int, default=24, help="frames of the animation (paper: 24)")
+    p.add_argument("--steps", type=int, default=500, help="iterations (per stage with --objects-prompts; paper: 1000)")
+    p.add_argument("--fps", type=float, default=8.0, help="frames per second of the result")
+    p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same result on CPU)")
     p.add_argument("--size", type=int, default=256, help="canvas and render size fed to the video model")
-    p.add_argument("--motion", default="local+global", choices=["local+global", "local", "global"])
-    p.add_argument("--architecture", default="continuous", choices=["continuous", "paper"])
+    p.add_argument("--guidance-local", type=float, default=30.0, help="CFG scale of the local-path pass")
+    p.add_argument("--guidance-global", type=float, default=40.0, help="CFG scale of the global-path pass")
+    p.add_argument("--motion", default="local+global", choices=["local+global", "local", "global"],
+                   help="which paths of the displacement field train")
+    p.add_argument("--architecture", default="continuous", choices=["continuous", "paper"],
+                   help="continuous-time field (ours) or the paper's fixed-frame network")
+    p.add_argument("--canonical-lr", type=float, default=0.0,
+                   help="> 0: also refine the strokes through their warp (canonical score distillation)")
     p.add_argument("--objects-prompts", default=None,
                    help="multi-object: one prompt per object group, separated by ';' (--prompt is the scene prompt)")
     p.add_argument("--schedule", default="paper", choices=["paper", "paper+global", "joint"],
                    help="multi-object stage schedule (--steps is per stage)")
+    p.add_argument("--fresh", action="store_true", help="ignore a checkpoint in --out and start afresh")
     p.set_defaults(func=cmd_animate)

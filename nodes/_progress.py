@@ -20,6 +20,7 @@ def preview_strip(frames, max_frames: int = 6):
 
 def comfy_callbacks(total: int, preview_every: int = PREVIEW_EVERY):
     """Callbacks whose progress updates ComfyUI's bar (with a preview strip every few steps)."""
+    import comfy.model_management
     import comfy.utils
 
     from ..core.callbacks import Callbacks
@@ -28,7 +29,8 @@ def comfy_callbacks(total: int, preview_every: int = PREVIEW_EVERY):
 
     def progress(step, total, preview, stats):
         image = None if preview is None else ("JPEG", preview_strip(preview), PREVIEW_MAX_SIZE)
-        bar.update_absolute(step, total, image)
+        bar.update_absolute(step, total, image)  # the server's hook raises on Cancel here ...
+        comfy.model_management.throw_exception_if_processing_interrupted()  # ... and so does this, hook or not
 
     return Callbacks(progress=progress, preview_every=preview_every)
 

@@ -44,22 +44,20 @@ _OUTPUTS = [SketchAnimation.Output(display_name="animation"),
 
 def _train(sketch, video_prior, cfg, stages=None, per_object=False):
     """Run the trainer inside ComfyUI (grad enabled, progress bar, resumable after Cancel)."""
-    import hashlib
     import os
     from dataclasses import asdict
 
     import torch
 
-    from ..core.pipelines.animate import AnimationTrainer
+    from ..core.pipelines.animate import AnimationTrainer, sketch_digest
     from ._progress import checkpoint_path, comfy_callbacks
 
-    digest = hashlib.sha256(sketch.points.detach().cpu().numpy().tobytes() + bytes(sketch.group.tolist())).hexdigest()
-    cfg.checkpoint_path = checkpoint_path(digest, cfg.to_dict(), [asdict(s) for s in stages or []],
-                                          getattr(video_prior, "name", type(video_prior).__name__))
+    prior_id = getattr(video_prior, "fingerprint", None)
+    cfg.checkpoint_path = checkpoint_path(sketch_digest(sketch), cfg.to_dict(), [asdict(s) for s in stages or []],
+                                          prior_id() if callable(prior_id) else type(video_prior).__name__)
     with torch.inference_mode(False), torch.enable_grad():
         trainer = AnimationTrainer(sketch, video_prior, cfg, stages=stages, per_object=per_object)
-        if os.path.exists(cfg.checkpoint_path):
-            trainer.load_checkpoint(cfg.checkpoint_path)
+        trainer.resume_from(cfg.checkpoint_path)  # after a Cancel with the same inputs
         anim = trainer.run(comfy_callbacks(trainer.total_steps)).to("cpu")
         with torch.no_grad():
             images = trainer.render_frames().detach().float().cpu()
@@ -144,12 +142,9 @@ class AnimateObjects(io.ComfyNode):
     @classmethod
     def execute(cls, sketch, video_prior, scene_prompt, object_prompts, schedule, others, frames, steps, fps, seed,
                 guidance_local, guidance_global, render_size, negative_prompt="", **advanced) -> io.NodeOutput:
-        from ..core.errors import SketchError
         from ..core.pipelines.multi_object import make_schedule, parse_object_prompts
 
         ids = sorted(set(sketch.group.tolist()))
-        if schedule != "joint" and len(ids) < 2:
-            raise SketchError("The sketch has one object; group its strokes first with Group Strokes.")
         stages = make_schedule(ids, parse_object_prompts(object_prompts), scene_prompt, schedule, others=others)
         cfg = _config(scene_prompt, negative_prompt, frames, steps, fps, seed, guidance_local, guidance_global,
                       render_size, advanced)

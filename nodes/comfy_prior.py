@@ -113,12 +113,15 @@ class ComfyVideoPrior:
 
     def __init__(self, model, vae, positive, negative, *, cfg: float = 0.0,
                  start_percent: float = DEFAULT_PERCENT_RANGE[0], end_percent: float = DEFAULT_PERCENT_RANGE[1],
-                 weighting: str = "1-alpha_bar", checkpoint_vae: bool = True, seed: int = 0):
+                 weighting: str = "1-alpha_bar", checkpoint_vae: bool = True, seed: int = 0, clip=None):
         if not hasattr(model, "get_model_object") or not hasattr(model, "model"):
             raise SketchError("The model input must be a ComfyUI MODEL (from Load Diffusion Model or a checkpoint loader).")
         if not positive or negative is None:
             raise SketchError("Connect both positive and negative CONDITIONING (CLIP Text Encode).")
         self.model, self.vae, self.positive, self.negative = model, vae, positive, negative
+        self.given = (positive, negative)
+        self.clip = clip  # optional: encodes Animate Sketch's / Animate Objects' own prompts per stage
+        self.encodes_text = clip is not None
         self.cfg = float(cfg)
         if self.cfg < 0:
             raise SketchError(f"cfg must be >= 0 (0: use Animate Sketch's guidance), got {cfg}.")
@@ -141,10 +144,27 @@ class ComfyVideoPrior:
 
     # ------------------------------------------------------------- protocol
     def prepare(self, prompt: str, negative_prompt: str = "") -> None:
-        """Nothing to encode: the text comes in as positive / negative CONDITIONING."""
-        if prompt:
-            log.info("ComfyUI Video Prior: the prompt comes from the positive CONDITIONING; Animate Sketch's prompt "
-                     "text is not used by this prior.")
+        """With a CLIP connected, encode the stage's prompt (and negative prompt, if any) the way CLIP
+        Text Encode does; without one, the positive / negative CONDITIONING inputs are the prompt."""
+        if self.clip is None:
+            if prompt:
+                log.info("ComfyUI Video Prior: no CLIP connected, so the prompt is the positive CONDITIONING; the "
+                         "Animate node's prompt text is not used.")
+            return
+        encode = lambda text: self.clip.encode_from_tokens_scheduled(self.clip.tokenize(text))  # noqa: E731
+        self.positive = encode(prompt) if prompt else self.given[0]
+        self.negative = encode(negative_prompt) if negative_prompt else self.given[1]
+
+    def fingerprint(self) -> str:
+        """Identifies what the prior scores against (model, patches, conditioning) for resumable runs."""
+        import hashlib
+
+        h = hashlib.sha256(self.name.encode())
+        h.update(str(getattr(self.model, "patches_uuid", "")).encode())
+        for cond in self.given:
+            for c in cond:
+                h.update(c[0].detach().float().cpu().numpy().tobytes())
+        return h.hexdigest()
 
     def latent_shape(self, num_frames: int, height: int, width: int) -> tuple[int, ...]:
         r = self.rule
@@ -235,10 +255,11 @@ class ComfyVideoPrior:
 
     # ------------------------------------------------------------- sds
     def sds_loss(self, frames: Tensor, *, guidance_scale: float = 30.0, generator: torch.Generator | None = None):
-        """(loss, stats) for frames [T,H,W,3] in 0..1; call inside run(fn) (the trainer does)."""
-        import comfy.model_management
+        """(loss, stats) for frames [T,H,W,3] in 0..1; call inside run(fn) (the trainer does).
 
-        comfy.model_management.throw_exception_if_processing_interrupted()  # Cancel between passes
+        Cancel is honoured between steps (the progress bar checks it), never between the two passes of
+        one step, so a cancelled run always checkpoints a whole step.
+        """
         validate_frames(frames)
         if self._active is None:
             raise SketchError("The ComfyUI prior computes its loss inside ComfyUI's sampler: call it within "

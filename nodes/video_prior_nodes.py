@@ -9,7 +9,7 @@ from ..core.guidance.sds import WEIGHTINGS
 from ._types import CATEGORY, VideoPrior
 
 # Same io_types as io.Model / io.Vae / io.Conditioning (io.Custom keeps the CI stand-in small).
-Model, Vae, Conditioning = io.Custom("MODEL"), io.Custom("VAE"), io.Custom("CONDITIONING")
+Model, Vae, Conditioning, Clip = io.Custom("MODEL"), io.Custom("VAE"), io.Custom("CONDITIONING"), io.Custom("CLIP")
 
 FRAME_NOTE = (
     "The VAE decides which frame counts a video can have: Wan and HunyuanVideo take 4k+1 frames, LTX-Video 8k+1, "
@@ -46,18 +46,23 @@ class ComfyVideoPrior(io.ComfyNode):
                                tooltip=f"Least noisy point of the range (default: the paper's t = {PAPER_T_RANGE[0]})."),
                 io.Combo.Input("weighting", options=list(WEIGHTINGS), default=WEIGHTINGS[0],
                                tooltip="w(t) of the score-distillation gradient; 1-alpha_bar as in LiveSketch."),
+                Clip.Input("clip", optional=True,
+                           tooltip="Optional: the model's text encoder (Load CLIP). Connected, the Animate nodes' own "
+                           "prompts are encoded with it - needed for Animate Objects' per-object prompts; not "
+                           "connected, positive / negative are the prompt for every stage."),
             ],
             outputs=[VideoPrior.Output(display_name="video_prior")],
         )
 
     @classmethod
-    def execute(cls, model, vae, positive, negative, cfg, start_percent, end_percent, weighting) -> io.NodeOutput:
+    def execute(cls, model, vae, positive, negative, cfg, start_percent, end_percent, weighting,
+                clip=None) -> io.NodeOutput:
         import logging
 
         from .comfy_prior import ComfyVideoPrior as Prior
 
         prior = Prior(model, vae, positive, negative, cfg=cfg, start_percent=start_percent, end_percent=end_percent,
-                      weighting=weighting)
+                      weighting=weighting, clip=clip)
         from ..core.guidance.frame_rules import describe_frames
 
         examples = "; ".join(describe_frames(t, prior.rule) for t in (16, 24))

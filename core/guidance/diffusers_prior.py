@@ -229,6 +229,11 @@ class DiffusersVideoPrior:
         self._current: Tensor | None = None
 
     # ------------------------------------------------------------------ text
+    def fingerprint(self) -> str:
+        """Identifies the model and its settings (a resumed run must use the same prior)."""
+        sch = self.sds.schedule
+        return f"diffusers:{self.name}:{self.dtype}:t{sch.t_min}-{sch.t_max}:{self.sds.weighting}"
+
     @torch.no_grad()
     def prepare(self, prompt: str, negative_prompt: str = "") -> None:
         """Encode [negative, prompt] in one batch; cached per pair."""

@@ -11,6 +11,9 @@
 - `blurred_l2(render, target, sigma)`: L2 between Gaussian-blurred images, divided
   by the same measure for an empty (white) render: 1 = nothing drawn, 0 = exact.
   The blur widens the basin of attraction of thin strokes (coarse-to-fine).
+- `clip_distance(encoder, render, target)`: 1 - cosine of CLIP image embeddings
+  (core.metrics_clip.ClipImageEncoder), differentiable in the render: the CLIP term
+  of Liv3Stroke's stroke-stage frame loss.
 """
 
 from __future__ import annotations
@@ -176,3 +179,27 @@ def blurred_l2(render: torch.Tensor, target: torch.Tensor, sigma: float, backgro
     err = ((r - g) ** 2).flatten(1).mean(1)
     empty = ((background - g) ** 2).flatten(1).mean(1).detach().clamp_min(1e-12)
     return err / empty
+
+
+def clip_embed(encoder, images: torch.Tensor) -> torch.Tensor:
+    """Unit CLIP embeddings [B, D] of grayscale [B, H, W] or RGB [B, H, W, 3] images in 0..1, with gradients."""
+    from ..metrics_clip import _normalise
+
+    if images.ndim == 3:
+        images = images[..., None].expand(-1, -1, -1, 3)
+    x = _normalise(images.to(encoder.device), encoder.image_size, encoder.mean, encoder.std)
+    return F.normalize(encoder.model.encode_image(x).float(), dim=-1)
+
+
+def clip_distance(encoder, render: torch.Tensor, target: torch.Tensor | None = None,
+                  target_embedding: torch.Tensor | None = None) -> torch.Tensor:
+    """Per-image cosine distance [B] = 1 - cos(CLIP(render), CLIP(target)); 0 for identical images.
+
+    Pass `target_embedding` [B, D] (from `clip_embed`) to reuse the targets' embeddings.
+    """
+    if target_embedding is None:
+        if target is None:
+            raise SketchError("clip_distance needs a target image or its embedding.")
+        with torch.no_grad():
+            target_embedding = clip_embed(encoder, target)
+    return 1.0 - (clip_embed(encoder, render) * target_embedding.to(render.device)).sum(-1)

@@ -69,6 +69,14 @@ class TargetVideoPrior:
             x = F.avg_pool2d(x, self.downsample)
         return x.permute(1, 0, 2, 3).unsqueeze(0)
 
+    def fingerprint(self) -> str:
+        """Identifies the target video (a resumed run must use the same prior)."""
+        import hashlib
+
+        h = hashlib.sha256(self.target.detach().cpu().numpy().tobytes())
+        h.update(f"{self.blur}:{self.downsample}:{self.sds.weighting}".encode())
+        return h.hexdigest()
+
     def prepare(self, prompt: str, negative_prompt: str = "") -> None:
         self.prompt, self.negative_prompt = prompt, negative_prompt
 

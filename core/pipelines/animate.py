@@ -121,6 +121,15 @@ def _square_view(sketch: Sketch):
     return replace(sketch, canvas=(side, side)), offset
 
 
+def sketch_digest(sketch: Sketch) -> str:
+    """A hash of a sketch's control points and object groups (identifies a run's input)."""
+    import hashlib
+
+    h = hashlib.sha256(sketch.points.detach().cpu().numpy().tobytes())
+    h.update(sketch.group.detach().cpu().numpy().astype("<i8").tobytes())
+    return h.hexdigest()
+
+
 def run_inside(prior, loop):
     """Run the optimisation loop through the prior when it must own it (a ComfyUI model runs
     inside ComfyUI's guider, which loads the model, its patches and memory policy around
@@ -181,11 +190,16 @@ class AnimationTrainer:
             unknown = set(st.objects or []) - set(self.motion.object_ids)
             if unknown:
                 raise SketchError(f"Stage names objects {sorted(unknown)} but the sketch has {self.motion.object_ids}.")
+        prompts = {st.prompt if st.prompt is not None else config.prompt for st in self.stages}
+        if len(prompts) > 1 and not getattr(prior, "encodes_text", True):
+            raise SketchError("The stages have their own prompts but this video prior cannot encode text: connect the "
+                              "model's CLIP to ComfyUI Video Prior, or use the 'joint' schedule with one prompt.")
         self.generator = torch.Generator(device="cpu").manual_seed(int(config.seed))
         self.stage_index = 0
         self.step = 0  # within the current stage
         self.skipped = 0
         self.history: list[dict] = []
+        self._mid_step = False
         self._enter_stage()
 
     # ----------------------------------------------------------------- stages
@@ -248,18 +262,20 @@ class AnimationTrainer:
         Objects outside the stage are hidden, or drawn unmoved when the stage says "static".
         """
         pts = self.frames() if points is None else points
-        pts = torch.where(self.moving_points[None, :, None], pts, self.motion.base_points[None])
+        still = self.motion.base_points if self.canonical is None else self.canonical.detach()
+        pts = torch.where(self.moving_points[None, :, None], pts, still[None])
         return render(self.stage_view, pts[:, self.shown_points] + self.offset, size=self.config.render_size)
 
     # ------------------------------------------------------------------- loop
     def train_step(self) -> dict:
         """One iteration: every pass renders, augments, scores and updates its parameters."""
         stats = {"stage": self.stage_index, "step": self.step}
+        self._mid_step = True  # an interruption now must not checkpoint a half-applied step
         for p in self.passes:
             pts = self.frames()
             video = augment_video(self.render_frames(pts), self.config.augment, self.generator)
             loss, s = self.prior.sds_loss(video, guidance_scale=p.guidance, generator=self.generator)
-            if self.canonical is not None:
+            if self.canonical is not None and any(q is self.canonical for q in p.params):
                 # the motion is centred on the canonical strokes (zero mean over time), so what every
                 # frame shares goes into the strokes and only what changes into the warp
                 loss = loss + self.config.canonical_centering * ((pts - self.canonical).mean(0) ** 2).sum()
@@ -280,6 +296,7 @@ class AnimationTrainer:
             for p in self.passes:
                 p.sched.step()
         self.step += 1
+        self._mid_step = False
         stats["skipped"] = self.skipped
         self.history.append(stats)
         return stats
@@ -288,21 +305,16 @@ class AnimationTrainer:
         """Train every stage (or until a stop request) and return the animation.
 
         If anything interrupts the loop (Cancel in ComfyUI raises from the progress
-        callback, Ctrl-C, out of memory), the last completed step is written to
-        `checkpoint_path` before the exception propagates, so a re-run resumes.
+        callback, Ctrl-C, out of memory) after a whole step, that step is written to
+        `checkpoint_path` before the exception propagates, so a re-run resumes; an
+        interruption inside a step keeps the last periodic checkpoint instead.
         """
         cfg = self.config
         state = {"stopped": False}
         total = self.total_steps
 
-        def loop():
-            while True:
-                if self.step >= self.stage_steps():
-                    if self.stage_index + 1 >= len(self.stages):
-                        return
-                    self.stage_index, self.step = self.stage_index + 1, 0
-                    self._enter_stage()
-                    continue
+        def stage_loop():
+            while self.step < self.stage_steps():
                 if callbacks.stop_requested():
                     state["stopped"] = True
                     return
@@ -313,9 +325,14 @@ class AnimationTrainer:
                     self.save_checkpoint(cfg.checkpoint_path)
 
         try:
-            run_inside(self.prior, loop)
+            while True:
+                run_inside(self.prior, stage_loop)  # a prior that owns the loop sees each stage's prompt
+                if state["stopped"] or self.stage_index + 1 >= len(self.stages):
+                    break
+                self.stage_index, self.step = self.stage_index + 1, 0
+                self._enter_stage()
         finally:
-            if cfg.checkpoint_path:
+            if cfg.checkpoint_path and not self._mid_step:
                 self.save_checkpoint(cfg.checkpoint_path)
         return self.result(stopped=state["stopped"])
 
@@ -333,7 +350,7 @@ class AnimationTrainer:
             "prior": type(self.prior).__name__,
         }
         motion_config = {"kind": "object_fields", "per_object": self.motion.per_object,
-                         "field": asdict(self.config.field), "seed": self.config.seed}
+                         "field": asdict(self.motion.fields[0].config), "seed": self.config.seed}
         state = {k: v.detach().cpu().clone() for k, v in self.motion.state_dict().items()}
         return SketchAnimation(sketch, pts, fps=self.config.fps, settings=settings, motion=(state, motion_config))
 
@@ -346,8 +363,9 @@ class AnimationTrainer:
         cfg = {k: v for k, v in self.config.to_dict().items() if k not in ("checkpoint_path", "checkpoint_every")}
         blob = json.dumps([cfg, [asdict(st) for st in self.stages], self.motion.per_object], sort_keys=True, default=str)
         h = hashlib.sha256(blob.encode())
-        h.update(self.sketch.points.detach().cpu().numpy().tobytes())
-        h.update(bytes(self.sketch.group.tolist()))
+        h.update(sketch_digest(self.sketch).encode())
+        prior_id = getattr(self.prior, "fingerprint", None)
+        h.update((prior_id() if callable(prior_id) else type(self.prior).__name__).encode())
         return h.hexdigest()
 
     def state_dict(self) -> dict:
@@ -373,13 +391,13 @@ class AnimationTrainer:
         self.motion.load_state_dict(state["motion"])
         if self.canonical is not None:
             with torch.no_grad():
-                self.canonical.copy_(state["canonical"])
+                self.canonical.copy_(state["canonical"].to(self.canonical.device))
         self.stage_index, self.step = int(state["stage"]), int(state["step"])
         self._enter_stage()
         for p, o, s in zip(self.passes, state["optimizers"], state["schedulers"]):
             p.opt.load_state_dict(o)
             p.sched.load_state_dict(s)
-        self.generator.set_state(state["generator"])
+        self.generator.set_state(state["generator"].cpu())
         self.skipped = int(state["skipped"])
 
     def save_checkpoint(self, path) -> None:
@@ -390,13 +408,23 @@ class AnimationTrainer:
         tmp.replace(path)  # never leave a half-written checkpoint
 
     def load_checkpoint(self, path) -> None:
-        try:
-            state = torch.load(path, map_location=self.device, weights_only=True)
+        try:  # on the CPU: the generator state must stay a CPU tensor; modules move what they load
+            state = torch.load(path, map_location="cpu", weights_only=True)
         except FileNotFoundError:
             raise SketchError(f"Checkpoint {path} does not exist.") from None
         except Exception as e:
             raise SketchError(f"Checkpoint {path} cannot be read ({e}); delete it or start without resuming.") from None
         self.load_state_dict(state)
+
+    def resume_from(self, path) -> bool:
+        """Load `path` if it exists and belongs to this run; False (and nothing loaded) otherwise."""
+        if not path or not Path(path).exists():
+            return False
+        try:
+            self.load_checkpoint(path)
+        except SketchError:
+            return False
+        return True
 
 
 def animate(

@@ -40,6 +40,9 @@ def make_schedule(object_ids: Sequence[int], object_prompts: Sequence[str], scen
         raise SketchError(f"Unknown schedule {preset!r}; use one of {sorted(SCHEDULES)}.")
     if preset == "joint":
         return [Stage(None, "local+global", scene_prompt, steps_per_stage, others)]
+    if len(object_ids) < 2:
+        raise SketchError("The sketch has one object; group its strokes first (Group Strokes, or "
+                          "`python -m sketchmotion group`), or animate it as one sketch.")
     if len(object_prompts) != len(object_ids):
         raise SketchError(
             f"The sketch has {len(object_ids)} objects but {len(object_prompts)} object prompts were given; "
@@ -71,8 +74,6 @@ def animate_objects(
     config = config or AnimateConfig()
     object_ids = sorted(set(sketch.group.tolist()))
     if isinstance(schedule, str):
-        if schedule != "joint" and len(object_ids) < 2:
-            raise SketchError("The sketch has one object; group its strokes first (Group Strokes) or use animate().")
         stages = make_schedule(object_ids, list(object_prompts), scene_prompt or config.prompt, schedule,
                                others=others)
     else:

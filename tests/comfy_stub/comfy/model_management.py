@@ -17,3 +17,11 @@ def soft_empty_cache(force=False):
 
 def processing_interrupted():
     return False
+
+
+class InterruptProcessingException(Exception):
+    pass
+
+
+def throw_exception_if_processing_interrupted():
+    return None
