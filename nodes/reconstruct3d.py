@@ -36,7 +36,8 @@ class LoadPosedVideo(io.ComfyNode):
             description="Reads a D-NeRF-format folder (transforms_*.json with camera_angle_x, RGBA frames "
             "composited on white, a time per frame): frames, one camera per frame, and the alpha as masks.",
             inputs=[
-                io.String.Input("folder", default="", tooltip="Absolute path, or a folder inside ComfyUI's input folder."),
+                io.String.Input("folder", default="", tooltip="A folder inside ComfyUI's input folder, e.g. dnerf/lego "
+                                "for input/dnerf/lego (copy or symlink the dataset there)."),
                 io.Combo.Input("split", options=["train", "val", "test"], default="train"),
                 io.Int.Input("size", default=0, min=0, max=4096, tooltip="Resize frames and cameras (0: as stored)."),
                 io.Int.Input("max_frames", default=0, min=0, max=10000, tooltip="Keep this many frames (0: all)."),
@@ -51,9 +52,13 @@ class LoadPosedVideo(io.ComfyNode):
 
         from ..core.posed_video import load_dnerf
 
-        path = folder.strip()
-        if path and not os.path.isabs(path):
-            path = os.path.join(folder_paths.get_input_directory(), path)
+        from ..core.errors import SketchError
+
+        base = os.path.abspath(folder_paths.get_input_directory())
+        path = os.path.abspath(os.path.join(base, folder.strip()))
+        if not folder.strip() or os.path.isabs(folder.strip()) or os.path.commonpath([base, path]) != base:
+            raise SketchError(f"'{folder}' is not a folder inside ComfyUI's input folder ({base}). Copy or symlink the "
+                              "D-NeRF dataset there (e.g. input/dnerf/lego) and enter its relative path (dnerf/lego).")
         return _video_outputs(load_dnerf(path, split, size or None, max_frames or None))
 
 

@@ -55,6 +55,19 @@ class ComfyVideoPrior(io.ComfyNode):
         )
 
     @classmethod
+    def validate_inputs(cls, start_percent=None, end_percent=None, **_):
+        from ..core.errors import SketchError
+        from ..core.guidance.frame_rules import check_percent_range
+
+        if start_percent is None or end_percent is None:
+            return True  # linked from another node: checked when the prior is built
+        try:
+            check_percent_range(start_percent, end_percent)
+        except SketchError as e:
+            return str(e)
+        return True
+
+    @classmethod
     def execute(cls, model, vae, positive, negative, cfg, start_percent, end_percent, weighting,
                 clip=None) -> io.NodeOutput:
         import logging

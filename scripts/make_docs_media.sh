@@ -30,3 +30,4 @@ for f in sorted(glob.glob(f"{tmp}/scene/train/*.png"))[::8][:3]:
 row = np.concatenate([np.concatenate(ins, 1), np.concatenate([tt[i][..., :3] for i in (0, 8, 16)], 1)], 0)
 Image.fromarray(row).resize((row.shape[1] * 2, row.shape[0] * 2), Image.NEAREST).save("docs/stick_figure_3d.png")
 PYEOF
+$PY -m sketchmotion render examples/cat.svg --out docs/icon.png --size 400 --width-scale 1.5

@@ -41,6 +41,9 @@ def test_load_posed_video_from_the_input_folder(comfy, tmp_path):
     assert float(frames.min()) < 0.5 and float(frames.max()) == 1.0  # dark strokes on white
     with pytest.raises(SketchError, match="does not exist"):
         run(node(comfy, "SketchMotionLoadPosedVideo"), folder="nope", split="train", size=0, max_frames=0)
+    for outside in ("/etc", "../x", ""):
+        with pytest.raises(SketchError, match="inside ComfyUI's input folder"):
+            run(node(comfy, "SketchMotionLoadPosedVideo"), folder=outside, split="train", size=0, max_frames=0)
 
 
 def test_synthetic_scene_to_reconstructed_sketch(comfy):
