@@ -55,7 +55,7 @@ class ComfyVideoPrior(io.ComfyNode):
         )
 
     @classmethod
-    def validate_inputs(cls, start_percent=None, end_percent=None, **_):
+    def validate_inputs(cls, start_percent=None, end_percent=None):
         from ..core.errors import SketchError
         from ..core.guidance.frame_rules import check_percent_range
 
