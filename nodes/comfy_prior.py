@@ -96,6 +96,10 @@ def _encoder_copy(module: torch.nn.Module, device, dtype) -> torch.nn.Module:
     """A gradient-capable copy of a VAE module (deepcopy outside inference mode turns inference
     tensors into normal ones). The decoder comes along: some encoders read it (Wan sizes its
     feature cache from the decoder), and it costs only weights, no activations."""
+    import comfy.model_management
+
+    size = sum(p.numel() for p in module.parameters()) * torch.empty((), dtype=dtype).element_size()
+    comfy.model_management.free_memory(size, torch.device(device))  # let ComfyUI offload other models first
     return copy.deepcopy(module).to(device=device, dtype=dtype).eval().requires_grad_(False)
 
 
