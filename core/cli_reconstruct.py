@@ -60,7 +60,7 @@ def cmd_reconstruct3d(args) -> int:
         MotionGuidanceConfig(iterations=args.iters_stage1, num_points=args.points, frame_loss=loss, seed=args.seed,
                              render_size=args.size, device=args.device),
         StrokeConfig(num_strokes=args.strokes, iterations=args.iters_stage2, frame_loss=loss, seed=args.seed,
-                     render_size=args.size, device=args.device))
+                     render_size=args.size, device=args.device, clip_weight=args.clip_weight))
     last = [-1]
 
     def progress(step, total, preview, stats):
@@ -101,6 +101,9 @@ def register(sub) -> None:
     p.add_argument("--points", type=int, default=None, help="stage-1 points (default 10000 on GPU, 2000 on CPU)")
     p.add_argument("--frame-loss", default="auto", choices=["auto", "lpips", "vgg", "l2_blur", "l2"],
                    help="auto: LPIPS when torchvision's VGG16 weights are in the torch cache, else blurred L2")
+    p.add_argument("--clip-weight", type=float, default=0.0,
+                   help="weight of the CLIP term in the stroke-stage loss (default 0: off; needs open_clip and "
+                        "ViT-B-32 openai weights in the Hugging Face cache)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default=None, help="cpu / cuda (default: cuda when available)")
     p.set_defaults(func=cmd_reconstruct3d)

@@ -16,8 +16,12 @@ Every head's last layer starts at zero and the outputs at the canonical time are
 subtracted, so the strokes start exactly at the canonical control points and the
 canonical frame stays canonical.
 
-Seeding (`seed_strokes`): farthest-point sampling of a point cloud, each stroke
-laid along the principal direction of its seed's neighbourhood, spanning it.
+Seeding: `seed_strokes` (farthest-point sampling of a point cloud, each stroke a
+short straight cubic along its seed's neighbourhood's principal direction) or
+`trace_strokes` (coverage-driven: each stroke traced from the least-covered dense
+point along the cloud's local principal direction, both ways, until the cloud
+ends, turns sharply or the length budget is spent, then a least-squares cubic is
+fitted to the traced chain: long, curved, sketch-like strokes).
 """
 
 from __future__ import annotations
@@ -72,6 +76,165 @@ def seed_strokes(points: torch.Tensor, n: int, neighbours: int = 16, min_length:
         mid = c + e * float(proj.max() + proj.min()) / 2
         strokes.append(mid + BEZIER_SPAN[:, None] * length * e)
     return torch.stack(strokes)
+
+
+def _principal(q: torch.Tensor, prev: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Centroid and unit principal direction of points [K, 3] (signed to agree with `prev`)."""
+    c = q.mean(0)
+    if q.shape[0] < 2:
+        return c, prev if prev is not None else q.new_tensor([1.0, 0.0, 0.0])
+    _, _, vh = torch.linalg.svd(q - c, full_matrices=False)
+    e = vh[0]
+    if prev is not None and float(e @ prev) < 0:
+        e = -e
+    return c, e
+
+
+def fit_cubic(chain: torch.Tensor) -> torch.Tensor:
+    """Control points [4, 3] of the least-squares cubic Bezier through a polyline [K, 3] (K >= 2).
+
+    The ends are the chain's ends; the inner points are fitted at chord-length parameters,
+    then 7 more times at each chain point's nearest parameter on the previous fit (the best kept)
+    (K < 4: the straight cubic between the ends).
+    """
+    p0, p3 = chain[0], chain[-1]
+    if chain.shape[0] < 4:
+        return torch.stack([p0, p0 + (p3 - p0) / 3, p0 + 2 * (p3 - p0) / 3, p3])
+    u = torch.cat([chain.new_zeros(1), (chain[1:] - chain[:-1]).norm(dim=-1).cumsum(0)])
+    u = u / u[-1].clamp_min(1e-12)
+    dense = torch.linspace(0, 1, 257, dtype=chain.dtype)
+    best, best_err = None, float("inf")
+    for it in range(8):  # fit, then move each chain point's parameter to its nearest point on the fit
+        A = torch.stack([3 * (1 - u) ** 2 * u, 3 * (1 - u) * u**2], -1)  # [K, 2]
+        rhs = chain - ((1 - u) ** 3)[:, None] * p0 - (u**3)[:, None] * p3
+        inner = torch.linalg.lstsq(A, rhs).solution
+        ctrl = torch.stack([p0, inner[0], inner[1], p3])
+        err = float(((A @ inner - rhs) ** 2).sum())
+        if err < best_err:
+            best, best_err = ctrl, err
+        if it < 7:
+            w = torch.stack([(1 - dense) ** 3, 3 * (1 - dense) ** 2 * dense, 3 * (1 - dense) * dense**2, dense**3], -1)
+            u = dense[torch.cdist(chain, w @ ctrl).argmin(1)]
+            u[0], u[-1] = 0.0, 1.0
+    return best
+
+
+def trace_chain(points: torch.Tensor, start: int, radius: float, max_length: float,
+                min_cos: float = 0.9) -> torch.Tensor:
+    """A polyline [K, 3] through a cloud [M, 3] from points[start] along its local principal direction.
+
+    From the centroid of the start's 2 * radius ball it steps `radius` ahead, re-centres on
+    the points within `radius` of there, and repeats, both ways, until fewer than 3 points
+    are there (the cloud ends), the step turns by more than acos(min_cos), it stalls, or the
+    chain is `max_length` long (one way, then the other way gets what is left).
+    """
+    c, e = _principal(points[(points - points[start]).norm(dim=-1) < 2 * radius])
+    sides, budget = [], float(max_length)
+    for sign in (1.0, -1.0):
+        x, direction, chain, run = c, sign * e, [], 0.0
+        while run < budget:
+            ahead = (points - (x + direction * radius)).norm(dim=-1) < radius
+            if int(ahead.sum()) < 3:
+                break
+            cn, _ = _principal(points[ahead], direction)
+            step = cn - x
+            n = float(step.norm())
+            if n < 0.3 * radius or float(step @ direction) < min_cos * n:
+                break
+            run += n
+            x = cn
+            direction = torch.nn.functional.normalize(direction + step / n, dim=0)
+            chain.append(x)
+        budget -= run
+        sides.append(chain)
+    return torch.stack(list(reversed(sides[1])) + [c] + sides[0])
+
+
+def _spacing(points: torch.Tensor, neighbours: int) -> tuple[float, torch.Tensor]:
+    """(median distance to the `neighbours`-th nearest point, per-point such distances [M])."""
+    M = points.shape[0]
+    k = min(neighbours, M - 1)
+    if k < 1:
+        return 1e-6, points.new_zeros(M)
+    kth = torch.cdist(points, points).topk(k + 1, largest=False).values[:, -1]
+    return max(float(kth.median()), 1e-6), kth
+
+
+@torch.no_grad()
+def cloud_length(points: torch.Tensor, neighbours: int = 24) -> float:
+    """Estimated total curve length of a curve-like cloud [M, 3]: (number of balls of radius r
+    that cover its dense points, picked farthest first) x r, r = the median `neighbours`-th-neighbour distance."""
+    points = points.float()
+    radius, kth = _spacing(points, neighbours)
+    dense = points[kth <= 2 * radius]
+    d = torch.full((dense.shape[0],), float("inf"))
+    i, count = 0, 0
+    while True:
+        d = torch.minimum(d, (dense - dense[i]).norm(dim=-1))
+        count += 1
+        if float(d.max()) < radius:
+            return count * radius
+        i = int(d.argmax())
+
+
+@torch.no_grad()
+def trace_strokes(points: torch.Tensor, n: int, max_length: float, neighbours: int = 24,
+                  min_cos: float = 0.9, overlap: float | None = None) -> torch.Tensor:
+    """N cubic strokes [n, 4, 3] traced through a cloud [M, 3], coverage first (see the module docstring).
+
+    radius = the median distance to the `neighbours`-th nearest point; points whose distance
+    is over twice that are outliers and never seeds. The first seed is the dense point
+    farthest from the centroid (a tip); each next one maximises (distance to the strokes so
+    far) / radius - (how many strokes or seeds already cover it), so uncovered parts come
+    first and, once all is covered, strokes are spread over the least drawn parts.
+    overlap: also cap the length at overlap x `cloud_length` / n (the strokes together
+    draw the cloud about `overlap` times), so many strokes stay shorter than few.
+    """
+    points = points.float()
+    M = points.shape[0]
+    if n < 1 or n > M:
+        raise SketchError(f"Cannot trace {n} strokes through {M} points; ask for between 1 and {M}.")
+    radius, kth = _spacing(points, neighbours)
+    dense = kth <= 2 * radius
+    if overlap is not None:
+        max_length = min(max_length, overlap * cloud_length(points, neighbours) / n)
+    seed = int(torch.where(dense, (points - points.mean(0)).norm(dim=-1), -1.0).argmax())
+    nearest = torch.full((M,), float("inf"))
+    count = torch.zeros(M)
+    s = torch.linspace(0, 1, 32)[:, None]
+    w = torch.cat([(1 - s) ** 3, 3 * (1 - s) ** 2 * s, 3 * (1 - s) * s**2, s**3], -1)  # [32, 4]
+    strokes = []
+    for _ in range(n):
+        chain = trace_chain(points, seed, radius, max_length, min_cos)
+        if chain.shape[0] >= 2:
+            stroke = fit_cubic(chain)
+        else:  # an isolated spot: a short stroke along its neighbourhood
+            c, e = _principal(points[(points - points[seed]).norm(dim=-1) < 2 * radius])
+            stroke = c + BEZIER_SPAN[:, None] * 2 * radius * e
+        strokes.append(stroke)
+        d = torch.cdist(points, w @ stroke).min(1).values
+        nearest = torch.minimum(nearest, d)
+        count += (d < 1.5 * radius).float() + ((points - points[seed]).norm(dim=-1) < 2 * radius).float()
+        seed = int(torch.where(dense, nearest.clamp(max=1e3) / radius - count, -1e9).argmax())
+    return torch.stack(strokes)
+
+
+@torch.no_grad()
+def stroke_neighbourhoods(points: torch.Tensor, strokes: torch.Tensor, neighbours: int = 24) -> list[torch.Tensor]:
+    """Per stroke [n, 4, 3], the indices of the cloud points [M, 3] along it: those within the
+    cloud's median `neighbours`-th-neighbour distance of the curve, and at least its `neighbours` + 1 nearest."""
+    points = points.float()
+    M = points.shape[0]
+    k = min(neighbours, M - 1)
+    radius = _spacing(points, neighbours)[0]
+    s = torch.linspace(0, 1, 32)[:, None]
+    w = torch.cat([(1 - s) ** 3, 3 * (1 - s) ** 2 * s, 3 * (1 - s) * s**2, s**3], -1)
+    out = []
+    for stroke in strokes.float():
+        d = torch.cdist(points, w @ stroke).min(1).values
+        near = torch.nonzero(d <= radius).flatten()
+        out.append(near if near.numel() > k else d.topk(min(k + 1, M), largest=False).indices)
+    return out
 
 
 def axis_angle_to_matrix(v: torch.Tensor) -> torch.Tensor:

@@ -45,8 +45,8 @@ import torch.nn.functional as F
 from ..callbacks import NO_CALLBACKS, Callbacks
 from ..camera import Cameras
 from ..errors import SketchError
-from ..guidance.perceptual import (FRAME_LOSSES, VGGFeatureLoss, backbone_state, barron_rho, blurred_l2, load_lpips,
-                                   make_frame_loss)
+from ..guidance.perceptual import (FRAME_LOSSES, VGGFeatureLoss, backbone_state, barron_rho, blurred_l2,
+                                   clip_distance, clip_embed, load_lpips, make_frame_loss)
 from ..motion.point_field import DeformationField
 from ..posed_video import PosedVideo
 from ..raster.points import splat
@@ -498,6 +498,9 @@ class StrokeConfig:
     coarse_scale: float = 0.5
     subdivide: int | None = None  # pieces per cubic when projecting (None: 1 orthographic, 3 perspective)
     seed_neighbours: int = 24  # stage-1 points per stroke neighbourhood (seeding and distillation)
+    seeding: str = "trace"  # "trace": long strokes traced through the cloud, coverage first; "fps": short dashes
+    stroke_length: float = 0.5  # longest traced stroke, in scene radii ("trace" seeding) ...
+    stroke_overlap: float = 4.0  # ... and at most this x (the cloud's curve length) / num_strokes
     time_freqs: int = 4
     embed_dim: int = 16
     mlp_width: int = 64
@@ -511,10 +514,14 @@ class StrokeConfig:
     lpips_net: str = "vgg"
     weights_path: str | None = None
     allow_random_backbone: bool = True
+    clip_weight: float = 0.0  # the paper's CLIP term: + w (1 - cos(CLIP(frame), CLIP(render))); off on CPU
+    clip_model: str = "ViT-B-32:openai"  # open_clip spec / folder for core.metrics_clip.load_clip (never downloads)
+    clip_search_dirs: tuple = ()  # folders to find clip_model in by name (e.g. ComfyUI/models/open_clip)
     rho_alpha: float = 1.0  # Barron's robust loss on the per-frame loss
     rho_c: float = 0.1
     w_temp: float = 0.1  # px^2 of control-point acceleration
     w_magnitude: float = 0.01  # px^2 of non-rigid offsets
+    w_length: float = 10.0  # keeps canonical strokes from shrinking below their seeded length: mean relu(1 - L/L0)^2
     xi_k: float = 200.0  # static-period correction xi(v) = v sigmoid(k (|v| - tau)), normalised units
     xi_tau: float = 0.005
     fps: float = 8.0  # of the output animation (D-NeRF times carry no frame rate)
@@ -550,11 +557,15 @@ def stroke_samples(points: torch.Tensor, per_stroke: int = 16) -> torch.Tensor:
 def fit_strokes(video: PosedVideo, motion: PointMotion, config: StrokeConfig | None = None, callbacks=None):
     """Stage 2 of Liv3Stroke: N deformable 3D strokes fitted to the video, seeded from stage 1.
 
+    Strokes are seeded by `cfg.seeding` ("trace": long strokes traced through the
+    stage-1 cloud, coverage first; "fps": short dashes at farthest-point samples). The
+    frame loss is rho(frame loss) + clip_weight * (1 - cos(CLIP(render), CLIP(frame)))
+    when clip_weight > 0 (open_clip via core.metrics_clip.load_clip; never downloads).
     Returns a SketchAnimation (D = 3, frames [T, 4N, 3] at the video's times, the
     video's cameras attached). callbacks as in `motion_guidance` (previews:
     [F, H, 2W, 3] frame | stroke render).
     """
-    from ..motion.strokes3d import StrokeMotion, seed_strokes
+    from ..motion.strokes3d import StrokeMotion, seed_strokes, stroke_neighbourhoods, trace_strokes
     from ..sketch import SketchAnimation
 
     cfg = config or StrokeConfig()
@@ -562,6 +573,9 @@ def fit_strokes(video: PosedVideo, motion: PointMotion, config: StrokeConfig | N
         raise SketchError(f"Unknown frame loss {cfg.frame_loss!r}; use one of {', '.join(FRAME_LOSSES)}.")
     if cfg.iterations < 0 or cfg.frames_per_step < 1 or cfg.num_strokes < 1:
         raise SketchError("Stage 2 needs iterations >= 0, frames_per_step >= 1 and at least one stroke.")
+    if cfg.seeding not in ("trace", "fps") or not cfg.stroke_length > 0 or not cfg.stroke_overlap > 0:
+        raise SketchError(f"Stroke seeding must be 'trace' or 'fps' (got {cfg.seeding!r}) with a positive "
+                          f"stroke_length and stroke_overlap (got {cfg.stroke_length}, {cfg.stroke_overlap}).")
     cloud = motion.canonical
     if cloud.shape[0] < cfg.num_strokes:
         raise SketchError(f"Stage 1 kept {cloud.shape[0]} points, fewer than the {cfg.num_strokes} strokes asked "
@@ -577,8 +591,14 @@ def fit_strokes(video: PosedVideo, motion: PointMotion, config: StrokeConfig | N
     pixel = pixel_size(video.cameras, centre)
     subdivide = cfg.subdivide or (1 if video.cameras.projection == "orthographic" else 3)
 
-    strokes = seed_strokes(cloud, cfg.num_strokes, cfg.seed_neighbours)
-    nb = torch.cdist(strokes.mean(1), cloud).topk(min(cfg.seed_neighbours + 1, cloud.shape[0]), largest=False).indices
+    if cfg.seeding == "trace":
+        strokes = trace_strokes(cloud, cfg.num_strokes, cfg.stroke_length * radius, cfg.seed_neighbours,
+                                overlap=cfg.stroke_overlap)
+        nb = stroke_neighbourhoods(cloud, strokes, cfg.seed_neighbours)
+    else:
+        strokes = seed_strokes(cloud, cfg.num_strokes, cfg.seed_neighbours)
+        nb = torch.cdist(strokes.mean(1), cloud).topk(min(cfg.seed_neighbours + 1, cloud.shape[0]),
+                                                      largest=False).indices
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
         model = StrokeMotion(strokes, centre, radius, cfg.time_freqs, cfg.embed_dim, cfg.mlp_width, cfg.mlp_depth,
@@ -601,6 +621,17 @@ def fit_strokes(video: PosedVideo, motion: PointMotion, config: StrokeConfig | N
 
         def frame_loss(r, g, scale):
             return fn(r, g) / fn(torch.ones_like(g), g).detach().clamp_min(1e-6)
+    clip_enc, clip_targets = None, None
+    if cfg.clip_weight < 0 or cfg.w_length < 0:
+        raise SketchError(f"clip_weight and w_length must be >= 0, got {cfg.clip_weight} and {cfg.w_length}.")
+    if cfg.clip_weight > 0:
+        from ..metrics_clip import load_clip
+
+        clip_enc = load_clip(cfg.clip_model, search_dirs=cfg.clip_search_dirs, device=device)
+        with torch.no_grad():
+            clip_targets = torch.cat([clip_embed(clip_enc, x) for x in target_full.split(8)])  # [T, D]
+    with torch.no_grad():
+        seed_length = (model.canonical_norm[:, 1:] - model.canonical_norm[:, :-1]).norm(dim=-1).sum(-1).clamp_min(1e-6)
     opt = torch.optim.Adam([{"params": [model.canonical_norm], "lr": cfg.lr_points},
                             {"params": [p for n, p in model.named_parameters() if n != "canonical_norm"],
                              "lr": cfg.lr_motion}])
@@ -631,6 +662,10 @@ def fit_strokes(video: PosedVideo, motion: PointMotion, config: StrokeConfig | N
         img = _render_strokes(sketch3, ctrl[sel].flatten(1, 2), cams, subdivide, scale)
         per_frame = frame_loss(img, target, scale)
         l_frame = barron_rho(per_frame, cfg.rho_alpha, cfg.rho_c).mean()
+        l_clip = l_frame.new_zeros(())
+        if clip_enc is not None:
+            l_clip = clip_distance(clip_enc, img, target_embedding=clip_targets[pick.to(device)]).mean()
+            l_frame = l_frame + cfg.clip_weight * l_clip
         cp = ctrl / pixel
         trip = [(where[i - 1], where[i], where[i + 1]) for i in pick.tolist() if 0 < i < T - 1]
         l_temp = cp.new_zeros(())
@@ -642,6 +677,9 @@ def fit_strokes(video: PosedVideo, motion: PointMotion, config: StrokeConfig | N
             _, _, off = model.heads(times_d[pick.to(device)])
             l_mag = ((off * radius / pixel) ** 2).sum(-1).mean()
         loss = l_frame + cfg.w_temp * l_temp + cfg.w_magnitude * l_mag
+        if cfg.w_length > 0:
+            now = (model.canonical_norm[:, 1:] - model.canonical_norm[:, :-1]).norm(dim=-1).sum(-1)
+            loss = loss + cfg.w_length * (torch.relu(1 - now / seed_length) ** 2).mean()
         if not bool(torch.isfinite(loss)):
             raise SketchError("Stroke fitting diverged (NaN loss); lower the learning rates.")
         opt.zero_grad(set_to_none=True)
@@ -649,6 +687,8 @@ def fit_strokes(video: PosedVideo, motion: PointMotion, config: StrokeConfig | N
         opt.step()
         stats = {"loss": loss.item(), "frame": float(per_frame.detach().mean()), "temp": l_temp.item(),
                  "magnitude": l_mag.item(), "coarse": coarse}
+        if clip_enc is not None:
+            stats["clip"] = l_clip.item()
         history.append({"step": step, **stats})
         if cb.progress is not None:
             def preview(img=img, target=target):
