@@ -16,14 +16,6 @@ import os
 import sys
 
 
-def _frame_loss(choice: str) -> str:
-    from .guidance.perceptual import backbone_file
-
-    if choice != "auto":
-        return choice
-    return "lpips" if os.path.isfile(backbone_file("vgg")) else "l2_blur"
-
-
 def _metrics(folder: str, motion, anim) -> dict:
     import torch
 
@@ -47,7 +39,8 @@ def _metrics(folder: str, motion, anim) -> dict:
 def cmd_reconstruct3d(args) -> int:
     from .animation_io import save_animation
     from .errors import SketchError
-    from .pipelines.reconstruct3d import MotionGuidanceConfig, Reconstruct3DConfig, StrokeConfig, reconstruct3d
+    from .pipelines.reconstruct3d import (MotionGuidanceConfig, Reconstruct3DConfig, StrokeConfig, reconstruct3d,
+                                          resolve_frame_loss)
     from .render3d import camera_path, render_3d, save_images
     from .posed_video import load_dnerf
     from .callbacks import Callbacks
@@ -55,7 +48,7 @@ def cmd_reconstruct3d(args) -> int:
     if args.strokes < 1 or args.size < 16:
         raise SketchError("--strokes must be >= 1 and --size >= 16.")
     video = load_dnerf(args.folder, size=args.size)
-    loss = _frame_loss(args.frame_loss)
+    loss = resolve_frame_loss(args.frame_loss)
     cfg = Reconstruct3DConfig(
         MotionGuidanceConfig(iterations=args.iters_stage1, num_points=args.points, frame_loss=loss, seed=args.seed,
                              render_size=args.size, device=args.device),

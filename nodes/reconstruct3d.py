@@ -138,9 +138,9 @@ class Reconstruct3DSketch(io.ComfyNode):
                 frame_loss: str, seed: int, posed_video=None, frames=None, cameras=None) -> io.NodeOutput:
         import torch
 
-        from ..core.cli_reconstruct import _frame_loss
         from ..core.errors import SketchError
-        from ..core.pipelines.reconstruct3d import MotionGuidanceConfig, Reconstruct3DConfig, StrokeConfig, reconstruct3d
+        from ..core.pipelines.reconstruct3d import (MotionGuidanceConfig, Reconstruct3DConfig, StrokeConfig,
+                                                    reconstruct3d, resolve_frame_loss)
         from ..core.render3d import render_3d
         from ..core.posed_video import from_frames
         from ._progress import comfy_callbacks
@@ -149,7 +149,7 @@ class Reconstruct3DSketch(io.ComfyNode):
             if frames is None or cameras is None:
                 raise SketchError("Connect a posed_video, or frames together with cameras.")
             posed_video = from_frames(frames, camera=cameras)
-        loss = _frame_loss(frame_loss)
+        loss = resolve_frame_loss(frame_loss)
         cfg = Reconstruct3DConfig(
             MotionGuidanceConfig(iterations=iterations_stage1, num_points=points, frame_loss=loss, seed=seed,
                                  render_size=render_size),

@@ -64,7 +64,7 @@ REGULARISER_WEIGHTS = {"moving": (1.0, 0.1, 0.0), "fixed": (0.1, 0.01, 0.1)}
 __all__ = ["FRAME_LOSSES", "INITS", "MotionGuidanceConfig", "PointMotion", "Reconstruct3DConfig", "StrokeConfig",
            "VGGFeatureLoss", "as_callbacks", "backbone_state", "barron_rho", "fit_strokes", "has_parallax",
            "initial_points", "knn_indices", "load_lpips", "make_frame_loss", "motion_guidance", "pixel_size",
-           "reconstruct3d", "render_views", "scene_bounds", "stroke_samples", "stroke_sketch"]
+           "reconstruct3d", "resolve_frame_loss", "scene_bounds", "stroke_samples", "stroke_sketch"]
 
 
 @dataclass
@@ -748,19 +748,12 @@ def reconstruct3d(video: PosedVideo, config: Reconstruct3DConfig | None = None, 
     return replace(anim, settings=settings), motion
 
 
-@torch.no_grad()
-def render_views(anim, cameras: Cameras, times=None, subdivide: int = 3, width_scale: float = 1.0) -> torch.Tensor:
-    """RGB frames [B, H, W, 3] of a D = 3 animation through B cameras (frame i at camera i).
+def resolve_frame_loss(choice: str) -> str:
+    """'auto' -> LPIPS when its VGG backbone weights are on disk (nothing is downloaded), else blurred L2."""
+    import os
 
-    times: animation frame indices [B] (default: 0..B-1 wrapped over the frames), so
-    a turntable of any length plays the animation around the orbit.
-    """
-    from ..raster import render
-    from ..scenes3d import project_sketch
+    from ..guidance.perceptual import backbone_file
 
-    if anim.dim != 3:
-        raise SketchError("render_views needs a 3D animation (D = 3).")
-    B = len(cameras)
-    idx = torch.as_tensor(times if times is not None else torch.arange(B) % anim.num_frames).long()
-    sk2, pix = project_sketch(anim.sketch, anim.frames[idx], cameras, subdivide)
-    return render(sk2, pix, size=cameras.size, width_scale=width_scale)
+    if choice != "auto":
+        return choice
+    return "lpips" if os.path.isfile(backbone_file("vgg")) else "l2_blur"
