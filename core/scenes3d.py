@@ -174,7 +174,7 @@ def flapping_wings() -> DynamicScene:
     body = torch.tensor([(-0.6, 0.0, 0.0), (-0.2, 0.0, 0.08), (0.2, 0.0, 0.08), (0.6, 0.0, 0.0)])
 
     def wing(side: float) -> torch.Tensor:
-        a, b = (-0.3, 0.0, 0.0), (0.3, 0.0, 0.0)
+        a = (-0.3, 0.0, 0.0)  # hinge on the body; the closed wing returns to it
         tip = (0.05, side * 0.8, 0.05)
         return torch.tensor([a, (-0.45, side * 0.5, 0.0), (-0.1, side * 0.85, 0.05), tip,
                              (0.3, side * 0.7, 0.05), (0.4, side * 0.2, 0.0)])
