@@ -13,10 +13,8 @@ fixed size, so it cannot be shrunk. Conditioning is random umt5-sized text embed
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import signal
 import sys
 from pathlib import Path
 
@@ -266,55 +264,6 @@ def test_out_of_memory_while_encoding_is_a_clear_error(comfy, comfy_models, monk
 
 
 # ------------------------------------------------------------------ the workflow through a real server
-@contextlib.contextmanager
-def comfyui_server(base: Path, models: Path, custom_nodes: Path):
-    """A headless ComfyUI on CPU with temp folders, `models` as an extra model folder and `custom_nodes`."""
-    import subprocess
-    import time
-    from types import SimpleNamespace
-
-    import test_comfyui_integration as srv
-
-    dirs = {k: base / k for k in ("input", "output", "temp", "user")}
-    for d in dirs.values():
-        d.mkdir(parents=True)
-    config = base / "extra_model_paths.yaml"
-    config.write_text(f"sketchmotion_test:\n  base_path: {models}\n  custom_nodes: {custom_nodes}\n"
-                      "  diffusion_models: diffusion_models\n  vae: vae\n  text_encoders: text_encoders\n  diffusers: diffusers\n")
-    port = srv.free_port()
-    cmd = [sys.executable, "main.py", "--cpu", "--listen", "127.0.0.1", "--port", str(port), "--disable-auto-launch",
-           "--input-directory", str(dirs["input"]), "--output-directory", str(dirs["output"]),
-           "--temp-directory", str(dirs["temp"]), "--user-directory", str(dirs["user"]),
-           "--extra-model-paths-config", str(config), "--database-url", f"sqlite:///{base / 'comfyui.db'}"]
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"}
-    log = base / "server.log"
-    with open(log, "w") as out:
-        proc = subprocess.Popen(cmd, cwd=COMFYUI_PATH, stdout=out, stderr=subprocess.STDOUT, env=env,
-                                start_new_session=True)
-    server = SimpleNamespace(url=f"http://127.0.0.1:{port}", log=log, proc=proc, output=dirs["output"],
-                             temp=dirs["temp"] / "temp", input=dirs["input"])
-    try:
-        deadline = time.monotonic() + srv.START_TIMEOUT
-        while True:
-            assert proc.poll() is None, f"ComfyUI exited during start-up:\n{srv.log_tail(server)}"
-            try:
-                if srv.http(server, "/system_stats", timeout=5)[0] == 200:
-                    break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, f"ComfyUI did not start:\n{srv.log_tail(server)}"
-            time.sleep(1)
-        yield server
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=20)
-
-
 def test_wan_workflow_runs_on_the_headless_server(comfy_cpu, tmp_path):
     """workflows/animate_sketch_wan.json on a real server with the tiny model files in a temp models folder.
 
@@ -337,7 +286,7 @@ def test_wan_workflow_runs_on_the_headless_server(comfy_cpu, tmp_path):
     (custom_nodes / "sketchmotion_test_conditioning").mkdir(parents=True)
     (custom_nodes / "sketchmotion_test_conditioning" / "__init__.py").write_text(TEST_CONDITIONING_NODE)
     (custom_nodes / srv.PACK_NAME).symlink_to(REPO, target_is_directory=True)
-    with comfyui_server(tmp_path / "server", models, custom_nodes) as server:
+    with srv.comfyui_server(tmp_path / "server", custom_nodes, models) as server:
         _, info = srv.http(server, "/object_info", timeout=60)
         assert required["diffusion_models"][0] in info["UNETLoader"]["input"]["required"]["unet_name"][0]
         prompt = srv.ui_to_api(ui, info)
@@ -398,7 +347,7 @@ def test_modelscope_workflow_runs_on_the_headless_server(comfy_cpu, tmp_path):
     custom_nodes = tmp_path / "custom_nodes"
     custom_nodes.mkdir()
     (custom_nodes / srv.PACK_NAME).symlink_to(REPO, target_is_directory=True)
-    with comfyui_server(tmp_path / "server", models, custom_nodes) as server:
+    with srv.comfyui_server(tmp_path / "server", custom_nodes, models) as server:
         _, info = srv.http(server, "/object_info", timeout=60)
         prompt = srv.ui_to_api(ui, info)
         for n in prompt.values():

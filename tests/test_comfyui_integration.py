@@ -10,6 +10,7 @@ to this repository), is driven over HTTP only, and is always killed at the end.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -94,15 +95,21 @@ def log_tail(server, n=60) -> str:
     return "\n".join(server.log.read_text(errors="replace").splitlines()[-n:])
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    base = tmp_path_factory.mktemp("comfyui")
-    dirs = {k: base / k for k in ("input", "output", "temp", "user", "custom_nodes")}
+MODEL_FOLDERS = ("checkpoints", "diffusion_models", "vae", "text_encoders", "clip", "diffusers")
+
+
+@contextlib.contextmanager
+def comfyui_server(base: Path, custom_nodes: Path, models: Path | None = None):
+    """A headless ComfyUI on CPU: temp input/output/user folders under `base`, the packs in `custom_nodes`,
+    and (optionally) `models` as an extra models folder (its diffusion_models/, vae/, diffusers/, ...)."""
+    dirs = {k: base / k for k in ("input", "output", "temp", "user")}
     for d in dirs.values():
-        d.mkdir()
-    (dirs["custom_nodes"] / PACK_NAME).symlink_to(REPO, target_is_directory=True)
+        d.mkdir(parents=True, exist_ok=True)
     config = base / "extra_model_paths.yaml"
-    config.write_text(f"sketchmotion_test:\n  custom_nodes: {dirs['custom_nodes']}\n")
+    text = f"sketchmotion_test:\n  custom_nodes: {custom_nodes}\n"
+    if models is not None:
+        text += f"  base_path: {models}\n" + "".join(f"  {k}: {k}\n" for k in MODEL_FOLDERS)
+    config.write_text(text)
     port = free_port()
     cmd = [
         sys.executable, "main.py", "--cpu", "--listen", "127.0.0.1", "--port", str(port), "--disable-auto-launch",
@@ -115,7 +122,7 @@ def server(tmp_path_factory):
     with open(log, "w") as out:
         proc = subprocess.Popen(cmd, cwd=COMFYUI_PATH, stdout=out, stderr=subprocess.STDOUT, env=env,
                                 start_new_session=True)
-    srv = SimpleNamespace(url=f"http://127.0.0.1:{port}", log=log, proc=proc,
+    srv = SimpleNamespace(url=f"http://127.0.0.1:{port}", log=log, proc=proc, custom_nodes=custom_nodes,
                           temp=dirs["temp"] / "temp", **{k: v for k, v in dirs.items() if k != "temp"})
     try:
         deadline = time.monotonic() + START_TIMEOUT
@@ -139,6 +146,16 @@ def server(tmp_path_factory):
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    base = tmp_path_factory.mktemp("comfyui")
+    custom_nodes = base / "custom_nodes"
+    custom_nodes.mkdir()
+    (custom_nodes / PACK_NAME).symlink_to(REPO, target_is_directory=True)
+    with comfyui_server(base, custom_nodes) as srv:
+        yield srv
 
 
 @pytest.fixture(scope="module")

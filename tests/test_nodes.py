@@ -44,6 +44,10 @@ def comfy(tmp_path_factory):
     sys.path.insert(0, str(API_ROOT))
     before = set(sys.modules)
     try:
+        if REAL and not torch.cuda.is_available():  # as `main.py --cpu`, before comfy.model_management loads
+            import comfy.cli_args
+
+            comfy.cli_args.args.cpu = True
         import folder_paths
         from comfy_api.latest import io, ui
 
