@@ -20,12 +20,7 @@ from tiny_models import build_tiny_text_to_video, install_in_hf_cache
 REPO = "damo-vilab/text-to-video-ms-1.7b"
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 @pytest.fixture(scope="module")

@@ -12,13 +12,7 @@ from sketchmotion.core.motion.displacement_field import (
 )
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny networks run fastest single-threaded (and the CI machine's cores are shared)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def sketch_points(n=64, seed=0):
