@@ -67,7 +67,7 @@ def main():
                                      precision="fp32")
         cfg = AnimateConfig(prompt="a bird passes a tree", num_frames=args.frames, render_size=args.size,
                             steps=args.steps, augment=AugmentConfig())
-        sketch = svg.load(ROOT / "examples" / "two_objects.svg", normalize=args.size)
+        sketch = svg.load(ROOT / "sketches" / "two_objects.svg", normalize=args.size)
         print(f"device {args.device}, torch {torch.__version__}, threads {torch.get_num_threads()}, "
               f"{args.frames} frames at {args.size}x{args.size}, {args.steps} steps per stage, tiny prior")
 

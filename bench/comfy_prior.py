@@ -60,7 +60,7 @@ def main():
         vae = comfy_sd.VAE(sd=wan_vae_state_dict())
     del state
     prior = ComfyVideoPrior(model, vae, conditioning(2), conditioning(3))
-    sketch = svg.load(ROOT / "examples" / "cat.svg", normalize=args.size)
+    sketch = svg.load(ROOT / "sketches" / "cat.svg", normalize=args.size)
     cfg = AnimateConfig(prompt="", num_frames=args.frames, render_size=args.size, steps=args.steps)
     device = mm.get_torch_device()
     if device.type == "cuda":

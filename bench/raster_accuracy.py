@@ -36,7 +36,7 @@ def main():
     args = ap.parse_args()
     cases = [(f"random strokes {s}", random_strokes(16, 256, seed=s, width=(1.0, 6.0)), None) for s in range(3)]
     cases += [(f"random fills {s}", random_sketch(18, 256, seed=s), None) for s in range(3)]
-    cases += [(f.name, svg.load(f), f.read_text()) for f in sorted((ROOT / "examples").glob("*.svg"))]
+    cases += [(f.name, svg.load(f), f.read_text()) for f in sorted((ROOT / "sketches").glob("*.svg"))]
     print(f"{'case':>22} {'MAE':>8} {'ink ratio':>10}")
     rows = []
     for name, sketch, text in cases:

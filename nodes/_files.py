@@ -3,8 +3,12 @@
 Names offered in the combo (and accepted from a prompt):
 - "name.svg" and "sketches/.../name.svg": files in ComfyUI's input folder (uploads land
   in its root; the sketches/ subfolder is searched recursively);
-- "examples/name.svg": the pack's bundled examples, so shared workflows work out of the
-  box; a user file of the same name in input/examples/ wins;
+- "sketches/name.svg" also names the pack's bundled sketches (the pack's sketches/ folder),
+  so shared workflows work out of the box. They are copied into input/sketches/ the first
+  time the list is built, so the frontend previews them like any input file
+  (/api/view?type=input&subfolder=sketches); a copy is made once (a user who deletes it
+  keeps it deleted) and never overwrites a user file of the same name, which wins;
+  "examples/name.svg" (the folder's old name) still loads the bundled file;
 - "name.svg [output]" / "[input]" / "[temp]": ComfyUI's annotated paths.
 A name never resolves outside those folders.
 """
@@ -13,12 +17,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 
 import folder_paths
 
-EXAMPLES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples")
-EXAMPLES_PREFIX = "examples/"
+BUNDLED_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "sketches")
 SKETCH_SUBFOLDER = "sketches"
+BUNDLED_PREFIXES = (SKETCH_SUBFOLDER + "/", "examples/")  # "examples/": workflows saved before the rename
+_COPIED_LIST = ".sketchmotion_bundled"  # in input/sketches/: bundled names already copied once
 
 
 def _svgs_in(folder: str, recursive: bool) -> list[str]:
@@ -34,13 +40,42 @@ def _svgs_in(folder: str, recursive: bool) -> list[str]:
     return found
 
 
+def copy_bundled(input_dir: str) -> None:
+    """Copy the bundled sketches into input/sketches/ once each (so the frontend can preview them).
+
+    Never overwrites a file; a name copied before is not copied again. A read-only input
+    folder is fine: the bundled files still load, only their preview is missing.
+    """
+    target = os.path.join(input_dir, SKETCH_SUBFOLDER)
+    record = os.path.join(target, _COPIED_LIST)
+    try:
+        with open(record, encoding="utf-8") as f:
+            done = set(f.read().split("\n"))
+    except OSError:
+        done = set()
+    todo = [f for f in _svgs_in(BUNDLED_DIR, recursive=False) if f not in done]
+    if not todo:
+        return
+    try:
+        os.makedirs(target, exist_ok=True)
+        for name in todo:
+            dest = os.path.join(target, name)
+            if not os.path.exists(dest):
+                shutil.copyfile(os.path.join(BUNDLED_DIR, name), dest)
+        with open(record, "w", encoding="utf-8") as f:
+            f.write("\n".join(sorted(done | set(todo))) + "\n")
+    except OSError:
+        pass
+
+
 def list_svgs() -> list[str]:
-    """Combo options: the user's .svg files first, then the bundled examples."""
+    """Combo options: the .svg files of the input folder and its sketches/ subfolder (bundled ones included)."""
     input_dir = folder_paths.get_input_directory()
-    user = set(_svgs_in(input_dir, recursive=False))
-    user |= {f"{SKETCH_SUBFOLDER}/{f}" for f in _svgs_in(os.path.join(input_dir, SKETCH_SUBFOLDER), recursive=True)}
-    examples = {EXAMPLES_PREFIX + f for f in _svgs_in(EXAMPLES_DIR, recursive=False)}
-    return sorted(user) + sorted(examples)
+    copy_bundled(input_dir)
+    names = set(_svgs_in(input_dir, recursive=False))
+    names |= {f"{SKETCH_SUBFOLDER}/{f}" for f in _svgs_in(os.path.join(input_dir, SKETCH_SUBFOLDER), recursive=True)}
+    names |= {f"{SKETCH_SUBFOLDER}/{f}" for f in _svgs_in(BUNDLED_DIR, recursive=False)}
+    return sorted(names)
 
 
 def _inside(base: str, rel: str) -> str | None:
@@ -57,8 +92,9 @@ def resolve_svg(name: str) -> str | None:
     if base is not None:
         return _inside(base, rel)
     found = _inside(folder_paths.get_input_directory(), rel)
-    if found is None and rel.startswith(EXAMPLES_PREFIX):
-        found = _inside(EXAMPLES_DIR, rel[len(EXAMPLES_PREFIX):])
+    for prefix in BUNDLED_PREFIXES:
+        if found is None and rel.startswith(prefix):
+            found = _inside(BUNDLED_DIR, rel[len(prefix):])
     return found
 
 
@@ -67,7 +103,7 @@ def missing_svg_message(name: str) -> str:
     return (
         f"SVG file '{name}' was not found. Put it in ComfyUI's input folder "
         f"({folder_paths.get_input_directory()}) or its '{SKETCH_SUBFOLDER}' subfolder, drop it on the "
-        "Load Sketch node, or pick another file (bundled examples are listed as 'examples/<name>.svg')."
+        "Load Sketch node, or pick another file (the bundled sketches are listed as 'sketches/<name>.svg')."
     )
 
 

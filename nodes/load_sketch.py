@@ -45,7 +45,8 @@ class LoadSketch(io.ComfyNode):
             inputs=[
                 io.Combo.Input(
                     "svg", options=_files.list_svgs(), upload=io.UploadType.image,
-                    tooltip="An .svg from ComfyUI's input folder (or its sketches/ subfolder), or a bundled example. "
+                    tooltip="An .svg from ComfyUI's input folder or its sketches/ subfolder; the pack's bundled sketches "
+                    "are listed as sketches/<name>.svg. "
                     "Drop an .svg file on the node to upload one.",
                 ),
                 *_style_inputs(),

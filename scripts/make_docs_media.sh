@@ -6,12 +6,12 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-$([ -x .venv/bin/python ] && echo .venv/bin/python || echo python)}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-$PY -m sketchmotion preview-motion examples/cat.svg --kind wiggle --amplitude 2.5 --frames 24 --fps 8 --seed 0 \
+$PY -m sketchmotion preview-motion sketches/cat.svg --kind wiggle --amplitude 2.5 --frames 24 --fps 8 --seed 0 \
     --out "$tmp/cat_wiggle.safetensors"
 $PY -m sketchmotion export "$tmp/cat_wiggle.safetensors" --out docs/cat_wiggle.svg
 $PY -m sketchmotion export "$tmp/cat_wiggle.safetensors" --out docs/cat_wiggle.gif
-$PY -m sketchmotion group examples/two_objects.svg --out "$tmp/grouped.svg" --objects 2 --preview docs/two_objects_groups.png
-$PY -m sketchmotion render examples/icon_filled.svg --out docs/icon_filled.png --size 256
+$PY -m sketchmotion group sketches/two_objects.svg --out "$tmp/grouped.svg" --objects 2 --preview docs/two_objects_groups.png
+$PY -m sketchmotion render sketches/icon_filled.svg --out docs/icon_filled.png --size 256
 $PY bench/raster_accuracy.py --picture docs/renderer_vs_resvg.png
 # 3D: a synthetic posed video of a waving stick figure -> 3D strokes (about 20 s on CPU)
 $PY -c "from sketchmotion.core.scenes3d import render_dnerf_folder; render_dnerf_folder('stick_figure', '$tmp/scene', num_frames=24, size=128)"
@@ -30,4 +30,4 @@ for f in sorted(glob.glob(f"{tmp}/scene/train/*.png"))[::8][:3]:
 row = np.concatenate([np.concatenate(ins, 1), np.concatenate([tt[i][..., :3] for i in (0, 8, 16)], 1)], 0)
 Image.fromarray(row).resize((row.shape[1] * 2, row.shape[0] * 2), Image.NEAREST).save("docs/stick_figure_3d.png")
 PYEOF
-$PY -m sketchmotion render examples/cat.svg --out docs/icon.png --size 400 --width-scale 1.5
+$PY -m sketchmotion render sketches/cat.svg --out docs/icon.png --size 400 --width-scale 1.5

@@ -12,10 +12,10 @@ bash scripts/setup.sh
 out=${1:-output}
 py=.venv/bin/python
 mkdir -p "$out"
-$py -m sketchmotion info examples/cat.svg
-$py -m sketchmotion render examples/cat.svg --out "$out/cat.png" --size 512
-$py -m sketchmotion normalize examples/cat.svg --out "$out/cat_normalized.svg" --size 256
-$py -m sketchmotion preview-motion examples/cat.svg --kind wiggle --amplitude 2.5 --frames 24 --fps 8 \
+$py -m sketchmotion info sketches/cat.svg
+$py -m sketchmotion render sketches/cat.svg --out "$out/cat.png" --size 512
+$py -m sketchmotion normalize sketches/cat.svg --out "$out/cat_normalized.svg" --size 256
+$py -m sketchmotion preview-motion sketches/cat.svg --kind wiggle --amplitude 2.5 --frames 24 --fps 8 \
     --out "$out/cat_wiggle.safetensors"
 $py -m sketchmotion export "$out/cat_wiggle.safetensors" --out "$out/cat_wiggle.svg"
 $py -m sketchmotion export "$out/cat_wiggle.safetensors" --out "$out/cat_wiggle.gif"
@@ -25,7 +25,7 @@ dirs=()
 [ -n "${SKETCHMOTION_MODELS_DIR:-}" ] && dirs=(--models-dir "$SKETCHMOTION_MODELS_DIR")
 if $py -c "import sys; from sketchmotion.core.guidance.diffusers_prior import find_model; find_model(sys.argv[1], sys.argv[2:])" \
     "$model" ${SKETCHMOTION_MODELS_DIR:-} 2>/dev/null; then
-  $py -m sketchmotion animate examples/cat.svg --prompt "The cat is walking, moving its tail." \
+  $py -m sketchmotion animate sketches/cat.svg --prompt "The cat is walking, moving its tail." \
       --model "$model" "${dirs[@]}" --steps "${SKETCHMOTION_STEPS:-500}" --out "$out/cat_animation"
 else
   echo "No text-to-video model '$model' on this machine: skipped the text-driven animation."

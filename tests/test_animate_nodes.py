@@ -88,7 +88,7 @@ def test_cancel_keeps_progress_and_a_rerun_resumes(comfy, prior, monkeypatch):  
 def test_animate_objects_node_runs_the_paper_schedule(comfy, prior):  # noqa: F811
     from sketchmotion.core import svg
 
-    grouped = svg.load(os.path.join(os.path.dirname(__file__), "..", "examples", "two_objects.svg"), normalize=64)
+    grouped = svg.load(os.path.join(os.path.dirname(__file__), "..", "sketches", "two_objects.svg"), normalize=64)
     assert sorted(set(grouped.group.tolist())) == [0, 1]
     out = run(node(comfy, "SketchMotionAnimateObjects"), sketch=grouped, video_prior=prior,
               scene_prompt="a bird flies past a tree", object_prompts="a bird flaps\na tree sways", schedule="paper",

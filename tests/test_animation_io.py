@@ -22,7 +22,7 @@ from sketchmotion.core.procedural import procedural_motion
 from sketchmotion.core.sketch import SketchAnimation, sketch_from_paths
 
 ROOT = Path(__file__).resolve().parents[1]
-CAT = ROOT / "examples" / "cat.svg"
+CAT = ROOT / "sketches" / "cat.svg"
 
 
 def varied_sketch():

@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE = ROOT / "examples" / "cat.svg"
+EXAMPLE = ROOT / "sketches" / "cat.svg"
 
 
 def run(args, cwd):

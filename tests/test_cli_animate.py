@@ -29,7 +29,7 @@ def animate(args, cwd):
 
 
 def test_animate_writes_files_other_tools_read_and_resumes(tiny, tmp_path):
-    args = [str(ROOT / "examples" / "cat.svg"), "--prompt", "a cat walking", "--model", str(tiny), "--frames", "4",
+    args = [str(ROOT / "sketches" / "cat.svg"), "--prompt", "a cat walking", "--model", str(tiny), "--frames", "4",
             "--steps", "2", "--size", "64", "--out", "out"]
     r = animate(args, tmp_path)
     assert r.returncode == 0, r.stderr
@@ -45,7 +45,7 @@ def test_animate_writes_files_other_tools_read_and_resumes(tiny, tmp_path):
 
 
 def test_animate_objects_from_the_command_line(tiny, tmp_path):
-    r = animate([str(ROOT / "examples" / "two_objects.svg"), "--prompt", "a bird passes a tree", "--objects-prompts",
+    r = animate([str(ROOT / "sketches" / "two_objects.svg"), "--prompt", "a bird passes a tree", "--objects-prompts",
                  "a bird flaps; a tree sways", "--model", str(tiny), "--frames", "4", "--steps", "1", "--size", "64",
                  "--out", "o"], tmp_path)
     assert r.returncode == 0, r.stderr
@@ -54,13 +54,13 @@ def test_animate_objects_from_the_command_line(tiny, tmp_path):
 
 
 def test_missing_model_is_one_line_exit_2(tmp_path):
-    r = animate([str(ROOT / "examples" / "cat.svg"), "--prompt", "x", "--model", str(tmp_path / "nope"), "--out", "o"],
+    r = animate([str(ROOT / "sketches" / "cat.svg"), "--prompt", "x", "--model", str(tmp_path / "nope"), "--out", "o"],
                 tmp_path)
     assert r.returncode == 2 and r.stderr.startswith("error:") and "Traceback" not in r.stderr
 
 
 def test_resample_uses_the_trained_continuous_field(tiny, tmp_path):
-    r = animate([str(ROOT / "examples" / "cat.svg"), "--prompt", "a cat", "--model", str(tiny), "--frames", "4",
+    r = animate([str(ROOT / "sketches" / "cat.svg"), "--prompt", "a cat", "--model", str(tiny), "--frames", "4",
                  "--steps", "3", "--size", "64", "--out", "out"], tmp_path)
     assert r.returncode == 0, r.stderr
     src = tmp_path / "out" / "animation.safetensors"

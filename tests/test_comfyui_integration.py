@@ -266,7 +266,7 @@ def test_object_info_lists_every_node_with_its_types(object_info):
         assert info["output_node"] is output_node
     svg = object_info["SketchMotionLoadSketch"]["input"]["required"]["svg"][1]
     assert svg.get("image_upload") is True
-    assert "examples/stick_figure.svg" in svg["options"], "bundled examples must be offered by Load Sketch"
+    assert "sketches/stick_figure.svg" in svg["options"], "bundled sketches must be offered by Load Sketch"
 
 
 def test_pack_workflows_are_served_as_templates(server):
@@ -362,7 +362,7 @@ def test_frontend_converts_workflows_like_the_test_converter(server, object_info
 
 def test_uploaded_svg_is_listed_and_loads(server):
     """The server side of the node's upload button / drag-and-drop: POST /upload/image."""
-    svg = (REPO / "examples" / "stick_figure.svg").read_bytes()
+    svg = (REPO / "sketches" / "stick_figure.svg").read_bytes()
     boundary = uuid.uuid4().hex
     body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"image\"; filename=\"uploaded.svg\"\r\n"
             "Content-Type: image/svg+xml\r\n\r\n").encode() + svg + f"\r\n--{boundary}--\r\n".encode()

@@ -13,7 +13,7 @@ from test_nodes import comfy, node, run  # noqa: F401 (the module-scoped `comfy`
 from sketchmotion.core import svg
 from sketchmotion.core.errors import SketchError
 
-TWO = Path(__file__).resolve().parents[1] / "examples" / "two_objects.svg"
+TWO = Path(__file__).resolve().parents[1] / "sketches" / "two_objects.svg"
 
 
 @pytest.fixture()

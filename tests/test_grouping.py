@@ -33,7 +33,7 @@ from sketchmotion.core.grouping import (
 from sketchmotion.core.sketch import sketch_from_paths
 
 ROOT = Path(__file__).resolve().parents[1]
-TWO = ROOT / "examples" / "two_objects.svg"
+TWO = ROOT / "sketches" / "two_objects.svg"
 WIDTH = 3.0
 
 

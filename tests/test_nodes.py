@@ -128,27 +128,38 @@ def test_socket_types(comfy):
 
 
 # ------------------------------------------------------------------ Load Sketch
-def test_load_sketch_lists_input_files_and_bundled_examples(comfy, tmp_path, monkeypatch):
+def test_load_sketch_lists_input_files_and_bundled_sketches(comfy, tmp_path, monkeypatch):
     from sketchmotion.nodes import _files
 
     write(comfy.input / "b.svg", LINE_SVG)
     write(comfy.input / "sketches" / "cats" / "c.svg", LINE_SVG)
     write(comfy.input / "photo.png", "not listed")
-    examples = tmp_path / "examples"
-    write(examples / "stick.svg", DIAGONAL_SVG)
-    monkeypatch.setattr(_files, "EXAMPLES_DIR", str(examples))
+    bundled = tmp_path / "bundled"
+    write(bundled / "stick.svg", DIAGONAL_SVG)
+    write(bundled / "star.svg", DIAGONAL_SVG)
+    monkeypatch.setattr(_files, "BUNDLED_DIR", str(bundled))
     options = node(comfy, "SketchMotionLoadSketch").define_schema().inputs[0].options
-    assert options == ["b.svg", "sketches/cats/c.svg", "examples/stick.svg"]
+    assert options == ["b.svg", "sketches/cats/c.svg", "sketches/star.svg", "sketches/stick.svg"]
+    # copied into input/sketches/ so the frontend previews them like any input file
+    assert (comfy.input / "sketches" / "stick.svg").read_text() == DIAGONAL_SVG
 
     loaded = {}
     for name in options:
         out = run(node(comfy, "SketchMotionLoadSketch"), svg=name)
         loaded[name] = out.result[0]
     assert loaded["sketches/cats/c.svg"].canvas == (100, 50)
-    assert loaded["examples/stick.svg"].canvas == (64, 64)
-    # a file of the same name in input/examples/ wins over the bundled one
-    write(comfy.input / "examples" / "stick.svg", LINE_SVG)
-    assert run(node(comfy, "SketchMotionLoadSketch"), svg="examples/stick.svg").result[0].canvas == (100, 50)
+    assert loaded["sketches/stick.svg"].canvas == (64, 64)
+    # a user's file of the same name is never overwritten, and wins
+    write(comfy.input / "sketches" / "stick.svg", LINE_SVG)
+    node(comfy, "SketchMotionLoadSketch").define_schema()
+    assert run(node(comfy, "SketchMotionLoadSketch"), svg="sketches/stick.svg").result[0].canvas == (100, 50)
+    # a copy the user deleted is not copied again, but the bundled file still loads (shared workflows)
+    (comfy.input / "sketches" / "star.svg").unlink()
+    assert "sketches/star.svg" in node(comfy, "SketchMotionLoadSketch").define_schema().inputs[0].options
+    assert not (comfy.input / "sketches" / "star.svg").exists()
+    assert run(node(comfy, "SketchMotionLoadSketch"), svg="sketches/star.svg").result[0].canvas == (64, 64)
+    # workflows saved before the folder was renamed
+    assert run(node(comfy, "SketchMotionLoadSketch"), svg="examples/star.svg").result[0].canvas == (64, 64)
 
 
 def test_load_sketch_reads_control_points_and_applies_options(comfy):
@@ -184,10 +195,11 @@ def test_load_sketch_missing_or_wrong_file_gives_clear_messages(comfy):
     assert "not an .svg" in load.validate_inputs(svg="picture.png")
     with pytest.raises(SketchError, match="nowhere.svg"):
         run(load, svg="nowhere.svg")
-    # names never escape the input / examples folders
+    # names never escape the input / bundled folders
     write(comfy.input.parent / "secret.svg", LINE_SVG)
     assert isinstance(load.validate_inputs(svg="../secret.svg"), str)
     assert isinstance(load.validate_inputs(svg="examples/../../secret.svg"), str)
+    assert isinstance(load.validate_inputs(svg="sketches/../../secret.svg"), str)
 
 
 def test_load_sketch_fingerprint_follows_file_content(comfy):

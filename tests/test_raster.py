@@ -54,8 +54,8 @@ def test_random_fills_and_strokes_match_resvg(seed):
 def test_example_sketches_match_resvg():
     from sketchmotion.core.svg import load
 
-    files = sorted((ROOT / "examples").glob("*.svg"))
-    assert files, "examples/*.svg are bundled with the pack"
+    files = sorted((ROOT / "sketches").glob("*.svg"))
+    assert files, "sketches/*.svg are bundled with the pack"
     for f in files:
         sketch = load(f)
         # resvg renders the ORIGINAL file, so this also checks the SVG reader

@@ -16,7 +16,7 @@ from sketchmotion.core.sketch import sketch_from_paths
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(HERE, "data")
-EXAMPLES = os.path.join(os.path.dirname(HERE), "examples")
+EXAMPLES = os.path.join(os.path.dirname(HERE), "sketches")
 
 
 def doc(body: str, attrs: str = 'width="100" height="100"') -> str:

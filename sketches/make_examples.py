@@ -1,6 +1,6 @@
 """Generate the bundled example sketches (deterministic; run from anywhere).
 
-    python examples/make_examples.py [--out DIR]
+    python sketches/make_examples.py [--out DIR]
 
 Every stroke is drawn as a few key points joined by a Catmull-Rom spline, which
 becomes a chain of cubic Beziers (the LiveSketch style: black strokes, width 3,
