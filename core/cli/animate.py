@@ -36,11 +36,11 @@ def _progress_printer(stream=sys.stderr):
 def cmd_animate(args) -> int:
     import torch
 
-    from .callbacks import Callbacks
-    from .guidance.diffusers_prior import load_diffusers_prior
-    from .motion.displacement_field import FieldConfig
-    from .pipelines.animate import AnimateConfig, AnimationTrainer
-    from .svg import load
+    from ..callbacks import Callbacks
+    from ..guidance.diffusers_prior import load_diffusers_prior
+    from ..motion.displacement_field import FieldConfig
+    from ..pipelines.animate import AnimateConfig, AnimationTrainer
+    from ..svg import load
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -58,7 +58,7 @@ def cmd_animate(args) -> int:
     )
     stages, per_object = None, False
     if args.objects_prompts:
-        from .pipelines.multi_object import make_schedule
+        from ..pipelines.multi_object import make_schedule
 
         ids = sorted(set(sketch.group.tolist()))
         prompts = [p.strip() for p in args.objects_prompts.split(";") if p.strip()]
@@ -79,8 +79,8 @@ def cmd_animate(args) -> int:
 
 def _write_outputs(anim, out: Path) -> list[Path]:
     """animation.safetensors (with the trained motion model) + animated SVG + GIF + MP4."""
-    from .animation_io import save_animation
-    from .export import export
+    from ..animation_io import save_animation
+    from ..export import export
 
     paths = [out / "animation.safetensors", out / "animation.svg", out / "animation.gif", out / "animation.mp4"]
     save_animation(anim, paths[0])
@@ -89,28 +89,10 @@ def _write_outputs(anim, out: Path) -> list[Path]:
     return paths
 
 
-def cmd_resample(args) -> int:
-    from .animation_io import load_animation, save_animation
-
-    anim = load_animation(args.animation)
-    new = anim.sample(args.frames)
-    save_animation(new, args.out)
-    how = "sampled from the trained motion model" if anim.motion is not None else "interpolated linearly"
-    print(f"wrote {args.out} ({new.num_frames} frames at {new.fps:g} fps, {how})")
-    return 0
-
-
 def register(sub) -> None:
     import argparse
 
     fmt = argparse.ArgumentDefaultsHelpFormatter
-    p = sub.add_parser("resample", formatter_class=fmt,
-                       help="re-sample an animation file at another frame count (same duration)")
-    p.add_argument("animation", help="animation file (.safetensors) written by animate / export tools")
-    p.add_argument("--frames", type=int, required=True, help="frame count of the result")
-    p.add_argument("--out", required=True, help="output animation file (.safetensors)")
-    p.set_defaults(func=cmd_resample)
-
     p = sub.add_parser("animate", formatter_class=fmt,
                        help="animate a sketch from a text prompt (LiveSketch, score distillation)")
     p.add_argument("sketch", help="input SVG (normalised to --size x --size)")

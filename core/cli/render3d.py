@@ -21,10 +21,10 @@ CAMERA_MODES = ("turntable", "orbit", "fixed", "input")  # core.render3d.CAMERA_
 def cmd_render3d(args) -> int:
     import torch
 
-    from .animation_io import load_animation
-    from .cli import _out_path
-    from .errors import SketchError
-    from .render3d import IMAGE_OUTPUTS, camera_path, render_3d, resolve_cameras, save_images
+    from ..animation_io import load_animation
+    from .common import out_path
+    from ..errors import SketchError
+    from ..render3d import IMAGE_OUTPUTS, camera_path, render_3d, resolve_cameras, save_images
 
     if os.path.splitext(args.out)[1].lower() not in IMAGE_OUTPUTS:
         raise SketchError(f"render3d writes {', '.join(IMAGE_OUTPUTS)} files; got --out {args.out!r}.")
@@ -43,7 +43,7 @@ def cmd_render3d(args) -> int:
     times = None if args.time is None else torch.full((n,), float(args.time))
     images = render_3d(anim, cams, times=times, size=args.size, width_scale=args.width_scale)
     fps = args.fps or anim.fps * max(len(cams), 1) / anim.num_frames  # keeps the motion's duration
-    out = _out_path(args.out)
+    out = out_path(args.out)
     files = save_images((images * 255.0 + 0.5).to(torch.uint8).numpy(), os.fspath(out), fps)
     h, w = images.shape[1:3]
     more = f" ... {files[-1]}" if len(files) > 1 else ""

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 
 def cmd_group(args) -> int:
-    from .cli import _image_to_png, _out_path
-    from .errors import SketchError
-    from .grouping import DEFAULT_TOLERANCE, format_ranges, group_preview, group_strokes
-    from .svg import load, save
+    from .common import image_to_png, out_path
+    from ..errors import SketchError
+    from ..grouping import DEFAULT_TOLERANCE, format_ranges, group_preview, group_strokes
+    from ..svg import load, save
 
     if args.spec is not None and args.objects:
         raise SketchError("Give either --objects (automatic grouping) or --spec (manual), not both.")
@@ -25,11 +25,11 @@ def cmd_group(args) -> int:
     else:
         tol = DEFAULT_TOLERANCE if args.tolerance is None else args.tolerance
         grouped = group_strokes(sketch, "auto", objects=args.objects, tolerance=tol)
-    out = _out_path(args.out)
+    out = out_path(args.out)
     save(grouped, out)
     if args.preview:
-        prev = _out_path(args.preview)
-        _image_to_png(group_preview(grouped, labels=args.preview_labels), prev)
+        prev = out_path(args.preview)
+        image_to_png(group_preview(grouped, labels=args.preview_labels), prev)
     groups = grouped.group.tolist()
     print(f"wrote {out} ({grouped.num_groups} object{'s' * (grouped.num_groups != 1)} from {grouped.num_paths} strokes)")
     for k in range(grouped.num_groups):

@@ -19,13 +19,13 @@ DEFAULT_XCLIP = "microsoft/xclip-base-patch32"
 
 
 def cmd_metrics(args) -> int:
-    from .animation_io import load_animation
-    from .metrics_clip import format_report, measure_animation
+    from ..animation_io import load_animation
+    from ..metrics_clip import format_report, measure_animation
 
     anim = load_animation(args.animation)
     reference = None
     if args.sketch:
-        from .svg import load
+        from ..svg import load
 
         reference = load(args.sketch)
     result = measure_animation(anim, args.prompt, clip_model=args.clip_model, xclip_model=args.xclip_model,

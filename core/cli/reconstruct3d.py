@@ -19,9 +19,9 @@ import sys
 def _metrics(folder: str, motion, anim) -> dict:
     import torch
 
-    from .metrics import chamfer_distance, motion_metrics
-    from .pipelines.reconstruct3d import stroke_samples
-    from .scenes3d import load_ground_truth
+    from ..metrics import chamfer_distance, motion_metrics
+    from ..pipelines.reconstruct3d import stroke_samples
+    from ..scenes3d import load_ground_truth
 
     gt = load_ground_truth(folder)["samples"]
     tr = motion.trajectories
@@ -37,13 +37,13 @@ def _metrics(folder: str, motion, anim) -> dict:
 
 
 def cmd_reconstruct3d(args) -> int:
-    from .animation_io import save_animation
-    from .errors import SketchError
-    from .pipelines.reconstruct3d import (MotionGuidanceConfig, Reconstruct3DConfig, StrokeConfig, reconstruct3d,
+    from ..animation_io import save_animation
+    from ..errors import SketchError
+    from ..pipelines.reconstruct3d import (MotionGuidanceConfig, Reconstruct3DConfig, StrokeConfig, reconstruct3d,
                                           resolve_frame_loss)
-    from .render3d import camera_path, render_3d, save_images
-    from .posed_video import load_dnerf
-    from .callbacks import Callbacks
+    from ..render3d import camera_path, render_3d, save_images
+    from ..posed_video import load_dnerf
+    from ..callbacks import Callbacks
 
     if args.strokes < 1 or args.size < 16:
         raise SketchError("--strokes must be >= 1 and --size >= 16.")
