@@ -3,6 +3,11 @@
 from comfy_api.latest import io
 
 CATEGORY = "SketchMotion"
+# Sub-categories of the node menu.
+CATEGORY_SKETCH = CATEGORY + "/sketch"
+CATEGORY_ANIMATE = CATEGORY + "/animate"
+CATEGORY_3D = CATEGORY + "/3D"
+CATEGORY_EXPORT = CATEGORY + "/export"
 
 # One Sketch (vector strokes) / one SketchAnimation (strokes over time), as in core.sketch.
 Sketch = io.Custom("SKETCH")

@@ -4,17 +4,26 @@ from __future__ import annotations
 
 from comfy_api.latest import io
 
-from ._types import CATEGORY, Sketch, SketchAnimation, VideoPrior
+from ._types import CATEGORY_ANIMATE, Sketch, SketchAnimation, VideoPrior
+
+
+PRIOR_TOOLTIP = ("The text-to-video model seen as a loss: ComfyUI Video Prior (a model ComfyUI loaded, e.g. Wan) "
+                 "or Diffusers Video Prior (ModelScope).")
 
 
 def _training_inputs(steps_tooltip: str):
     return [
         io.Int.Input("frames", default=24, min=2, max=128, tooltip="Frames of the animation (paper: 24)."),
         io.Int.Input("steps", default=500, min=1, max=10000, tooltip=steps_tooltip),
-        io.Float.Input("fps", default=8.0, min=1.0, max=60.0),
-        io.Int.Input("seed", default=0, min=0, max=2**31 - 1),
-        io.Float.Input("guidance_local", default=30.0, min=1.0, max=100.0, step=0.5),
-        io.Float.Input("guidance_global", default=40.0, min=1.0, max=100.0, step=0.5),
+        io.Float.Input("fps", default=8.0, min=1.0, max=60.0,
+                       tooltip="Playback rate stored with the animation (paper: 8). The frame count sets the length."),
+        io.Int.Input("seed", default=0, min=0, max=2**31 - 1,
+                     tooltip="Seeds the field's initial weights, the noise and the augmentations: same seed, same run."),
+        io.Float.Input("guidance_local", default=30.0, min=1.0, max=100.0, step=0.5,
+                       tooltip="Classifier-free guidance of the local-path pass (paper: 30). Higher follows the prompt "
+                       "harder, with more jitter."),
+        io.Float.Input("guidance_global", default=40.0, min=1.0, max=100.0, step=0.5,
+                       tooltip="Classifier-free guidance of the global-path pass (paper: 40; MultiSketch: 10 per object)."),
         io.Int.Input("render_size", default=256, min=64, max=1024, step=8,
                      tooltip="Frames fed to the video model are render_size x render_size (paper: 256)."),
     ]
@@ -37,9 +46,11 @@ def _advanced_inputs():
     ]
 
 
-_OUTPUTS = [SketchAnimation.Output(display_name="animation"),
+_OUTPUTS = [SketchAnimation.Output(display_name="animation",
+                                   tooltip="The strokes over time, with the trained motion model (Sample Animation "
+                                   "re-samples it exactly)."),
             io.Image.Output(display_name="rendered", tooltip="The animation rendered at render_size."),
-            io.Float.Output(display_name="fps")]
+            io.Float.Output(display_name="fps", tooltip="The animation's frame rate (for a video node's fps).")]
 
 
 def _train(sketch, video_prior, cfg, stages=None, per_object=False):
@@ -85,13 +96,16 @@ class AnimateSketch(io.ComfyNode):
         return io.Schema(
             node_id="SketchMotionAnimateSketch",
             display_name="Animate Sketch",
-            category=CATEGORY,
+            category=CATEGORY_ANIMATE,
             description="Trains a neural displacement field so the sketch moves as the prompt says, by score "
             "distillation from a text-to-video model (LiveSketch). Cancel keeps the progress: run again to resume.",
             inputs=[
-                Sketch.Input("sketch"),
-                VideoPrior.Input("video_prior"),
-                io.String.Input("prompt", multiline=True, default="The cat is walking, moving its tail."),
+                Sketch.Input("sketch", tooltip="The sketch to animate; LiveSketch expects ~16 black strokes on "
+                             "256 x 256 (Load Sketch with normalize 256)."),
+                VideoPrior.Input("video_prior", tooltip=PRIOR_TOOLTIP),
+                io.String.Input("prompt", multiline=True, default="The cat is walking, moving its tail.",
+                                tooltip="The motion to give the sketch, e.g. 'The cat is walking, moving its tail.' "
+                                "Describe the motion rather than the drawing."),
                 io.String.Input("negative_prompt", multiline=True, default="", optional=True,
                                 tooltip="Ignored by priors that take their own negative CONDITIONING."),
                 *_training_inputs("Iterations, each with a local-path and a global-path pass (paper: 1000; ~500 "
@@ -119,13 +133,15 @@ class AnimateObjects(io.ComfyNode):
         return io.Schema(
             node_id="SketchMotionAnimateObjects",
             display_name="Animate Objects",
-            category=CATEGORY,
+            category=CATEGORY_ANIMATE,
             description="Animates a grouped sketch with one displacement field per object: each object alone with "
             "its own prompt, then the whole scene together (the multi-object iterative schedule).",
             inputs=[
                 Sketch.Input("sketch", tooltip="A sketch with object groups (Group Strokes, or data-object SVG groups)."),
-                VideoPrior.Input("video_prior"),
-                io.String.Input("scene_prompt", multiline=True, default="A bird flies past a swaying tree."),
+                VideoPrior.Input("video_prior", tooltip=PRIOR_TOOLTIP),
+                io.String.Input("scene_prompt", multiline=True, default="A bird flies past a swaying tree.",
+                                tooltip="The motion of the whole scene, used in the stages that train all objects "
+                                "together."),
                 io.String.Input("object_prompts", multiline=True, default="The bird flaps its wings.\nThe tree sways.",
                                 tooltip="One prompt per object, one per line, in object order (0, 1, ...)."),
                 io.Combo.Input("schedule", options=list(SCHEDULES), default="paper",
@@ -133,7 +149,8 @@ class AnimateObjects(io.ComfyNode):
                 io.Combo.Input("others", options=["hidden", "static"], default="hidden",
                                tooltip="Objects outside a stage: not drawn, or drawn unmoved as context."),
                 *_training_inputs("Iterations of EACH stage (paper: 1000)."),
-                io.String.Input("negative_prompt", multiline=True, default="", optional=True),
+                io.String.Input("negative_prompt", multiline=True, default="", optional=True,
+                                tooltip="Ignored by priors that take their own negative CONDITIONING."),
                 *_advanced_inputs(),
             ],
             outputs=_OUTPUTS,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from comfy_api.latest import io
 
-from ._types import CATEGORY, VideoPrior
+from ._types import CATEGORY_ANIMATE, VideoPrior
 
 KNOWN_MODELS = ["damo-vilab/text-to-video-ms-1.7b", "cerspense/zeroscope_v2_576w"]
 
@@ -28,7 +28,7 @@ class DiffusersVideoPrior(io.ComfyNode):
         return io.Schema(
             node_id="SketchMotionDiffusersVideoPrior",
             display_name="Diffusers Video Prior",
-            category=CATEGORY,
+            category=CATEGORY_ANIMATE,
             description="Loads a diffusers text-to-video model (ModelScope as in LiveSketch, or ZeroScope) as the "
             "score-distillation prior of Animate Sketch. Looks in models/diffusers, then the Hugging Face cache.",
             inputs=[
@@ -41,7 +41,8 @@ class DiffusersVideoPrior(io.ComfyNode):
                 io.Boolean.Input("allow_download", default=False,
                                  tooltip="Download the model into the Hugging Face cache if it is not found."),
             ],
-            outputs=[VideoPrior.Output(display_name="video_prior")],
+            outputs=[VideoPrior.Output(display_name="video_prior",
+                                       tooltip="The model as a score-distillation loss, for Animate Sketch / Objects.")],
         )
 
     @classmethod

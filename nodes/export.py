@@ -11,8 +11,8 @@ import folder_paths
 from comfy_api.latest import io, ui
 
 from . import _files
-from ._types import CATEGORY, Sketch, SketchAnimation
-from .render import BACKGROUNDS, _background_rgb
+from ._types import CATEGORY_ANIMATE, CATEGORY_EXPORT, Sketch, SketchAnimation
+from .render import BACKGROUND_TOOLTIP, BACKGROUNDS, _background_rgb
 
 # combo label -> core.export format name (the labels are what workflows store)
 EXPORT_FORMATS = {
@@ -62,12 +62,14 @@ class ExportAnimation(io.ComfyNode):
         return io.Schema(
             node_id="SketchMotionExportAnimation",
             display_name="Export Animation",
-            category=CATEGORY,
+            category=CATEGORY_EXPORT,
             description="Saves the animation into ComfyUI's output folder as animated SVG, Lottie, GIF, WebP, MP4, "
             "WebM or a zip of per-frame PNG + SVG, and previews it.",
             inputs=[
                 _animation_input(),
-                io.Combo.Input("format", options=list(EXPORT_FORMATS), default="animated SVG"),
+                io.Combo.Input("format", options=list(EXPORT_FORMATS), default="animated SVG",
+                               tooltip="animated SVG and Lottie stay vector (web pages, After Effects); GIF / WebP / "
+                               "MP4 / WebM are pixels; the zip holds one PNG and one SVG per frame."),
                 *_timing_inputs(),
                 io.String.Input("filename_prefix", default="sketchmotion/animation",
                                 tooltip="Relative to the output folder; may contain a subfolder."),
@@ -107,13 +109,13 @@ class AnimationFrames(io.ComfyNode):
         return io.Schema(
             node_id="SketchMotionAnimationFrames",
             display_name="Animation to Frames",
-            category=CATEGORY,
+            category=CATEGORY_EXPORT,
             description="Renders the animation to IMAGE frames + MASK + fps, ready for CreateVideo / SaveVideo, "
             "SaveAnimatedWEBP or Video Combine.",
             inputs=[
                 _animation_input(),
                 *_timing_inputs(),
-                io.Combo.Input("background", options=BACKGROUNDS, default="white"),
+                io.Combo.Input("background", options=BACKGROUNDS, default="white", tooltip=BACKGROUND_TOOLTIP),
                 io.String.Input("custom_color", default="#ffffff",
                                 tooltip="Background colour when background is 'custom' (any CSS colour)."),
             ],
@@ -144,7 +146,7 @@ class SaveAnimation(io.ComfyNode):
         return io.Schema(
             node_id="SketchMotionSaveAnimation",
             display_name="Save Animation File",
-            category=CATEGORY,
+            category=CATEGORY_EXPORT,
             description="Saves the animation (strokes, every frame, fps, settings) as a .safetensors file in the "
             "output folder; Load Animation File and `python -m sketchmotion export` read it back.",
             inputs=[
@@ -197,14 +199,14 @@ class LoadAnimation(io.ComfyNode):
         return io.Schema(
             node_id="SketchMotionLoadAnimation",
             display_name="Load Animation File",
-            category=CATEGORY,
+            category=CATEGORY_EXPORT,
             description="Reads a .safetensors animation file saved by Save Animation File or the command line.",
             inputs=[
                 io.Combo.Input("animation_file", options=_animation_files(),
                                tooltip=f"Files in the input folder (and its {ANIMATION_SUBFOLDER}/ subfolder) "
                                "and, marked [output], in the output folder."),
             ],
-            outputs=[SketchAnimation.Output(display_name="animation")],
+            outputs=[SketchAnimation.Output(display_name="animation", tooltip="The animation stored in the file.")],
         )
 
     @classmethod
@@ -239,19 +241,21 @@ class SketchToAnimation(io.ComfyNode):
         return io.Schema(
             node_id="SketchMotionSketchToAnimation",
             display_name="Sketch to Animation (procedural)",
-            category=CATEGORY,
+            category=CATEGORY_ANIMATE,
             description="Animates a sketch without a model: a looping hand-drawn wiggle, a sway about its centre, "
             "or no motion. For previews and for testing exports.",
             inputs=[
-                Sketch.Input("sketch"),
-                io.Combo.Input("motion", options=["wiggle", "sway", "none"], default="wiggle"),
-                io.Int.Input("num_frames", default=24, min=1, max=480),
-                io.Float.Input("fps", default=8.0, min=0.5, max=240.0, step=0.5),
+                Sketch.Input("sketch", tooltip="The sketch to move."),
+                io.Combo.Input("motion", options=["wiggle", "sway", "none"], default="wiggle",
+                               tooltip="wiggle: every control point jitters smoothly (hand-drawn 'line boil'); sway: "
+                               "the whole sketch rocks about its centre; none: a still animation."),
+                io.Int.Input("num_frames", default=24, min=1, max=480, tooltip="Frames of the animation."),
+                io.Float.Input("fps", default=8.0, min=0.5, max=240.0, step=0.5, tooltip="Playback frame rate."),
                 io.Float.Input("amplitude", default=2.0, min=0.0, max=180.0, step=0.1,
                                tooltip="wiggle: typical displacement in canvas pixels; sway: largest angle in degrees."),
                 io.Int.Input("seed", default=0, min=0, max=2**31 - 1, tooltip="Random pattern of the wiggle."),
             ],
-            outputs=[SketchAnimation.Output(display_name="animation")],
+            outputs=[SketchAnimation.Output(display_name="animation", tooltip="The sketch over time (a looping motion).")],
         )
 
     @classmethod

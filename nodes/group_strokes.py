@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from comfy_api.latest import io
 
-from ._types import CATEGORY, Sketch
+from ._types import CATEGORY_SKETCH, Sketch
 
 MODES = ["auto", "masks", "manual"]
 UNLISTED = ["error", "own", "nearest"]
@@ -17,11 +17,11 @@ class GroupStrokes(io.ComfyNode):
         return io.Schema(
             node_id="SketchMotionGroupStrokes",
             display_name="Group Strokes",
-            category=CATEGORY,
+            category=CATEGORY_SKETCH,
             description="Splits the strokes of a sketch into objects (for multi-object animation): automatically from "
             "which strokes touch, from one mask per object (e.g. SAM), or from a typed list of stroke indices.",
             inputs=[
-                Sketch.Input("sketch"),
+                Sketch.Input("sketch", tooltip="The sketch whose strokes are split into objects (for Animate Objects)."),
                 io.Combo.Input("mode", options=MODES, default="auto",
                                tooltip="auto: strokes that touch form one object; masks: each stroke goes to the mask "
                                "covering most of it; manual: the spec below."),

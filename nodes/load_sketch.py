@@ -5,7 +5,7 @@ from __future__ import annotations
 from comfy_api.latest import io
 
 from . import _files
-from ._types import CATEGORY, Sketch
+from ._types import CATEGORY_SKETCH, Sketch
 
 
 def _style_inputs():
@@ -40,7 +40,7 @@ class LoadSketch(io.ComfyNode):
         return io.Schema(
             node_id="SketchMotionLoadSketch",
             display_name="Load Sketch (SVG)",
-            category=CATEGORY,
+            category=CATEGORY_SKETCH,
             description="Reads an SVG drawing into a vector sketch (cubic Bezier strokes).",
             inputs=[
                 io.Combo.Input(
@@ -51,7 +51,8 @@ class LoadSketch(io.ComfyNode):
                 ),
                 *_style_inputs(),
             ],
-            outputs=[Sketch.Output(display_name="sketch")],
+            outputs=[Sketch.Output(display_name="sketch", tooltip="The drawing's strokes as cubic Beziers (widths, "
+                                   "colours and object groups kept).")],
         )
 
     @classmethod
@@ -83,7 +84,7 @@ class SketchFromSVGText(io.ComfyNode):
         return io.Schema(
             node_id="SketchMotionSketchFromSVGText",
             display_name="Sketch from SVG Text",
-            category=CATEGORY,
+            category=CATEGORY_SKETCH,
             description="Parses SVG markup typed or pasted into the node (or wired from a text node) into a sketch.",
             inputs=[
                 io.String.Input(
@@ -94,7 +95,7 @@ class SketchFromSVGText(io.ComfyNode):
                 ),
                 *_style_inputs(),
             ],
-            outputs=[Sketch.Output(display_name="sketch")],
+            outputs=[Sketch.Output(display_name="sketch", tooltip="The markup's strokes as cubic Beziers.")],
         )
 
     @classmethod

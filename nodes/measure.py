@@ -6,7 +6,7 @@ import os
 
 from comfy_api.latest import io
 
-from ._types import CATEGORY, Sketch, SketchAnimation
+from ._types import CATEGORY_ANIMATE, Sketch, SketchAnimation
 
 DEFAULT_CLIP = "ViT-B-32:openai"  # = core.metrics_clip defaults (not imported at load time)
 DEFAULT_XCLIP = "microsoft/xclip-base-patch32"
@@ -38,13 +38,13 @@ class MeasureAnimation(io.ComfyNode):
         return io.Schema(
             node_id="SketchMotionMeasureAnimation",
             display_name="Measure Animation",
-            category=CATEGORY,
+            category=CATEGORY_ANIMATE,
             description="The LiveSketch paper's measures: sketch-to-video consistency (mean CLIP image similarity of "
             "every frame to the input sketch; the paper reports 0.965) and text-to-video alignment (X-CLIP similarity "
             "of the prompt and the animation; 0.142). Models come from models/open_clip and models/xclip, or the "
             "Hugging Face cache.",
             inputs=[
-                SketchAnimation.Input("animation"),
+                SketchAnimation.Input("animation", tooltip="The animation to score (2D)."),
                 io.String.Input("prompt", default="", multiline=True,
                                 tooltip="The motion prompt. Empty: alignment is not measured (outputs NaN)."),
                 io.Combo.Input("clip_model", options=_options("open_clip", "open_clip_config.json", DEFAULT_CLIP),
@@ -57,9 +57,11 @@ class MeasureAnimation(io.ComfyNode):
                              tooltip="Reference sketch for consistency (default: the animation's own base sketch)."),
             ],
             outputs=[
-                io.Float.Output(display_name="consistency"),
-                io.Float.Output(display_name="alignment"),
-                io.String.Output(display_name="report"),
+                io.Float.Output(display_name="consistency",
+                                tooltip="Mean CLIP image similarity of each frame to the sketch (1 = unchanged)."),
+                io.Float.Output(display_name="alignment",
+                                tooltip="X-CLIP similarity of the prompt and the animation; NaN without a prompt."),
+                io.String.Output(display_name="report", tooltip="Both numbers in words, with the paper's values."),
             ],
         )
 

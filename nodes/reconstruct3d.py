@@ -6,9 +6,15 @@ import os
 
 from comfy_api.latest import io
 
-from ._types import CATEGORY, Cameras, PosedVideo, SketchAnimation
+from ._types import CATEGORY_3D, Cameras, PosedVideo, SketchAnimation
 
 FRAME_LOSS_CHOICES = ["auto", "lpips", "vgg", "l2_blur"]
+VIDEO_OUTPUTS = [
+    PosedVideo.Output(display_name="posed_video", tooltip="Frames + one camera and one time per frame, for "
+                      "Reconstruct 3D Sketch."),
+    io.Image.Output(display_name="frames", tooltip="The frames as images, to preview."),
+    Cameras.Output(display_name="cameras", tooltip="One camera per frame (Render 3D Sketch can reuse them)."),
+]
 
 
 def _video_outputs(video):
@@ -32,18 +38,18 @@ class LoadPosedVideo(io.ComfyNode):
         return io.Schema(
             node_id="SketchMotionLoadPosedVideo",
             display_name="Load Posed Video (D-NeRF)",
-            category=CATEGORY,
+            category=CATEGORY_3D,
             description="Reads a D-NeRF-format folder (transforms_*.json with camera_angle_x, RGBA frames "
             "composited on white, a time per frame): frames, one camera per frame, and the alpha as masks.",
             inputs=[
                 io.String.Input("folder", default="", tooltip="A folder inside ComfyUI's input folder, e.g. dnerf/lego "
                                 "for input/dnerf/lego (copy or symlink the dataset there)."),
-                io.Combo.Input("split", options=["train", "val", "test"], default="train"),
+                io.Combo.Input("split", options=["train", "val", "test"], default="train",
+                               tooltip="Which transforms_<split>.json to read."),
                 io.Int.Input("size", default=0, min=0, max=4096, tooltip="Resize frames and cameras (0: as stored)."),
                 io.Int.Input("max_frames", default=0, min=0, max=10000, tooltip="Keep this many frames (0: all)."),
             ],
-            outputs=[PosedVideo.Output(display_name="posed_video"), io.Image.Output(display_name="frames"),
-                     Cameras.Output(display_name="cameras")],
+            outputs=VIDEO_OUTPUTS,
         )
 
     @classmethod
@@ -70,21 +76,23 @@ class Synthetic3DScene(io.ComfyNode):
         return io.Schema(
             node_id="SketchMotionSynthetic3DScene",
             display_name="Synthetic 3D Scene",
-            category=CATEGORY,
+            category=CATEGORY_3D,
             description="A small dynamic 3D stroke scene with known motion, rendered as a posed video (written as a "
             "D-NeRF folder in the temp folder): for demos and for checking Reconstruct 3D Sketch.",
             inputs=[
-                io.Combo.Input("scene", options=list(SCENES), default="stick_figure"),
+                io.Combo.Input("scene", options=list(SCENES), default="stick_figure",
+                               tooltip="Which moving 3D stroke scene to film (a stick figure waving, a walker, a bird, "
+                               "a rotating box, ...)."),
                 io.Combo.Input("camera", options=["moving", "fixed"], default="moving",
                                tooltip="moving: a new pose every frame (D-NeRF style); fixed: one pose."),
-                io.Int.Input("frames", default=24, min=2, max=240),
-                io.Int.Input("size", default=64, min=16, max=1024),
+                io.Int.Input("frames", default=24, min=2, max=240, tooltip="Frames of the video (time runs 0..1)."),
+                io.Int.Input("size", default=64, min=16, max=1024,
+                             tooltip="Frame width and height in pixels (small is fast on CPU)."),
                 io.Boolean.Input("depth_maps", default=False,
                                  tooltip="Attach metric depth maps of the strokes (what a depth sensor would give)."),
-                io.Int.Input("seed", default=0, min=0, max=2**31 - 1),
+                io.Int.Input("seed", default=0, min=0, max=2**31 - 1, tooltip="Seeds the moving camera path."),
             ],
-            outputs=[PosedVideo.Output(display_name="posed_video"), io.Image.Output(display_name="frames"),
-                     Cameras.Output(display_name="cameras")],
+            outputs=VIDEO_OUTPUTS,
         )
 
     @classmethod
@@ -113,23 +121,27 @@ class Reconstruct3DSketch(io.ComfyNode):
         return io.Schema(
             node_id="SketchMotionReconstruct3DSketch",
             display_name="Reconstruct 3D Sketch",
-            category=CATEGORY,
+            category=CATEGORY_3D,
             description="Liv3Stroke: recovers moving 3D strokes from a posed video. Stage 1 fits points and a "
             "deformation field (motion guidance), stage 2 fits deformable 3D Bezier strokes seeded from them.",
             inputs=[
                 PosedVideo.Input("posed_video", optional=True, tooltip="Or give frames + cameras."),
-                io.Image.Input("frames", optional=True),
+                io.Image.Input("frames", optional=True, tooltip="Instead of posed_video: frames of a dark sketch on a "
+                               "light background (with cameras)."),
                 Cameras.Input("cameras", optional=True, tooltip="With frames: one camera, or one per frame."),
-                io.Int.Input("strokes", default=32, min=1, max=1024),
+                io.Int.Input("strokes", default=32, min=1, max=1024,
+                             tooltip="3D Bezier strokes to fit; more draws finer detail and takes longer."),
                 io.Int.Input("iterations_stage1", default=600, min=0, max=100000, tooltip="Motion-guidance steps."),
                 io.Int.Input("iterations_stage2", default=1000, min=0, max=100000, tooltip="Stroke-fitting steps."),
                 io.Int.Input("points", default=2000, min=16, max=200000, tooltip="Stage-1 points (paper: ~10k)."),
                 io.Int.Input("render_size", default=256, min=16, max=2048, tooltip="Longest side used for fitting."),
                 io.Combo.Input("frame_loss", options=FRAME_LOSS_CHOICES, default="auto",
                                tooltip="auto: LPIPS when VGG16 ImageNet weights are in the torch cache, else blurred L2."),
-                io.Int.Input("seed", default=0, min=0, max=2**31 - 1),
+                io.Int.Input("seed", default=0, min=0, max=2**31 - 1,
+                             tooltip="Seeds the initial points, strokes and sampling: same seed, same result."),
             ],
-            outputs=[SketchAnimation.Output(display_name="animation"),
+            outputs=[SketchAnimation.Output(display_name="animation",
+                                            tooltip="Moving 3D strokes (render or export them with the 3D nodes)."),
                      io.Image.Output(display_name="rendered", tooltip="The strokes seen through the input cameras.")],
         )
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from comfy_api.latest import io
 
-from ._types import CATEGORY, Sketch, SketchAnimation
+from ._types import CATEGORY_SKETCH, Sketch, SketchAnimation
 
 BACKGROUNDS = ["white", "black", "transparent", "custom"]
+BACKGROUND_TOOLTIP = ("Colour behind the strokes. transparent: IMAGE holds the stroke colours and MASK the coverage "
+                      "(Join Image with Alpha makes an RGBA image); custom: custom_color.")
 
 
 def _background_rgb(background: str, custom_color: str):
@@ -38,15 +40,16 @@ class RenderSketch(io.ComfyNode):
         return io.Schema(
             node_id="SketchMotionRenderSketch",
             display_name="Render Sketch",
-            category=CATEGORY,
+            category=CATEGORY_SKETCH,
             description="Rasterises a sketch (one frame) or a sketch animation (one frame per animation frame).",
             inputs=[
-                io.MultiType.Input("sketch", types=[Sketch, SketchAnimation]),
+                io.MultiType.Input("sketch", types=[Sketch, SketchAnimation],
+                                   tooltip="A sketch (one image) or a sketch animation (one image per frame)."),
                 io.Int.Input("size", default=512, min=0, max=4096,
                              tooltip="Longer side of the output in pixels (aspect kept); 0 = the sketch's canvas size."),
                 io.Float.Input("width_scale", default=1.0, min=0.05, max=20.0, step=0.05,
                                tooltip="Multiplies every stroke width."),
-                io.Combo.Input("background", options=BACKGROUNDS, default="white"),
+                io.Combo.Input("background", options=BACKGROUNDS, default="white", tooltip=BACKGROUND_TOOLTIP),
                 io.String.Input("custom_color", default="#ffffff",
                                 tooltip="Background colour when background is 'custom' (any CSS colour)."),
             ],

@@ -5,9 +5,9 @@ from __future__ import annotations
 import folder_paths
 from comfy_api.latest import io, ui
 
-from ._types import CATEGORY, Cameras, SketchAnimation
+from ._types import CATEGORY_3D, CATEGORY_EXPORT, Cameras, SketchAnimation
 from .export import _save_target
-from .render import BACKGROUNDS, _background_rgb
+from .render import BACKGROUND_TOOLTIP, BACKGROUNDS, _background_rgb
 
 CAMERA_PATHS = ["turntable", "orbit", "fixed"]
 # combo label -> core.export format name (the labels are what workflows store)
@@ -27,12 +27,15 @@ class Camera(io.ComfyNode):
         return io.Schema(
             node_id="SketchMotionCamera",
             display_name="Camera (3D)",
-            category=CATEGORY,
+            category=CATEGORY_3D,
             description="A camera path about the origin (world up +z): a turntable (full circle), an orbit (an arc) "
             "or a fixed camera, one camera per frame.",
             inputs=[
-                io.Combo.Input("mode", options=CAMERA_PATHS, default="turntable"),
-                io.Combo.Input("projection", options=["perspective", "orthographic"], default="perspective"),
+                io.Combo.Input("mode", options=CAMERA_PATHS, default="turntable",
+                               tooltip="turntable: a full circle over the frames; orbit: an arc of orbit_degrees; "
+                               "fixed: the same view every frame."),
+                io.Combo.Input("projection", options=["perspective", "orthographic"], default="perspective",
+                               tooltip="perspective: far strokes look smaller; orthographic: sizes kept (technical views)."),
                 io.Float.Input("fov", default=40.0, min=1.0, max=170.0, step=0.5,
                                tooltip="Horizontal field of view in degrees (orthographic: the same view width at "
                                "the target)."),
@@ -44,9 +47,9 @@ class Camera(io.ComfyNode):
                 io.Float.Input("orbit_degrees", default=90.0, min=-360.0, max=360.0, step=1.0,
                                tooltip="orbit: the arc travelled over the frames."),
                 io.Int.Input("size", default=512, min=8, max=4096, tooltip="Image width and height in pixels."),
-                io.Int.Input("frames", default=24, min=1, max=1000),
+                io.Int.Input("frames", default=24, min=1, max=1000, tooltip="Number of cameras (one per frame)."),
             ],
-            outputs=[Cameras.Output(display_name="cameras")],
+            outputs=[Cameras.Output(display_name="cameras", tooltip="One camera per frame, for Render 3D Sketch.")],
         )
 
     @classmethod
@@ -64,11 +67,12 @@ class Render3DSketch(io.ComfyNode):
         return io.Schema(
             node_id="SketchMotionRender3DSketch",
             display_name="Render 3D Sketch",
-            category=CATEGORY,
+            category=CATEGORY_3D,
             description="Renders a 3D sketch animation through cameras (default: a turntable fitted to the sketch) "
             "to IMAGE frames + MASK; far strokes are painted first.",
             inputs=[
-                SketchAnimation.Input("animation"),
+                SketchAnimation.Input("animation", tooltip="A 3D sketch animation (Reconstruct 3D Sketch, or a "
+                                      "loaded 3D animation file)."),
                 Cameras.Input("cameras", optional=True, tooltip="A camera path (Camera node); empty = a turntable."),
                 io.Boolean.Input("use_animation_cameras", default=False,
                                  tooltip="Render through the cameras stored with the animation (e.g. the input video's)."),
@@ -78,8 +82,9 @@ class Render3DSketch(io.ComfyNode):
                              tooltip="0 = one per camera (turntable: one per animation frame)."),
                 io.Float.Input("freeze_time", default=-1.0, min=-1.0, max=1.0, step=0.01,
                                tooltip="-1 plays the motion over the camera path; 0..1 freezes it at that moment."),
-                io.Float.Input("width_scale", default=1.0, min=0.05, max=20.0, step=0.05),
-                io.Combo.Input("background", options=BACKGROUNDS, default="white"),
+                io.Float.Input("width_scale", default=1.0, min=0.05, max=20.0, step=0.05,
+                               tooltip="Multiplies every stroke width."),
+                io.Combo.Input("background", options=BACKGROUNDS, default="white", tooltip=BACKGROUND_TOOLTIP),
                 io.String.Input("custom_color", default="#ffffff", tooltip="Background when background is 'custom'."),
             ],
             outputs=[
@@ -109,12 +114,15 @@ class Export3DSketch(io.ComfyNode):
         return io.Schema(
             node_id="SketchMotionExport3DSketch",
             display_name="Export 3D Sketch",
-            category=CATEGORY,
+            category=CATEGORY_EXPORT,
             description="Saves a 3D sketch animation into the output folder as glTF / GLB (stroke tubes, morph-target "
             "motion), a self-contained HTML viewer, stroke JSON or PLY polylines; previews a turntable.",
             inputs=[
-                SketchAnimation.Input("animation"),
-                io.Combo.Input("format", options=list(EXPORT_3D_FORMATS), default="glTF binary (GLB)"),
+                SketchAnimation.Input("animation", tooltip="A 3D sketch animation."),
+                io.Combo.Input("format", options=list(EXPORT_3D_FORMATS), default="glTF binary (GLB)",
+                               tooltip="GLB / glTF: stroke tubes with morph-target motion (Blender, three.js, "
+                               "ComfyUI's 3D preview); HTML viewer: one self-contained page; stroke JSON: control "
+                               "points per frame; PLY: polylines."),
                 io.Float.Input("fps", default=0.0, min=0.0, max=240.0, step=0.5,
                                tooltip="0 = the animation's own; other rates re-sample the motion (same duration)."),
                 io.Boolean.Input("loop", default=True, tooltip="The last frame blends back into the first."),

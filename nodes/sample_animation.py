@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from comfy_api.latest import io
 
-from ._types import CATEGORY, SketchAnimation
+from ._types import CATEGORY_ANIMATE, SketchAnimation
 
 
 class SampleAnimation(io.ComfyNode):
@@ -13,15 +13,16 @@ class SampleAnimation(io.ComfyNode):
         return io.Schema(
             node_id="SketchMotionSampleAnimation",
             display_name="Sample Animation",
-            category=CATEGORY,
+            category=CATEGORY_ANIMATE,
             description="Re-samples an animation to any frame count over the same duration. An animation trained "
             "by Animate Sketch / Animate Objects carries its continuous-time motion model and is sampled exactly "
             "at the new times; others are interpolated linearly between frames. Render or export it at any size.",
             inputs=[
-                SketchAnimation.Input("animation"),
+                SketchAnimation.Input("animation", tooltip="Any sketch animation (2D or 3D)."),
                 io.Int.Input("frames", default=48, min=1, max=2048, tooltip="Frames of the re-sampled animation."),
             ],
-            outputs=[SketchAnimation.Output(display_name="resampled"), io.Float.Output(display_name="fps")],
+            outputs=[SketchAnimation.Output(display_name="resampled", tooltip="The same motion with the new frame count."),
+                     io.Float.Output(display_name="fps", tooltip="The new frame rate (same duration).")],
         )
 
     @classmethod

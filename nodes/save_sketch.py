@@ -7,7 +7,7 @@ import os
 import folder_paths
 from comfy_api.latest import io, ui
 
-from ._types import CATEGORY, Sketch
+from ._types import CATEGORY_SKETCH, Sketch
 
 
 class SaveSketchSVG(io.ComfyNode):
@@ -16,10 +16,10 @@ class SaveSketchSVG(io.ComfyNode):
         return io.Schema(
             node_id="SketchMotionSaveSketchSVG",
             display_name="Save Sketch (SVG)",
-            category=CATEGORY,
+            category=CATEGORY_SKETCH,
             description="Saves the sketch as an SVG file in ComfyUI's output folder and shows a preview.",
             inputs=[
-                Sketch.Input("sketch"),
+                Sketch.Input("sketch", tooltip="The sketch to write as an .svg file."),
                 io.String.Input("filename_prefix", default="sketchmotion/sketch",
                                 tooltip="Relative to the output folder; may contain a subfolder and %year%-style dates."),
             ],

@@ -6,7 +6,7 @@ from comfy_api.latest import io
 
 from ..core.guidance.frame_rules import DEFAULT_PERCENT_RANGE, PAPER_T_RANGE
 from ..core.guidance.sds import WEIGHTINGS
-from ._types import CATEGORY, VideoPrior
+from ._types import CATEGORY_ANIMATE, VideoPrior
 
 # Same io_types as io.Model / io.Vae / io.Conditioning (io.Custom keeps the CI stand-in small).
 Model, Vae, Conditioning, Clip = io.Custom("MODEL"), io.Custom("VAE"), io.Custom("CONDITIONING"), io.Custom("CLIP")
@@ -25,7 +25,7 @@ class ComfyVideoPrior(io.ComfyNode):
         return io.Schema(
             node_id="SketchMotionComfyVideoPrior",
             display_name="ComfyUI Video Prior",
-            category=CATEGORY,
+            category=CATEGORY_ANIMATE,
             description="Uses the video model ComfyUI has loaded (Wan 2.1/2.2, LTX-Video, HunyuanVideo, Mochi, Cosmos, "
             "or an image model with AnimateDiff) as the score-distillation prior of Animate Sketch. Training runs "
             "inside ComfyUI's own sampler, so LoRAs and other model patches apply and the model is not loaded twice. "
@@ -51,7 +51,8 @@ class ComfyVideoPrior(io.ComfyNode):
                            "prompts are encoded with it - needed for Animate Objects' per-object prompts; not "
                            "connected, positive / negative are the prompt for every stage."),
             ],
-            outputs=[VideoPrior.Output(display_name="video_prior")],
+            outputs=[VideoPrior.Output(display_name="video_prior",
+                                       tooltip="The model as a score-distillation loss, for Animate Sketch / Objects.")],
         )
 
     @classmethod

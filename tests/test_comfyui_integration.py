@@ -258,7 +258,7 @@ def test_object_info_lists_every_node_with_its_types(object_info):
     for node_id, (required, optional, outputs, output_node) in EXPECTED.items():
         assert node_id in object_info, f"{node_id} missing from /object_info"
         info = object_info[node_id]
-        assert info["category"] == "SketchMotion" and info["display_name"]
+        assert info["category"].startswith("SketchMotion/") and info["display_name"]
         assert info["python_module"] == f"custom_nodes.{PACK_NAME}"
         assert {k: v[0] for k, v in info["input"]["required"].items()} == required
         assert {k: v[0] for k, v in info["input"].get("optional", {}).items()} == optional

@@ -100,7 +100,7 @@ def test_extension_lists_every_node_with_a_valid_schema(comfy):
         "SketchMotionGroupStrokes", "SketchMotionExportAnimation", "SketchMotionAnimationFrames",
         "SketchMotionSaveAnimation", "SketchMotionLoadAnimation", "SketchMotionSketchToAnimation"}
     for s in schemas:
-        assert s.category == "SketchMotion" and s.display_name and s.description
+        assert s.category.startswith("SketchMotion/") and s.display_name and s.description
         for names in ([i.id for i in s.inputs], [o.display_name for o in s.outputs]):
             assert len(set(names)) == len(names), f"{s.node_id}: duplicate socket names {names}"
     for n, s in zip(nodes, schemas):  # ComfyUI passes optional inputs only when given: execute must default them
@@ -131,9 +131,11 @@ def test_socket_types(comfy):
 def test_load_sketch_lists_input_files_and_bundled_sketches(comfy, tmp_path, monkeypatch):
     from sketchmotion.nodes import _files
 
-    write(comfy.input / "b.svg", LINE_SVG)
-    write(comfy.input / "sketches" / "cats" / "c.svg", LINE_SVG)
-    write(comfy.input / "photo.png", "not listed")
+    inp = tmp_path / "input"  # a fresh input folder: other tests' listings already copied the real bundled files
+    monkeypatch.setattr(comfy.folder_paths, "get_input_directory", lambda: str(inp))
+    write(inp / "b.svg", LINE_SVG)
+    write(inp / "sketches" / "cats" / "c.svg", LINE_SVG)
+    write(inp / "photo.png", "not listed")
     bundled = tmp_path / "bundled"
     write(bundled / "stick.svg", DIAGONAL_SVG)
     write(bundled / "star.svg", DIAGONAL_SVG)
@@ -141,7 +143,7 @@ def test_load_sketch_lists_input_files_and_bundled_sketches(comfy, tmp_path, mon
     options = node(comfy, "SketchMotionLoadSketch").define_schema().inputs[0].options
     assert options == ["b.svg", "sketches/cats/c.svg", "sketches/star.svg", "sketches/stick.svg"]
     # copied into input/sketches/ so the frontend previews them like any input file
-    assert (comfy.input / "sketches" / "stick.svg").read_text() == DIAGONAL_SVG
+    assert (inp / "sketches" / "stick.svg").read_text() == DIAGONAL_SVG
 
     loaded = {}
     for name in options:
@@ -150,13 +152,13 @@ def test_load_sketch_lists_input_files_and_bundled_sketches(comfy, tmp_path, mon
     assert loaded["sketches/cats/c.svg"].canvas == (100, 50)
     assert loaded["sketches/stick.svg"].canvas == (64, 64)
     # a user's file of the same name is never overwritten, and wins
-    write(comfy.input / "sketches" / "stick.svg", LINE_SVG)
+    write(inp / "sketches" / "stick.svg", LINE_SVG)
     node(comfy, "SketchMotionLoadSketch").define_schema()
     assert run(node(comfy, "SketchMotionLoadSketch"), svg="sketches/stick.svg").result[0].canvas == (100, 50)
     # a copy the user deleted is not copied again, but the bundled file still loads (shared workflows)
-    (comfy.input / "sketches" / "star.svg").unlink()
+    (inp / "sketches" / "star.svg").unlink()
     assert "sketches/star.svg" in node(comfy, "SketchMotionLoadSketch").define_schema().inputs[0].options
-    assert not (comfy.input / "sketches" / "star.svg").exists()
+    assert not (inp / "sketches" / "star.svg").exists()
     assert run(node(comfy, "SketchMotionLoadSketch"), svg="sketches/star.svg").result[0].canvas == (64, 64)
     # workflows saved before the folder was renamed
     assert run(node(comfy, "SketchMotionLoadSketch"), svg="examples/star.svg").result[0].canvas == (64, 64)
