@@ -16,11 +16,11 @@ padded white (the whole drawing is seen; for square canvases this equals the mod
 resize + centre crop), then normalised with the model's mean and std.
 
 Models come from local folders, never from the network unless allow_download=True:
-- CLIP: an open_clip folder (open_clip_config.json + open_clip_model.safetensors), given
+- CLIP (core.models.find_open_clip): an open_clip folder (open_clip_config.json + open_clip_model.safetensors), given
   as a path or "local-dir:PATH", or found by name in `search_dirs` (NAME, ARCH-TAG, ARCH);
   "ARCH:TAG" (e.g. "ViT-B-32:openai") also finds the tag's weights in the Hugging Face
   cache; "hf-hub:ORG/REPO" an open_clip repository there.
-- X-CLIP: a transformers folder (config.json with model_type "xclip", weights, tokenizer,
+- X-CLIP (core.models.find_xclip): a transformers folder (config.json with model_type "xclip", weights, tokenizer,
   preprocessor config), as a path, in `search_dirs` (as given, its last part, org--name),
   or a hub id in the Hugging Face cache.
 
@@ -30,15 +30,14 @@ inside functions only.
 
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
 from typing import Iterable
 
 import torch
 import torch.nn.functional as F
 
 from .errors import SketchError
+from .models import find_open_clip, find_xclip, import_open_clip
 from .sketch import Sketch, SketchAnimation
 
 DEFAULT_CLIP = "ViT-B-32:openai"
@@ -47,7 +46,6 @@ OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
 OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)
 IMAGENET_MEAN = (0.485, 0.456, 0.406)  # X-CLIP's training normalisation (used if a folder has no preprocessor config)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-_CLIP_FILES = ("open_clip_model.safetensors", "open_clip_pytorch_model.bin")
 _CACHE: dict = {}  # (kind, source, device) -> the last loaded model of each kind
 
 
@@ -58,32 +56,12 @@ def _device(device) -> torch.device:
     return torch.device(device)
 
 
-def _hf_cache_dir() -> str:
-    try:
-        from huggingface_hub import constants
-
-        return str(constants.HF_HUB_CACHE)
-    except Exception:  # pragma: no cover
-        return "~/.cache/huggingface/hub"
-
-
 def _remember(key, load):
     if key not in _CACHE:
         for k in [k for k in _CACHE if k[0] == key[0]]:  # keep one model of each kind (GPU memory)
             del _CACHE[k]
         _CACHE[key] = load()
     return _CACHE[key]
-
-
-def _import_open_clip():
-    try:
-        import open_clip
-    except ImportError as e:
-        raise SketchError(
-            "Sketch-to-video consistency needs open_clip, which is not installed: run "
-            "`pip install open_clip_torch` in the Python environment that runs SketchMotion."
-        ) from e
-    return open_clip
 
 
 def render_for_model(sketch: Sketch, points: torch.Tensor, size: int) -> torch.Tensor:
@@ -149,107 +127,6 @@ class ClipImageEncoder:
         return torch.cat(out)
 
 
-def _clip_folder(p: Path) -> bool:
-    return p.is_dir() and (p / "open_clip_config.json").is_file()
-
-
-def _weights_in(p: Path) -> Path | None:
-    for name in _CLIP_FILES:
-        if (p / name).is_file():
-            return p / name
-    return None
-
-
-def _resolve_clip(spec: str, search_dirs: list[Path], allow_download: bool):
-    """-> ("dir", folder, None) or ("arch", arch, (weights file, pretrained cfg))."""
-    local = spec[len("local-dir:"):] if spec.startswith("local-dir:") else spec
-    direct = Path(local).expanduser()
-    if spec.startswith("local-dir:") or direct.exists():
-        if _clip_folder(direct):
-            return "dir", direct, None
-        raise SketchError(
-            f"{direct} is not an open_clip model folder: it needs open_clip_config.json and "
-            "open_clip_model.safetensors (the files of an open_clip Hugging Face repository)."
-        )
-    if not spec.startswith("hf-hub:") and ("/" in spec or "\\" in spec or spec.startswith((".", "~"))):
-        raise SketchError(f"CLIP model folder {direct} does not exist. Pass a folder holding open_clip_config.json "
-                          f"and open_clip_model.safetensors, 'hf-hub:ORG/REPO', or ARCH:TAG such as {DEFAULT_CLIP}.")
-    looked: list[str] = []
-    from huggingface_hub import hf_hub_download, snapshot_download
-
-    if spec.startswith("hf-hub:"):
-        repo = spec[len("hf-hub:"):]
-        for d in search_dirs:
-            for sub in dict.fromkeys([repo, repo.split("/")[-1], repo.replace("/", "--")]):
-                looked.append(str(d / sub))
-                if _clip_folder(d / sub):
-                    return "dir", d / sub, None
-        patterns = ["open_clip_config.json", *_CLIP_FILES]
-        for download in ([False, True] if allow_download else [False]):
-            try:
-                snap = Path(snapshot_download(repo, allow_patterns=patterns, local_files_only=not download))
-                if _clip_folder(snap) and _weights_in(snap):
-                    return "dir", snap, None
-            except Exception as e:
-                if download:
-                    raise SketchError(f"Downloading {repo} from Hugging Face failed: {e}") from e
-        looked.append(f"Hugging Face cache ({_hf_cache_dir()})")
-        where = (search_dirs[0] if search_dirs else Path("ComfyUI/models/open_clip")) / repo.split("/")[-1]
-        raise SketchError(
-            f"CLIP model {spec!r} was not found. Looked in: {', '.join(looked)}. Put the repository's "
-            f"open_clip_config.json and open_clip_model.safetensors in {where}, pass that folder, or allow a "
-            "download into the Hugging Face cache (--allow-download / allow_download)."
-        )
-
-    for d in search_dirs:  # a folder named like the spec ("my-clip", "ViT-B-32-openai")
-        for sub in dict.fromkeys([spec, spec.replace(":", "-")]):
-            if _clip_folder(d / sub):
-                return "dir", d / sub, None
-    open_clip = _import_open_clip()
-    arch, _, tag = spec.partition(":")
-    if arch not in open_clip.list_models():
-        inside = f" (no such folder in {', '.join(map(str, search_dirs))})" if search_dirs else ""
-        raise SketchError(
-            f"Unknown CLIP model {spec!r}{inside}. Use an open_clip folder (open_clip_config.json + weights), "
-            f"'hf-hub:ORG/REPO', or ARCH:TAG with an open_clip architecture such as {DEFAULT_CLIP}."
-        )
-    tags = open_clip.list_pretrained_tags_by_model(arch)
-    tag = tag or ("openai" if "openai" in tags else "")
-    if tag not in tags:
-        raise SketchError(f"CLIP model {arch} has no pretrained weights {tag!r}; pick one of: {', '.join(tags)}.")
-    cfg = open_clip.get_pretrained_cfg(arch, tag)
-    for d in search_dirs:
-        for sub in dict.fromkeys([f"{arch}-{tag}", f"{arch}_{tag}", arch]):
-            looked.append(str(d / sub))
-            if _clip_folder(d / sub):
-                return "dir", d / sub, None
-            if (d / sub).is_dir() and _weights_in(d / sub):
-                return "arch", arch, (_weights_in(d / sub), cfg)
-    hub = cfg.get("hf_hub", "")
-    if hub:
-        repo, file = os.path.split(hub.rstrip("/")) if not hub.endswith("/") else (hub.rstrip("/"), "")
-        files = [file] if file else list(_CLIP_FILES)
-        if file.endswith((".bin", ".pth")):
-            files.insert(0, file[:-4] + ".safetensors")
-        for download in ([False, True] if allow_download else [False]):
-            errors = []
-            for f in files:
-                try:
-                    return "arch", arch, (Path(hf_hub_download(repo, f, local_files_only=not download)), cfg)
-                except Exception as e:
-                    errors.append(e)
-            if download:
-                raise SketchError(f"Downloading {repo} from Hugging Face failed: {errors[-1]}")
-        looked.append(f"Hugging Face cache ({_hf_cache_dir()}, {repo})")
-    where = search_dirs[0] if search_dirs else Path("ComfyUI/models/open_clip")
-    raise SketchError(
-        f"CLIP model {spec!r} was not found. Looked in: {', '.join(looked)}. Put an open_clip folder "
-        f"(open_clip_config.json + open_clip_model.safetensors{', from Hugging Face ' + repo if hub else ''}) at "
-        f"{where / f'{arch}-{tag}'}, pass a folder path, or allow a download into the Hugging Face cache "
-        "(--allow-download / allow_download)."
-    )
-
-
 def load_clip(model: str | os.PathLike = DEFAULT_CLIP, *, search_dirs: Iterable = (), device=None,
               allow_download: bool = False) -> ClipImageEncoder:
     """Load an open_clip image encoder (see the module docstring for where it is looked for)."""
@@ -257,9 +134,8 @@ def load_clip(model: str | os.PathLike = DEFAULT_CLIP, *, search_dirs: Iterable 
         return model
     spec = str(model).strip()
     dev = _device(device)
-    dirs = [Path(d).expanduser() for d in search_dirs]
-    kind, source, extra = _resolve_clip(spec, dirs, allow_download)
-    open_clip = _import_open_clip()
+    kind, source, extra = find_open_clip(spec, search_dirs, allow_download)
+    open_clip = import_open_clip()
 
     def load():
         try:
@@ -324,58 +200,6 @@ class XClipScorer:
         video = F.normalize(out.video_embeds.float(), dim=-1)  # [1, D]
         text = F.normalize(out.text_embeds.float(), dim=-1)  # [1, 1, D] (conditioned on the video)
         return float((video[:, None] * text).sum(-1)[0, 0])
-
-
-def _xclip_folder(p: Path) -> bool:
-    if not (p.is_dir() and (p / "config.json").is_file()):
-        return False
-    try:
-        return json.loads((p / "config.json").read_text()).get("model_type") == "xclip"
-    except (OSError, ValueError):
-        return False
-
-
-def find_xclip(model: str | os.PathLike = DEFAULT_XCLIP, search_dirs: Iterable = (),
-               allow_download: bool = False) -> Path:
-    """Locate an X-CLIP folder: a path, inside `search_dirs`, the Hugging Face cache, or (if allowed) a download."""
-    name = str(model).strip()
-    direct = Path(name).expanduser()
-    if direct.exists():
-        if _xclip_folder(direct):
-            return direct
-        raise SketchError(f"{direct} is not an X-CLIP model folder (needs config.json with model_type 'xclip', "
-                          "the weights, the tokenizer files and preprocessor_config.json).")
-    dirs = [Path(d).expanduser() for d in search_dirs]
-    looked = []
-    for d in dirs:
-        for sub in dict.fromkeys([name, name.split("/")[-1], name.replace("/", "--")]):
-            looked.append(str(d / sub))
-            if _xclip_folder(d / sub):
-                return d / sub
-    is_repo = name.count("/") == 1 and not name.startswith((".", "/", "~"))
-    if is_repo:
-        from huggingface_hub import snapshot_download
-
-        patterns = ["*.json", "*.txt", "*.safetensors", "*.bin"]
-        try:
-            snap = Path(snapshot_download(name, allow_patterns=patterns, local_files_only=True))
-            if _xclip_folder(snap):
-                return snap
-        except Exception:  # not cached
-            pass
-        looked.append(f"Hugging Face cache ({_hf_cache_dir()})")
-        if allow_download:
-            try:
-                return Path(snapshot_download(name, allow_patterns=patterns))
-            except Exception as e:
-                raise SketchError(f"Downloading {name} from Hugging Face failed: {e}") from e
-    short = name.rstrip("/").split("/")[-1]
-    where = dirs[0] / short if dirs else Path("ComfyUI/models/xclip") / short
-    msg = (f"X-CLIP model {name!r} was not found. Looked in: {', '.join(looked) or 'nowhere'}. Put the model folder "
-           f"(config.json, model.safetensors, tokenizer and preprocessor_config.json) at {where}, or pass its path")
-    if is_repo:
-        msg += f", or allow a download of {name} into the Hugging Face cache (--allow-download / allow_download)"
-    raise SketchError(msg + ".")
 
 
 def load_xclip(model: str | os.PathLike = DEFAULT_XCLIP, *, search_dirs: Iterable = (), device=None,

@@ -31,99 +31,22 @@ import torch
 from torch import Tensor
 
 from ..errors import SketchError
+from ..models import DIFFUSERS_ALIASES, DIFFUSERS_COMPONENTS, find_diffusers
 from .prior import validate_frames
 from .sds import DiscreteSchedule, ScoreDistillation
 
-MODEL_ALIASES = {
-    "modelscope": "damo-vilab/text-to-video-ms-1.7b",
-    "zeroscope": "cerspense/zeroscope_v2_576w",
-}
 # (frames, (width, height)) each model was trained on
 MODEL_HINTS = {
     "damo-vilab/text-to-video-ms-1.7b": (24, (256, 256)),
     "cerspense/zeroscope_v2_576w": (24, (576, 320)),
 }
-COMPONENTS = ("unet", "vae", "text_encoder", "tokenizer", "scheduler")
 PRECISIONS = ("auto", "fp32", "fp16", "bf16")
-_HF_PATTERNS = ["model_index.json", *(f"{c}/*" for c in COMPONENTS)]
 
 
 # ------------------------------------------------------------------ locating
-def _is_model_dir(p: Path) -> bool:
-    return p.is_dir() and (p / "model_index.json").is_file()
-
-
-def _candidates(name: str, search_dirs: Iterable) -> list[Path]:
-    out = []
-    base = name.rstrip("/").split("/")[-1]
-    for d in search_dirs:
-        d = Path(d).expanduser()
-        for sub in dict.fromkeys([name, base, name.replace("/", "--")]):
-            out.append(d / sub)
-    return out
-
-
-def find_model(model: str | os.PathLike, search_dirs: Iterable = (), allow_download: bool = False) -> Path:
-    """Locate a diffusers text-to-video folder.
-
-    Order: `model` as a path; `model` (or an alias: "modelscope", "zeroscope") inside
-    each of `search_dirs` (as given, its last part, or org--name); the Hugging Face
-    cache (no network); a download into that cache only if allow_download=True.
-    Raises SketchError naming where to put the model.
-    """
-    model = str(model)
-    name = MODEL_ALIASES.get(model.lower(), model)
-    search_dirs = [Path(d).expanduser() for d in search_dirs]
-    direct = Path(name).expanduser()
-    if direct.exists():
-        if _is_model_dir(direct):
-            return direct
-        raise SketchError(
-            f"{direct} is not a diffusers model folder (no model_index.json). Point to the folder that holds "
-            "model_index.json, unet/, vae/, text_encoder/, tokenizer/ and scheduler/."
-        )
-    looked = []
-    for cand in _candidates(name, search_dirs):
-        looked.append(str(cand))
-        if _is_model_dir(cand):
-            return cand
-    is_repo_id = name.count("/") == 1 and not name.startswith((".", "/", "~"))
-    if is_repo_id:
-        try:
-            from huggingface_hub import snapshot_download
-
-            path = Path(snapshot_download(name, allow_patterns=_HF_PATTERNS, local_files_only=True))
-            if _is_model_dir(path):
-                return path
-        except Exception:  # not cached (LocalEntryNotFoundError, ...)
-            pass
-        looked.append(f"Hugging Face cache ({_hf_cache_dir()})")
-        if allow_download:
-            try:
-                from huggingface_hub import snapshot_download
-
-                return Path(snapshot_download(name, allow_patterns=_HF_PATTERNS))
-            except Exception as e:  # network errors, gated repos, ...
-                raise SketchError(f"Downloading {name} from Hugging Face failed: {e}") from e
-    short = name.rstrip("/").split("/")[-1]
-    where = (f"{search_dirs[0] / short}" if search_dirs else f"ComfyUI/models/diffusers/{short}")
-    msg = (
-        f"Video model {model!r} was not found. Looked in: {', '.join(looked) or 'nowhere'}. "
-        f"Put the diffusers folder (model_index.json, unet/, vae/, text_encoder/, tokenizer/, scheduler/) at {where}, "
-        "or pass the folder's path"
-    )
-    if is_repo_id:
-        msg += f", or allow a download of {name} into the Hugging Face cache (allow_download=True / --allow-download)"
-    raise SketchError(msg + ".")
-
-
-def _hf_cache_dir() -> str:
-    try:
-        from huggingface_hub import constants
-
-        return str(constants.HF_HUB_CACHE)
-    except Exception:
-        return "~/.cache/huggingface/hub"
+# find_model(model, search_dirs=(), allow_download=False) -> Path: the path; `model` or an alias ("modelscope",
+# "zeroscope") inside `search_dirs`; the Hugging Face cache; a download only if allowed (core.models).
+find_model = find_diffusers
 
 
 def _variant(folder: Path) -> str | None:
@@ -156,10 +79,10 @@ def load_diffusers_prior(
     prior_kwargs go to DiffusersVideoPrior (t_min, t_max, weighting, vae_chunk, ...).
     """
     path = find_model(model, search_dirs, allow_download)
-    missing = [c for c in COMPONENTS if not (path / c).is_dir()]
+    missing = [c for c in DIFFUSERS_COMPONENTS if not (path / c).is_dir()]
     if missing:
         raise SketchError(
-            f"{path} lacks {', '.join(m + '/' for m in missing)}; a text-to-video folder needs {', '.join(COMPONENTS)}."
+            f"{path} lacks {', '.join(m + '/' for m in missing)}; a text-to-video folder needs {', '.join(DIFFUSERS_COMPONENTS)}."
         )
     unet_cfg = json.loads((path / "unet" / "config.json").read_text())
     if unet_cfg.get("_class_name") != "UNet3DConditionModel":
@@ -181,7 +104,7 @@ def load_diffusers_prior(
     )
     tokenizer = CLIPTokenizer.from_pretrained(path, subfolder="tokenizer", local_files_only=True)
     scheduler = DDPMScheduler.from_pretrained(path, subfolder="scheduler", local_files_only=True)
-    name = MODEL_ALIASES.get(str(model).lower(), str(model))
+    name = DIFFUSERS_ALIASES.get(str(model).lower(), str(model))
     frames_hint, size_hint = MODEL_HINTS.get(name, (None, None))
     if size_hint is None:
         f = 2 ** (len(vae.config.block_out_channels) - 1)
