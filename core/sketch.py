@@ -49,6 +49,8 @@ class Sketch:
     group: torch.Tensor | None = None  # [P] int64 object ids
     canvas: tuple[int, int] = (256, 256)  # (width, height) in px
     compound: torch.Tensor | None = None  # [P] int64, consecutive runs fill together
+    style: Any = None  # core.style.PathStyle (caps, joins, dashes, clips); None = round caps/joins, solid
+    dropped: tuple[str, ...] = ()  # what the source file had that cannot be drawn (see core.svg)
 
     def __post_init__(self):
         pts = torch.as_tensor(self.points)
@@ -74,6 +76,7 @@ class Sketch:
         else:
             object.__setattr__(self, "compound", torch.as_tensor(self.compound, dtype=torch.long, device=dev))
         object.__setattr__(self, "canvas", (int(self.canvas[0]), int(self.canvas[1])))
+        object.__setattr__(self, "dropped", tuple(str(x) for x in self.dropped))
         self._validate()
 
     # ------------------------------------------------------------------ checks
@@ -113,6 +116,10 @@ class Sketch:
             raise SketchError(f"Canvas size must be positive, got {self.canvas}.")
         if not bool(torch.isfinite(self.points).all()):
             raise SketchError("The sketch has NaN or infinite coordinates.")
+        if not bool(torch.isfinite(self.stroke_width).all()):
+            raise SketchError("A stroke width is infinite or NaN (too large for float32); use a finite width.")
+        if self.style is not None and self.style.num_paths != P:
+            raise SketchError(f"The path style has {self.style.num_paths} entries for {P} paths.")
 
     # -------------------------------------------------------------- structure
     @property
@@ -246,6 +253,8 @@ class Sketch:
             group=self.group[pi],
             canvas=self.canvas,
             compound=_renumber_runs(self.compound[pi]),
+            style=None if self.style is None else self.style.select(paths),
+            dropped=self.dropped,
         )
 
     def to(self, device=None, dtype=None) -> "Sketch":
@@ -296,6 +305,8 @@ class Sketch:
             "group": self.group.cpu(),
             "canvas": list(self.canvas),
             "compound": self.compound.cpu(),
+            "style": None if self.style is None else self.style.to_json(),
+            "dropped": list(self.dropped),
         }
 
     @classmethod
@@ -311,6 +322,8 @@ class Sketch:
             group=d["group"],
             canvas=tuple(d["canvas"]),
             compound=d.get("compound"),
+            style=_style_from_json(d.get("style")),
+            dropped=tuple(d.get("dropped") or ()),
         )
 
     def __repr__(self) -> str:
@@ -318,6 +331,14 @@ class Sketch:
             f"Sketch(paths={self.num_paths}, segments={sum(self.num_segments)}, points={self.num_points}, "
             f"dim={self.dim}, canvas={self.canvas[0]}x{self.canvas[1]}, groups={self.num_groups})"
         )
+
+
+def _style_from_json(d):
+    if not d:
+        return None
+    from .style import PathStyle
+
+    return PathStyle.from_json(d)
 
 
 def _renumber_runs(ids: torch.Tensor) -> torch.Tensor:

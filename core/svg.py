@@ -126,8 +126,15 @@ def loads(
     stroke_color=None,
 ) -> Sketch:
     """Parse SVG text (str or bytes, gzip allowed) into a Sketch; options as in `load`."""
-    root = _parse_xml(text)
-    sketch = _Converter(root, check_canvas=normalize is None).run()
+    try:
+        root = _parse_xml(text)
+        sketch = _Converter(root, check_canvas=normalize is None).run()
+    except SketchError as e:
+        if len(str(e)) <= 240:
+            raise
+        raise SketchError(_short(str(e))) from None
+    except RecursionError:
+        raise SketchError("The SVG nests too deeply to read; flatten its groups and references.") from None
     if normalize is not None:
         sketch = _fit(sketch, normalize, margin=margin)
     if stroke_width is not None:
@@ -310,8 +317,8 @@ def _parse_xml(text: str | bytes):
         ) from None
     except ParseError as e:
         raise SketchError(f"The SVG is not well-formed XML ({e}). Open it in a browser or editor and save it again.") from None
-    except (ValueError, UnicodeError) as e:
-        raise SketchError(f"The SVG could not be read as XML text ({e}); save it as UTF-8 SVG.") from None
+    except (ValueError, UnicodeError, LookupError) as e:  # LookupError: an unknown encoding declared
+        raise SketchError(f"The SVG could not be read as XML text ({_q(e, 80)}); save it as UTF-8 SVG.") from None
     ns, tag = _split_tag(root.tag)
     if tag != "svg" or ns not in ("", SVG_NS):
         raise SketchError(f"The file's root element is <{tag}>, not <svg>: it is not an SVG drawing.")
@@ -327,20 +334,31 @@ def _split_tag(tag) -> tuple[str, str]:
     return "", tag
 
 
+def _q(text, limit: int = 60) -> str:
+    """repr of user text, cut to about `limit` characters (error messages stay one short line)."""
+    r = repr(str(text))
+    return r if len(r) <= limit else r[: limit - 5] + "...'"
+
+
+def _short(message: str, limit: int = 240) -> str:
+    """Cut a long message in the middle, keeping its start (the problem) and end (what to do)."""
+    return message if len(message) <= limit else message[: limit - 90] + " ... " + message[-85:]
+
+
 def _where(el) -> str:
     _, tag = _split_tag(el.tag)
     i = el.get("id")
-    return f"<{tag} id={i!r}>" if i else f"<{tag}>"
+    return f"<{tag} id={_q(i, 40)}>" if i else f"<{tag}>"
 
 
 # ------------------------------------------------------------ numbers, units
 def _number(text, what: str) -> float:
     s = str(text).strip()
     if not re.fullmatch(_NUMBER, s):
-        raise SketchError(f"{what}: {text!r} is not a number.")
+        raise SketchError(f"{what}: {_q(text)} is not a number.")
     v = float(s)
     if not math.isfinite(v):
-        raise SketchError(f"{what}: {text!r} is not a finite number.")
+        raise SketchError(f"{what}: {_q(text)} is not a finite number.")
     return v
 
 
@@ -348,17 +366,17 @@ def _length(text, what: str, ref: float | None = None) -> float:
     """A length in px (user units). Percentages need `ref`."""
     m = _LENGTH_RE.match(str(text))
     if not m:
-        raise SketchError(f"{what}: {text!r} is not a length. Use a number with an optional unit (px, pt, pc, mm, cm, in, %).")
+        raise SketchError(f"{what}: {_q(text)} is not a length. Use a number with an optional unit (px, pt, pc, mm, cm, in, %).")
     v = float(m.group(1))
     unit = (m.group(2) or "").lower()
     if unit == "%":
         if ref is None:
-            raise SketchError(f"{what}: a percentage ({text!r}) is not allowed here; give an absolute length.")
+            raise SketchError(f"{what}: a percentage ({_q(text)}) is not allowed here; give an absolute length.")
         v = v / 100.0 * ref
     else:
         v *= _UNITS[unit]
     if not math.isfinite(v):
-        raise SketchError(f"{what}: {text!r} is not a finite length.")
+        raise SketchError(f"{what}: {_q(text)} is not a finite length.")
     return v
 
 
@@ -390,11 +408,37 @@ def _color(text: str, current: tuple | None = None) -> tuple[float, float, float
         rgb = [(_number(p[:-1], "colour") * 2.55 if p.endswith("%") else _number(p, "colour")) / 255.0 for p in parts[:3]]
         a = _fraction(parts[3], "colour alpha") if len(parts) == 4 else 1.0
         return tuple(min(max(c, 0.0), 1.0) for c in rgb) + (a,)
+    m = _HSL_RE.match(s)
+    if m:
+        parts = [p for p in re.split(r"[\s,/]+", m.group(2).strip()) if p]
+        if len(parts) not in (3, 4):
+            raise ValueError(s)
+        hue = _angle(parts[0]) / 360.0
+        sat, light = (min(max(_number(p.rstrip("%"), "colour") / 100.0, 0.0), 1.0) for p in parts[1:3])
+        a = _fraction(parts[3], "colour alpha") if len(parts) == 4 else 1.0
+        import colorsys
+
+        return tuple(min(max(c, 0.0), 1.0) for c in colorsys.hls_to_rgb(hue % 1.0, light, sat)) + (a,)
     from PIL import ImageColor
 
-    c = ImageColor.getrgb(s)  # names, #rgb, #rgba, #rrggbb, #rrggbbaa, hsl()
+    c = ImageColor.getrgb(s)  # names, #rgb, #rgba, #rrggbb, #rrggbbaa
     a = c[3] / 255.0 if len(c) == 4 else 1.0
-    return (c[0] / 255.0, c[1] / 255.0, c[2] / 255.0, a)
+    return tuple(min(max(v / 255.0, 0.0), 1.0) for v in c[:3]) + (min(max(a, 0.0), 1.0),)
+
+
+_HSL_RE = re.compile(r"(hsla?)\(\s*([^)]*)\)\s*$", re.I)
+_ANGLE_UNITS = {"": 1.0, "deg": 1.0, "grad": 0.9, "rad": 180.0 / math.pi, "turn": 360.0}
+
+
+def _angle(text: str) -> float:
+    """Degrees of a CSS angle (a bare number is degrees)."""
+    m = re.fullmatch(rf"\s*({_NUMBER})\s*(deg|grad|rad|turn)?\s*", str(text), re.I)
+    if not m:
+        raise ValueError(text)
+    v = float(m.group(1)) * _ANGLE_UNITS[(m.group(2) or "").lower()]
+    if not math.isfinite(v):
+        raise ValueError(text)
+    return v
 
 
 def _user_color(value) -> tuple[float, float, float, float]:
@@ -402,7 +446,7 @@ def _user_color(value) -> tuple[float, float, float, float]:
         try:
             c = _color(value)
         except (ValueError, SketchError):
-            raise SketchError(f"Unknown colour {value!r}; use a CSS colour such as 'black' or '#1a1a1a'.") from None
+            raise SketchError(f"Unknown colour {_q(value)}; use a CSS colour such as 'black' or '#1a1a1a'.") from None
         return c if c is not None else _NO_PAINT
     v = [float(x) for x in value]
     if len(v) not in (3, 4) or not all(0.0 <= x <= 1.0 for x in v):
@@ -482,16 +526,59 @@ def _quad(a: complex, c: complex, b: complex) -> list[complex]:
 
 
 def _arc(a: complex, rx: float, ry: float, rot: float, large: bool, sweep: bool, b: complex) -> list[list[complex]]:
-    """Cubics of an SVG elliptical arc (ceil(|sweep|/45 deg) of them)."""
+    """Cubics of an SVG elliptical arc (ceil(|sweep| / 45 deg) of them; SVG 1.1 F.6.5 centre parametrisation)."""
     if a == b:
         return []  # SVG: an arc to the current point is omitted
+    rx, ry = abs(rx), abs(ry)
     if rx == 0 or ry == 0:
         return [_line(a, b)]
-    from svgpathtools import Arc
+    # work relative to the chord's scale so that huge radii or coordinates cannot overflow
+    scale = max(abs(a - b), 1e-300)
+    rx_s, ry_s = rx / scale, ry / scale
+    phi = math.radians(rot % 360.0)
+    cs, sn = math.cos(phi), math.sin(phi)
+    d = (a - b) / (2 * scale)
+    x1, y1 = cs * d.real + sn * d.imag, -sn * d.real + cs * d.imag
+    sq = lambda v: v * v  # noqa: E731 - float * float overflows to inf (** raises OverflowError)
+    lam = sq(x1 / rx_s) + sq(y1 / ry_s)
+    if lam > 1:
+        rx_s, ry_s = rx_s * math.sqrt(lam), ry_s * math.sqrt(lam)
+    num = sq(rx_s * ry_s) - sq(rx_s * y1) - sq(ry_s * x1)
+    den = sq(rx_s * y1) + sq(ry_s * x1)
+    ratio = num / den if den > 0 else 0.0
+    coef = math.sqrt(ratio) if ratio > 0 and math.isfinite(ratio) else 0.0
+    if large == sweep:
+        coef = -coef
+    cxp, cyp = coef * rx_s * y1 / ry_s, -coef * ry_s * x1 / rx_s
+    t1 = math.atan2((y1 - cyp) / ry_s, (x1 - cxp) / rx_s)
+    t2 = math.atan2((-y1 - cyp) / ry_s, (-x1 - cxp) / rx_s)
+    dt = t2 - t1
+    if sweep and dt < 0:
+        dt += 2 * math.pi
+    elif not sweep and dt > 0:
+        dt -= 2 * math.pi
+    if not math.isfinite(dt):
+        return [_line(a, b)]
+    n = max(1, math.ceil(abs(dt) / (math.pi / 4) - 1e-9))
+    centre = complex(cs * cxp - sn * cyp, sn * cxp + cs * cyp) * scale + (a + b) / 2
+    rot_c = complex(cs, sn)
+    RX, RY = rx_s * scale, ry_s * scale
 
-    arc = Arc(a, complex(abs(rx), abs(ry)), rot, bool(large), bool(sweep), b)
-    n = max(1, math.ceil(abs(arc.delta) / 45.0 - 1e-9))
-    return [[c.start, c.control1, c.control2, c.end] for c in arc.as_cubic_curves(curves=n)]
+    def at(z: complex) -> complex:
+        return centre + rot_c * complex(RX * z.real, RY * z.imag)
+
+    k = 4.0 / 3.0 * math.tan(dt / n / 4)
+    out = []
+    for i in range(n):
+        u0 = complex(math.cos(t1 + dt * i / n), math.sin(t1 + dt * i / n))
+        u1 = complex(math.cos(t1 + dt * (i + 1) / n), math.sin(t1 + dt * (i + 1) / n))
+        out.append([at(u0), at(u0 + k * 1j * u0), at(u1 - k * 1j * u1), at(u1)])
+    out[0][0], out[-1][3] = a, b
+    return out
+
+
+def _too_many_segments() -> str:
+    return f"The SVG has more than {MAX_SEGMENTS} curve segments; simplify it (Inkscape: Path > Simplify) and try again."
 
 
 class _PathData:
@@ -500,8 +587,9 @@ class _PathData:
 
     _TOKEN = re.compile(rf"\s*,?\s*(?:([MmZzLlHhVvCcSsQqTtAa])|({_NUMBER}))")
 
-    def __init__(self, d: str, where: str):
+    def __init__(self, d: str, where: str, budget: int | None = None):
         self.d, self.where, self.pos = d, where, 0
+        self.budget = MAX_SEGMENTS if budget is None else budget  # segments allowed before conversion stops
 
     def _error(self, msg: str):
         raise SketchError(f"Malformed path data in {self.where} near character {self.pos}: {msg}. Fix or remove this path.")
@@ -610,6 +698,9 @@ class _PathData:
                 if not new:
                     cur = end
             if new:
+                self.budget -= len(new)
+                if self.budget < 0:  # checked while converting, before the rest of the data is read
+                    raise SketchError(_too_many_segments())
                 segs.extend(new)
                 cur = new[-1][3]
             prev_cmd = up
@@ -663,7 +754,14 @@ class _Converter:
         h = r.get("height")
         w = None if w is None or w.strip().endswith("%") else _length(w, "The <svg> width")
         h = None if h is None or h.strip().endswith("%") else _length(h, "The <svg> height")
+        if vb is not None:
+            if w is None and h is not None:
+                w = h * vb[2] / vb[3]
+            elif h is None and w is not None:
+                h = w * vb[3] / vb[2]
         for v, name in ((w, "width"), (h, "height")):
+            if v is not None and not math.isfinite(v):
+                raise SketchError(f"The <svg> {name} (or the size derived from it) is too large for a canvas; give a size in pixels.")
             if v is not None and v <= 0:
                 raise SketchError(f"The <svg> {name} is {v:g}; it must be positive. Fix the width/height attributes.")
         if vb is not None:
@@ -681,10 +779,10 @@ class _Converter:
             return None
         nums = _NUMBER_RE.findall(text)
         if len(nums) != 4:
-            raise SketchError(f"The viewBox {text!r} of {_where(el)} must have four numbers: min-x min-y width height.")
+            raise SketchError(f"The viewBox {_q(text)} of {_where(el)} must have four numbers: min-x min-y width height.")
         vb = [_number(n, "viewBox") for n in nums]
         if vb[2] <= 0 or vb[3] <= 0:
-            raise SketchError(f"The viewBox {text!r} of {_where(el)} has a non-positive size; fix its width and height.")
+            raise SketchError(f"The viewBox {_q(text)} of {_where(el)} has a non-positive size; fix its width and height.")
         return vb
 
     def run(self) -> Sketch:
@@ -827,9 +925,9 @@ class _Converter:
                 m = parse_transform(text)
             m = np.asarray(m, dtype=float)
         except Exception as e:  # its parser raises ValueError / IndexError on bad syntax
-            raise SketchError(f"Bad transform {text!r} on {_where(el)} ({e}). Fix or remove it.") from None
+            raise SketchError(f"Bad transform {_q(text)} on {_where(el)} ({_q(e, 80)}). Fix or remove it.") from None
         if m.shape != (3, 3) or not np.isfinite(m).all():
-            raise SketchError(f"Bad transform {text!r} on {_where(el)}: not a finite 2D affine map.")
+            raise SketchError(f"Bad transform {_q(text)} on {_where(el)}: not a finite 2D affine map.")
         return m
 
     def _visit_viewport(self, el, content, ctm, style, op, label, depth, refs, width=None, height=None):
@@ -862,7 +960,7 @@ class _Converter:
         if target is None:
             return  # a broken reference renders nothing
         if href in refs:
-            raise SketchError(f"<use href={href!r}> refers to itself (a reference cycle); remove the cycle.")
+            raise SketchError(f"<use href={_q(href)}> refers to itself (a reference cycle); remove the cycle.")
         refs = refs | {href}
         _, ttag = _split_tag(target.tag)
         if ttag == "symbol":
@@ -884,12 +982,15 @@ class _Converter:
         vw, vh = self.viewport
         diag = math.sqrt((vw * vw + vh * vh) / 2)
         if tag == "path":
-            return _PathData(el.get("d") or "", _where(el)).subpaths()
+            return _PathData(el.get("d") or "", _where(el), MAX_SEGMENTS - self.n_segments).subpaths()
         if tag == "line":
             p = [complex(self._attr_len(el, f"x{i}", vw, 0.0), self._attr_len(el, f"y{i}", vh, 0.0)) for i in (1, 2)]
             return [([_line(p[0], p[1])], False)]
         if tag in ("polyline", "polygon"):
-            nums = [_number(n, f"points of {_where(el)}") for n in _NUMBER_RE.findall(el.get("points") or "")]
+            raw = _NUMBER_RE.findall(el.get("points") or "")
+            if len(raw) // 2 > MAX_SEGMENTS - self.n_segments + 1:
+                raise SketchError(_too_many_segments())
+            nums = [_number(n, f"points of {_where(el)}") for n in raw]
             pts = [complex(nums[i], nums[i + 1]) for i in range(0, len(nums) - 1, 2)]
             if len(pts) < 2:
                 return []
@@ -949,7 +1050,7 @@ class _Converter:
         try:
             return _color(v, current)
         except (ValueError, SketchError):
-            raise SketchError(f"Unknown colour {value!r} in {_where(el)}; use a CSS colour such as 'black' or '#1a1a1a'.") from None
+            raise SketchError(f"Unknown colour {_q(value)} in {_where(el)}; use a CSS colour such as 'black' or '#1a1a1a'.") from None
 
     def _gradient_color(self, el, hops: int = 0) -> tuple | None:
         """Mean colour of a gradient's stops (following href), or None."""
@@ -984,6 +1085,8 @@ class _Converter:
         width = _length(style["stroke-width"], f"stroke-width of {where}", math.sqrt((vw * vw + vh * vh) / 2))
         lin = ctm[:2, :2]
         width *= math.sqrt(abs(float(np.linalg.det(lin))))
+        if not (math.isfinite(width) and width < 1e30):
+            raise SketchError(f"The stroke-width of {where} is too large (over 1e30 px); give it a sensible width.")
         if stroke is None or width <= 0:
             stroke_rgba, width = _NO_PAINT, 0.0
         else:
@@ -993,7 +1096,7 @@ class _Converter:
             fill_rgba = fill[:3] + (fill[3] * _fraction(style["fill-opacity"], f"fill-opacity of {where}") * opacity,)
         rule = style["fill-rule"].strip().lower()
         if rule not in ("nonzero", "evenodd"):
-            raise SketchError(f"Unknown fill-rule {style['fill-rule']!r} in {where}; use 'nonzero' or 'evenodd'.")
+            raise SketchError(f"Unknown fill-rule {_q(style['fill-rule'])} in {where}; use 'nonzero' or 'evenodd'.")
         filled = fill_rgba[3] > 0
         if filled:  # SVG fills open subpaths as if closed
             subpaths = [(_close(segs), True) for segs, _ in subpaths]
@@ -1006,9 +1109,7 @@ class _Converter:
     def _add(self, segs, closed, ctm, where, width, stroke, fill, rule, label, compound):
         self.n_segments += len(segs)
         if self.n_segments > MAX_SEGMENTS:
-            raise SketchError(
-                f"The SVG has more than {MAX_SEGMENTS} curve segments; simplify it (Inkscape: Path > Simplify) and try again."
-            )
+            raise SketchError(_too_many_segments())
         if len(self.paths) + 1 > MAX_PATHS:
             raise SketchError(f"The SVG has more than {MAX_PATHS} paths; simplify it or split it into several sketches.")
         chain = [z for s in segs for z in s[:3]]

@@ -19,9 +19,15 @@ def image_to_png(img, path: Path) -> None:
     Image.fromarray((arr.numpy() * 255 + 0.5).astype(np.uint8)).save(path)
 
 
-def out_path(arg: str) -> Path:
-    """The output path, its folder created."""
+def out_path(arg: str, suffixes: tuple[str, ...] | None = None) -> Path:
+    """The output path, its folder created. `suffixes`: the extensions the command can write
+    (anything else is a one-line SketchError before any work is done)."""
     p = Path(arg)
+    if suffixes is not None and p.suffix.lower() not in suffixes:
+        from ..errors import SketchError
+
+        raise SketchError(f"Cannot write {p.name[-60:]!r}: this command writes {' or '.join(suffixes)} files; "
+                          "change the --out extension.")
     p.parent.mkdir(parents=True, exist_ok=True)
     return p
 

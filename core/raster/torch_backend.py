@@ -289,9 +289,9 @@ def _finish(pixel, alpha, rgb, T, H, W, background, dev, dt):
     trans = torch.exp(log_trans)[:, None]
     if background is None:
         out = torch.cat([premult, 1 - trans], dim=1)
-        return out.view(T, H, W, 4)
+        return out.clamp(0, 1).view(T, H, W, 4)  # (float rounding can leave 1 + 1e-6)
     bg = torch.as_tensor(background, device=dev, dtype=dt).reshape(1, 3)
-    return (premult + bg * trans).view(T, H, W, 3)
+    return (premult + bg * trans).clamp(0, 1).view(T, H, W, 3)
 
 
 def ink(images: torch.Tensor) -> torch.Tensor:
