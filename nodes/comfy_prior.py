@@ -10,10 +10,14 @@ apply exactly as in a KSampler run, on the model object the user loaded (no copy
         frames [T,H,W,3] -> resampled to the VAE's frame rule (frame_rules) -> VAE encoder
         WITH gradient (a private copy of the encoder, made once per run, recomputed in
         backward) -> model.model.process_latent_in -> z
-        p ~ U[start, end]; sigma = model_sampling.percent_to_sigma(p)
-        z_t = model_sampling.noise_scaling(sigma, eps, z); x0 = model_wrap(z_t, sigma) under
-        no_grad (CFG-combined denoised latent; the diffusion model never sees a gradient)
-        grad = w * (a / s) (z - x0)  (= w (eps_hat - eps), any flow or eps model)
+        sigma: by default the paper's SNR range (DDPM t ~ U{50..948} of the scaled-linear schedule,
+        mapped to the sigma of this model's own sampling with the same signal-to-noise ratio;
+        core.guidance.frame_rules.NoiseLevels), or the model's schedule (p ~ U[start, end] through
+        model_sampling.percent_to_sigma) with noise_levels="model"
+        x0 = model_wrap(z_t, sigma) under no_grad (CFG-combined denoised latent; the diffusion
+        model never sees a gradient); everything else - z_t = a z + s eps, the weighting, the
+        x0-space gradient w (a / s)(z - x0) (= w (eps_hat - eps), any flow or eps model), its
+        injection and stats - is core.guidance.sds.ScoreDistillation.step_x0
 
 Why the copies: ComfyUI runs nodes under torch.inference_mode(), so a VAE loaded by a
 loader node holds inference tensors, which autograd refuses to save for backward; so
@@ -34,6 +38,7 @@ from ..core.errors import SketchError
 from ..core.guidance.frame_rules import (
     DEFAULT_PERCENT_RANGE,
     FrameRule,
+    NoiseLevels,
     check_percent_range,
     describe_frames,
     frame_index_map,
@@ -41,16 +46,31 @@ from ..core.guidance.frame_rules import (
     latent_frames,
     noise_coefficients,
     resample_frames,
-    sample_percent,
     temporal_factor,
 )
 from ..core.guidance.prior import validate_frames
-from ..core.guidance.sds import NoiseLevel, eps_residual_from_x0, inject_gradient, sds_weight
+from ..core.guidance.sds import NoiseLevel, ScoreDistillation, sds_weight
 
 log = logging.getLogger("sketchmotion")
 
 OOM_ADVICE = "use fewer frames or a smaller render_size in Animate Sketch (the encoder must keep gradients, so " \
              "ComfyUI's tiled VAE fallback cannot be used)"
+
+
+def is_oom(error: BaseException) -> bool:
+    """ComfyUI's own out-of-memory test: model_management.is_oom where it exists (newer ComfyUI also
+    counts torch.AcceleratorError "out of memory"), else isinstance(error, OOM_EXCEPTION). Where
+    OOM_EXCEPTION is the bare Exception (ComfyUI without CUDA), the message must also say
+    "out of memory", so an unrelated error is never reported as one."""
+    import comfy.model_management as mm
+
+    check = getattr(mm, "is_oom", None)
+    if callable(check):
+        return bool(check(error))
+    oom = getattr(mm, "OOM_EXCEPTION", Exception)
+    if not isinstance(error, oom):
+        return False
+    return oom is not Exception or "out of memory" in str(error).lower()
 
 
 VAE_NAMES = {"wan": "Wan", "lightricks": "LTX-Video", "genmo": "Mochi", "cosmos": "Cosmos", "hunyuan_video": "HunyuanVideo"}
@@ -107,9 +127,14 @@ class ComfyVideoPrior:
     """VideoPrior over a ComfyUI ModelPatcher, VAE and CONDITIONING (see the module docstring).
 
     cfg: classifier-free guidance; 0 uses the guidance Animate Sketch passes per pass.
-    start_percent/end_percent: the sampled noise range in ComfyUI's sampling percent
-    (default ~ LiveSketch's t in 50..948). weighting: see core.guidance.sds.WEIGHTINGS.
+    start_percent/end_percent: the noise range in ComfyUI's sampling percent (0.051..0.95 =
+    LiveSketch's t in 50..948, t = (1 - p) 999). noise_levels: "paper" (default) draws t in that
+    range and scores at the model's sigma of equal signal-to-noise ratio; "model" draws p
+    uniformly through the model's percent_to_sigma (its own schedule, shift included); see
+    core.guidance.frame_rules.NoiseLevels. weighting: see core.guidance.sds.WEIGHTINGS.
     checkpoint_vae: recompute the encoder in backward instead of holding its activations.
+    clip: optional text encoder; without it the positive / negative CONDITIONING are the prompt
+    and a non-empty prompt from the Animate node is an error (it would be ignored).
     """
 
     num_frames_hint = None
@@ -117,7 +142,8 @@ class ComfyVideoPrior:
 
     def __init__(self, model, vae, positive, negative, *, cfg: float = 0.0,
                  start_percent: float = DEFAULT_PERCENT_RANGE[0], end_percent: float = DEFAULT_PERCENT_RANGE[1],
-                 weighting: str = "1-alpha_bar", checkpoint_vae: bool = True, seed: int = 0, clip=None):
+                 weighting: str = "1-alpha_bar", checkpoint_vae: bool = True, seed: int = 0, clip=None,
+                 noise_levels: str = "paper"):
         if not hasattr(model, "get_model_object") or not hasattr(model, "model"):
             raise SketchError("The model input must be a ComfyUI MODEL (from Load Diffusion Model or a checkpoint loader).")
         if not positive or negative is None:
@@ -131,6 +157,8 @@ class ComfyVideoPrior:
             raise SketchError(f"cfg must be >= 0 (0: use Animate Sketch's guidance), got {cfg}.")
         self.start, self.end = check_percent_range(start_percent, end_percent)
         sds_weight(NoiseLevel(1.0, 1.0, 0.0), weighting)  # validates the name
+        ms = model.get_model_object("model_sampling")
+        self.levels = NoiseLevels(ms.percent_to_sigma, ms.noise_scaling, noise_levels, self.start, self.end)
         self.weighting, self.checkpoint_vae, self.seed = weighting, bool(checkpoint_vae), int(seed)
         self.rule = vae_frame_rule(vae)
         fmt = model.model.latent_format
@@ -141,7 +169,8 @@ class ComfyVideoPrior:
         if getattr(fmt, "latent_dimensions", 2) == 3 and not self.rule.video:
             raise SketchError("The model is a video model but the VAE is an image VAE; connect the model's video VAE.")
         self.device = model.load_device
-        self.name = (f"comfyui:{type(model.model).__name__}:{self.start:.3f}-{self.end:.3f}:{weighting}:cfg{self.cfg:g}")
+        self.name = (f"comfyui:{type(model.model).__name__}:{self.start:.3f}-{self.end:.3f}:{noise_levels}:{weighting}:"
+                     f"cfg{self.cfg:g}")
         self._shape = None  # latent shape planned by check_video
         self._active = None  # (model_wrap, extra_args) while run() is inside the guider
         self._encoder = self._latent_format = None  # per-run copies (see run)
@@ -151,9 +180,12 @@ class ComfyVideoPrior:
         """With a CLIP connected, encode the stage's prompt (and negative prompt, if any) the way CLIP
         Text Encode does; without one, the positive / negative CONDITIONING inputs are the prompt."""
         if self.clip is None:
-            if prompt:
-                log.info("ComfyUI Video Prior: no CLIP connected, so the prompt is the positive CONDITIONING; the "
-                         "Animate node's prompt text is not used.")
+            if prompt or negative_prompt:
+                raise SketchError(
+                    f"ComfyUI Video Prior has no CLIP connected, so it cannot encode the prompt typed in the Animate "
+                    f"node ({(prompt or negative_prompt)[:60]!r}). Either connect the model's text encoder (Load CLIP) "
+                    "to the prior's clip input so that prompt is used, or clear the Animate node's prompt (and "
+                    "negative prompt) to animate with the prior's positive / negative CONDITIONING.")
             return
         encode = lambda text: self.clip.encode_from_tokens_scheduled(self.clip.tokenize(text))  # noqa: E731
         self.positive = encode(prompt) if prompt else self.given[0]
@@ -169,6 +201,11 @@ class ComfyVideoPrior:
             for c in cond:
                 h.update(c[0].detach().float().cpu().numpy().tobytes())
         return h.hexdigest()
+
+    def frames_to_render(self, num_frames: int) -> int:
+        """How many frames a trainer should render for a clip of num_frames: the VAE's next valid count
+        (Wan: 4k+1, 24 -> 25), so the motion field is sampled at exactly the frames the model sees."""
+        return frames_to_encode(num_frames, self.rule.temporal)
 
     def latent_shape(self, num_frames: int, height: int, width: int) -> tuple[int, ...]:
         r = self.rule
@@ -189,7 +226,7 @@ class ComfyVideoPrior:
             raise SketchError(f"This VAE needs frame sizes that are multiples of {s} px; got {width}x{height}. "
                               f"Set render_size to a multiple of {s} (e.g. {max(s, round(max(height, width) / s) * s)}).")
         self._shape = self.latent_shape(num_frames, height, width)
-        log.info("ComfyUI Video Prior: %s", self.describe(num_frames, height, width))
+        log.info("ComfyUI Video Prior: %s; %s", self.describe(num_frames, height, width), self.levels.describe())
 
     # ------------------------------------------------------------- the guider
     def run(self, fn):
@@ -236,8 +273,11 @@ class ComfyVideoPrior:
 
         try:
             return self._encoder.encode(x).float()
-        except comfy.model_management.OOM_EXCEPTION:
-            pass
+        except Exception as e:  # noqa: BLE001 - only out-of-memory is translated; everything else re-raises
+            if not is_oom(e):
+                raise
+        # raised outside the handler, so the failed attempt's tensors are freed first
+        comfy.model_management.soft_empty_cache()
         raise SketchError(f"Out of memory while encoding {tuple(x.shape)} pixels with gradient: {OOM_ADVICE}.")
 
     def encode(self, frames: Tensor) -> Tensor:
@@ -261,8 +301,11 @@ class ComfyVideoPrior:
     def sds_loss(self, frames: Tensor, *, guidance_scale: float = 30.0, generator: torch.Generator | None = None):
         """(loss, stats) for frames [T,H,W,3] in 0..1; call inside run(fn) (the trainer does).
 
-        Cancel is honoured between steps (the progress bar checks it), never between the two passes of
-        one step, so a cancelled run always checkpoints a whole step.
+        The adapter only predicts x0 (ComfyUI's guider: CFG-combined denoised latent); the rest is
+        core.guidance.sds.ScoreDistillation.step_x0. Frames at a count the VAE cannot take are spread
+        over the next valid count (frame_rules.resample_frames); trainers render that count directly
+        (frames_to_render). Cancel is honoured between steps (the progress bar checks it); an
+        interruption inside a step is handled by the trainer's run, which keeps the last whole step.
         """
         validate_frames(frames)
         if self._active is None:
@@ -275,23 +318,17 @@ class ComfyVideoPrior:
         z = self.encode(video)
 
         ms = self.model.get_model_object("model_sampling")
-        sigma = float(ms.percent_to_sigma(sample_percent(self.start, self.end, generator)))
+        sigma, ddpm_t = self.levels.sample(generator)
         a, s = noise_coefficients(ms.noise_scaling, sigma)
         level = NoiseLevel(alpha=a, sigma=s, timestep=float(ms.timestep(torch.tensor([sigma])).reshape(-1)[0]))
-        dev = generator.device if generator is not None else z.device
-        eps = torch.randn(z.shape, generator=generator, device=dev, dtype=torch.float32).to(z.device)
-        sig = torch.full((z.shape[0],), sigma, device=z.device, dtype=torch.float32)
         cfg = self.cfg or float(guidance_scale)
-        with torch.no_grad():
-            z_t = ms.noise_scaling(sig, eps, z.detach().float())
+
+        def predict_x0(z_t: Tensor, _level: NoiseLevel) -> Tensor:
+            sig = torch.full((z_t.shape[0],), sigma, device=z_t.device, dtype=torch.float32)
             setattr(model_wrap, "cfg", cfg)  # the CFGGuider itself; read at every call
-            x0 = model_wrap(z_t, sig, **extra_args).float()
-        grad = sds_weight(level, self.weighting) * eps_residual_from_x0(z.detach().float(), x0, level)
-        finite = bool(torch.isfinite(grad).all())
-        if not finite:
-            grad = torch.zeros_like(grad)
-        loss = inject_gradient(z, grad.to(z.dtype))
-        stats = {"timestep": level.timestep, "alpha": a, "sigma": s, "weight": sds_weight(level, self.weighting),
-                 "guidance_scale": cfg, "grad_norm": float(grad.norm()), "finite": finite, "loss": float(loss.detach()),
-                 "encoded_frames": E}
+            return model_wrap(z_t, sig, **extra_args)
+
+        sds = ScoreDistillation(None, self.weighting)
+        loss, stats = sds.step_x0(z, predict_x0, guidance_scale=cfg, generator=generator, level=level)
+        stats.update(encoded_frames=E, ddpm_t=ddpm_t, model_sigma=sigma)
         return loss, stats

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from comfy_api.latest import io
 
-from ..core.guidance.frame_rules import DEFAULT_PERCENT_RANGE, PAPER_T_RANGE
+from ..core.guidance.frame_rules import DEFAULT_PERCENT_RANGE, NOISE_LEVELS, PAPER_T_RANGE
 from ..core.guidance.sds import WEIGHTINGS
 from ._types import CATEGORY_ANIMATE, VideoPrior
 
@@ -13,9 +13,9 @@ Model, Vae, Conditioning, Clip = io.Custom("MODEL"), io.Custom("VAE"), io.Custom
 
 FRAME_NOTE = (
     "The VAE decides which frame counts a video can have: Wan and HunyuanVideo take 4k+1 frames, LTX-Video 8k+1, "
-    "Mochi 6k+1, image VAEs (AnimateDiff) any. The animation keeps the frame count set in Animate Sketch: its frames "
-    "are spread over the next valid count before encoding (24 -> 25 for Wan: one frame shown twice), and the log "
-    "says what is rendered and encoded."
+    "Mochi 6k+1, image VAEs (AnimateDiff) any. The animation keeps the frame count set in Animate Sketch: while "
+    "training, its continuous-time motion is rendered at the next valid count (24 -> 25 evenly spaced times for "
+    "Wan), and the result is sampled back at your count; the log says what is rendered and encoded."
 )
 
 
@@ -39,17 +39,25 @@ class ComfyVideoPrior(io.ComfyNode):
                                tooltip="Classifier-free guidance. 0 uses Animate Sketch's guidance_local / "
                                "guidance_global (paper: 30 / 40); score distillation needs far more than sampling."),
                 io.Float.Input("start_percent", default=DEFAULT_PERCENT_RANGE[0], min=0.001, max=0.999, step=0.001,
-                               tooltip="Noisiest point of the sampled noise range, as a sampling percent (0 = pure "
-                               f"noise). The default is the paper's t = {PAPER_T_RANGE[1]} of 1000. Flow models apply "
-                               "their shift (Wan: 8) on top; a ModelSamplingSD3 node before this one changes it."),
+                               tooltip="Noisiest end of the noise range as a sampling percent p (0 = pure noise): "
+                               f"DDPM t = (1 - p) * 999, default the paper's t = {PAPER_T_RANGE[1]} of 1000. With "
+                               "noise_levels 'paper' the model is scored at its own sigma of the same signal-to-noise "
+                               "ratio as that t on ModelScope's schedule; with 'model', p goes through the model's "
+                               "schedule (flow models apply their shift, Wan: 8; a ModelSamplingSD3 node changes it)."),
                 io.Float.Input("end_percent", default=DEFAULT_PERCENT_RANGE[1], min=0.001, max=0.999, step=0.001,
-                               tooltip=f"Least noisy point of the range (default: the paper's t = {PAPER_T_RANGE[0]})."),
+                               tooltip=f"Least noisy end of the range (default: the paper's t = {PAPER_T_RANGE[0]}); "
+                               "read like start_percent."),
                 io.Combo.Input("weighting", options=list(WEIGHTINGS), default=WEIGHTINGS[0],
                                tooltip="w(t) of the score-distillation gradient; 1-alpha_bar as in LiveSketch."),
                 Clip.Input("clip", optional=True,
                            tooltip="Optional: the model's text encoder (Load CLIP). Connected, the Animate nodes' own "
                            "prompts are encoded with it - needed for Animate Objects' per-object prompts; not "
-                           "connected, positive / negative are the prompt for every stage."),
+                           "connected, positive / negative are the prompt for every stage and the Animate node's "
+                           "prompt must be empty (a typed prompt is an error, never silently ignored)."),
+                io.Combo.Input("noise_levels", options=list(NOISE_LEVELS), default="paper", optional=True,
+                               tooltip="; ".join(f"{k}: {v}" for k, v in NOISE_LEVELS.items()) + ". With 'paper', "
+                               "Wan (shift 8) and Cosmos see the same SNR distribution as ModelScope in LiveSketch; "
+                               "for eps models on the scaled-linear schedule both options are the same."),
             ],
             outputs=[VideoPrior.Output(display_name="video_prior",
                                        tooltip="The model as a score-distillation loss, for Animate Sketch / Objects.")],
@@ -70,13 +78,13 @@ class ComfyVideoPrior(io.ComfyNode):
 
     @classmethod
     def execute(cls, model, vae, positive, negative, cfg, start_percent, end_percent, weighting,
-                clip=None) -> io.NodeOutput:
+                clip=None, noise_levels="paper") -> io.NodeOutput:
         import logging
 
         from .comfy_prior import ComfyVideoPrior as Prior
 
         prior = Prior(model, vae, positive, negative, cfg=cfg, start_percent=start_percent, end_percent=end_percent,
-                      weighting=weighting, clip=clip)
+                      weighting=weighting, clip=clip, noise_levels=noise_levels)
         from ..core.guidance.frame_rules import describe_frames
 
         examples = "; ".join(describe_frames(t, prior.rule) for t in (16, 24))

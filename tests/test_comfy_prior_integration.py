@@ -14,10 +14,12 @@ fixed size, so it cannot be shrunk. Conditioning is random umt5-sized text embed
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -108,7 +110,7 @@ def prior_node(comfy, comfy_models, **kw):  # noqa: F811
 def animate(comfy, prior, **kw):  # noqa: F811
     sk = run(node(comfy, "SketchMotionSketchFromSVGText"), svg_text=LINE_SVG, normalize=64)
     sk = sk.args[0] if hasattr(sk, "args") else sk[0]
-    inputs = dict(sketch=sk, video_prior=prior, prompt="a line waving", frames=FRAMES - 1, steps=2, fps=8.0, seed=0,
+    inputs = dict(sketch=sk, video_prior=prior, prompt="", frames=FRAMES - 1, steps=2, fps=8.0, seed=0,
                   guidance_local=30.0, guidance_global=40.0, motion="local + global", render_size=SIZE) | kw
     out = run(node(comfy, "SketchMotionAnimateSketch"), **inputs)
     return (out.args if hasattr(out, "args") else out)[:2]  # (animation, rendered frames); fps is the third
@@ -196,8 +198,7 @@ def test_animate_sketch_trains_with_the_comfy_prior(comfy, comfy_models, monkeyp
     assert anim.num_frames == FRAMES - 1 and anim.settings["steps_done"] == 2  # the user's frame count is kept
     assert anim.settings["skipped_steps"] == 0  # every SDS gradient was finite and applied
     assert torch.isfinite(anim.frames).all()
-    untrained, _ = animate(comfy, prior, steps=0, motion="local only")  # same seed: the field before training
-    moved = (anim.frames - untrained.frames).abs().amax().item()
+    moved = (anim.frames - anim.sketch.points[None]).abs().amax().item()  # the field starts at the sketch (zero init)
     assert moved > 1e-4, f"training must move the strokes (moved at most {moved} px)"
     assert images.shape == (FRAMES - 1, SIZE, SIZE, 3)
     assert not loads, "the prior must never load a second model"
@@ -205,6 +206,33 @@ def test_animate_sketch_trains_with_the_comfy_prior(comfy, comfy_models, monkeyp
     after = list(model.model.parameters())
     assert all(torch.equal(a, b.detach()) for a, b in zip(before, after)), "the diffusion model must not change"
     assert all(p.grad is None for p in model.model.parameters()), "no gradient may reach the diffusion model"
+
+
+class FakeClip:
+    """Stands in for a CLIP object: records the texts and returns a distinct conditioning per text."""
+
+    def __init__(self):
+        self.texts = []
+
+    def tokenize(self, text):
+        self.texts.append(text)
+        return text
+
+    def encode_from_tokens_scheduled(self, tokens):
+        return conditioning(1000 + len(self.texts))
+
+
+def test_a_typed_prompt_without_clip_is_an_error_and_with_clip_it_is_encoded(comfy, comfy_models):  # noqa: F811
+    from sketchmotion.core.errors import SketchError
+
+    prior = prior_node(comfy, comfy_models)
+    with pytest.raises(SketchError, match="no CLIP connected.*'a line waving'.*clear the Animate node's prompt"):
+        animate(comfy, prior, prompt="a line waving", steps=1, motion="local only")
+    clip = FakeClip()
+    prior = prior_node(comfy, comfy_models, clip=clip)
+    anim, _ = animate(comfy, prior, prompt="a line waving", steps=1, motion="local only")
+    assert clip.texts == ["a line waving"] and anim.settings["steps_done"] == 1
+    assert not torch.equal(prior.positive[0][0], comfy_models[2][0][0])  # the prompt's own conditioning was used
 
 
 def test_cancel_propagates_unchanged_and_a_rerun_resumes(comfy, comfy_models):  # noqa: F811
@@ -263,6 +291,70 @@ def test_out_of_memory_while_encoding_is_a_clear_error(comfy, comfy_models, monk
         leftover.unlink()
 
 
+def _model_sampling(comfy_cpu, sampling: str, kind: str, **settings):
+    """A model_sampling object built the way comfy.model_base does (class of both parents)."""
+    import comfy.model_sampling as ms
+
+    class Config:
+        sampling_settings = settings
+
+    cls = type("ModelSampling", (getattr(ms, sampling), getattr(ms, kind)), {})
+    return cls(Config())
+
+
+@pytest.mark.parametrize("sampling, kind, settings", [
+    ("ModelSamplingDiscreteFlow", "CONST", {"shift": 8.0}),  # Wan 2.1
+    ("ModelSamplingDiscreteFlow", "CONST", {"shift": 1.0}),
+    ("ModelSamplingDiscrete", "EPS", {}),  # SD-family eps models (scaled-linear betas)
+    ("ModelSamplingDiscrete", "V_PREDICTION", {}),
+    ("ModelSamplingCosmosRFlow", "COSMOS_RFLOW", {"sigma_min": 0.002, "sigma_max": 80.0, "sigma_data": 1.0}),
+])
+def test_paper_noise_levels_have_the_papers_snr_on_comfyuis_model_sampling(comfy_cpu, sampling, kind, settings):
+    """Through ComfyUI's own model_sampling classes, every sampled sigma has exactly the SNR of its DDPM t."""
+    from sketchmotion.core.guidance.frame_rules import NoiseLevels, ddpm_alpha_bar, noise_coefficients
+
+    ms = _model_sampling(comfy_cpu, sampling, kind, **settings)
+    levels = NoiseLevels(ms.percent_to_sigma, ms.noise_scaling, "paper")
+    assert (levels.t_lo, levels.t_hi) == (50, 948)
+    for t in (50, 300, 499, 700, 948):
+        sigma = levels.sigma_at(t)
+        z, eps = torch.randn(1, 4, 2, 2, dtype=torch.float64), torch.randn(1, 4, 2, 2, dtype=torch.float64)
+        z_t = ms.noise_scaling(torch.tensor([sigma], dtype=torch.float64), eps, z.clone())
+        a, s = noise_coefficients(ms.noise_scaling, sigma)
+        assert torch.allclose(z_t, a * z + s * eps, atol=1e-10)
+        assert a * a / (a * a + s * s) == pytest.approx(ddpm_alpha_bar(t), rel=1e-8)
+        if sampling == "ModelSamplingDiscrete":  # the same schedule: the model's own discrete step t
+            assert int(ms.timestep(torch.tensor([sigma])).item()) == t
+    g = torch.Generator().manual_seed(0)
+    sigmas = [levels.sample(g)[0] for _ in range(400)]
+    model_own = NoiseLevels(ms.percent_to_sigma, ms.noise_scaling, "model")
+    own = [model_own.sample(g)[1] for _ in range(400)]
+    paper_t = [NoiseLevels(ms.percent_to_sigma, ms.noise_scaling, "paper").sample(g)[1] for _ in range(400)]
+    assert all(math.isfinite(x) and x > 0 for x in sigmas)
+    if settings.get("shift") == 8.0:  # Wan's own schedule is much noisier than the paper's
+        assert np.median(own) > 850 and abs(np.median(paper_t) - 499) < 70
+
+
+def test_out_of_memory_follows_comfyuis_own_check(comfy_cpu, monkeypatch):
+    """model_management.is_oom where it exists (newer ComfyUI), else OOM_EXCEPTION; other errors are not OOM."""
+    import comfy.model_management as mm
+
+    from sketchmotion.nodes.comfy_prior import is_oom
+
+    monkeypatch.delattr(mm, "is_oom", raising=False)  # ComfyUI 0.3.64
+    assert is_oom(mm.OOM_EXCEPTION("CUDA out of memory. Tried to allocate 2.00 GiB"))
+    assert not is_oom(RuntimeError("mat1 and mat2 shapes cannot be multiplied"))
+    seen = []
+
+    def newer_is_oom(e):  # newer ComfyUI also counts torch.AcceleratorError "out of memory"
+        seen.append(e)
+        return type(e).__name__ == "AcceleratorError"
+
+    monkeypatch.setattr(mm, "is_oom", newer_is_oom, raising=False)
+    accel = type("AcceleratorError", (RuntimeError,), {})("CUDA error: out of memory")
+    assert is_oom(accel) and not is_oom(ValueError("x")) and seen[0] is accel
+
+
 # ------------------------------------------------------------------ the workflow through a real server
 def test_wan_workflow_runs_on_the_headless_server(comfy_cpu, tmp_path):
     """workflows/animate_sketch_wan.json on a real server with the tiny model files in a temp models folder.
@@ -301,7 +393,7 @@ def test_wan_workflow_runs_on_the_headless_server(comfy_cpu, tmp_path):
         assert entry["status"]["status_str"] == "success", json.dumps(entry["status"]["messages"])[:3000]
         log = server.log.read_text(errors="replace")
         assert "ComfyUI Video Prior: Wan VAE takes 4k+1 frames" in log
-        assert f"{FRAMES - 1} frames rendered, encoded as {FRAMES}" in log
+        assert f"{FRAMES - 1} frames asked: the motion field is rendered at {FRAMES} " in log
         saved = [i for out in entry["outputs"].values() for key in ("images", "video") for i in out.get(key, [])]
         assert saved, f"nothing saved: {entry['outputs']}"
         video = srv.saved_file(server, saved[0])

@@ -9,8 +9,12 @@ import torch
 from sketchmotion.core.errors import SketchError
 from sketchmotion.core.guidance.frame_rules import (
     DEFAULT_PERCENT_RANGE,
+    PAPER_T_RANGE,
     VAE_FAMILIES,
+    NoiseLevels,
+    ddpm_alpha_bar,
     describe_frames,
+    equivalent_timestep,
     frame_index_map,
     frames_to_encode,
     is_valid_count,
@@ -19,6 +23,7 @@ from sketchmotion.core.guidance.frame_rules import (
     percent_to_timestep,
     resample_frames,
     sample_percent,
+    sigma_for_alpha_bar,
     temporal_factor,
     timestep_to_percent,
 )
@@ -107,9 +112,9 @@ def test_resample_refuses_bad_maps():
 
 def test_describe_frames_says_what_is_rendered_and_encoded():
     wan = VAE_FAMILIES["wan2.1"]
-    assert describe_frames(24, wan) == ("24 frames rendered, encoded as 25 (4k+1; 1 repeated frame, evenly spaced) "
-                                        "-> 7 latent frames; the animation keeps 24")
-    assert describe_frames(10, VAE_FAMILIES["ltxv"]).startswith("10 frames rendered, encoded as 17 (8k+1; 7 repeated frames")
+    assert describe_frames(24, wan) == ("24 frames asked: the motion field is rendered at 25 evenly spaced times (4k+1) "
+                                        "-> 7 latent frames; the animation is sampled back at 24")
+    assert describe_frames(10, VAE_FAMILIES["ltxv"]).startswith("10 frames asked: the motion field is rendered at 17 ")
     assert describe_frames(25, wan) == "25 frames rendered and encoded as they are (4k+1) -> 7 latent frames"
     assert describe_frames(16, VAE_FAMILIES["image"]) == "16 frames rendered and encoded as they are -> 16 latent frames"
 
@@ -179,3 +184,70 @@ def test_x0_residual_is_the_eps_residual_in_any_coordinates():
     sigma_ve = s_flow / (1 - s_flow)
     assert sds_weight(NoiseLevel(*noise_coefficients(flow_noise_scaling, s_flow), 0.0)) == pytest.approx(
         sds_weight(NoiseLevel(*noise_coefficients(ve_noise_scaling, sigma_ve), 0.0)))
+
+
+# ------------------------------------------------------------------ equal-SNR noise levels (pure math, no ComfyUI)
+def test_ddpm_alpha_bar_is_the_scaled_linear_schedule():
+    betas = np.linspace(0.00085**0.5, 0.012**0.5, 1000, dtype=np.float64) ** 2
+    ac = np.cumprod(1 - betas)
+    for t in (0, 50, 499, 948, 999):
+        assert ddpm_alpha_bar(t) == pytest.approx(ac[t], rel=1e-12)
+    assert equivalent_timestep(ac[321]) == 321
+    with pytest.raises(SketchError):
+        ddpm_alpha_bar(1000)
+
+
+@pytest.mark.parametrize("t", [50, 200, 499, 800, 948])
+def test_equal_snr_sigma_of_flow_and_ve_models(t):
+    """Flow: (1-s)^2/((1-s)^2+s^2) = alpha_bar_t; VE (eps models, Cosmos): 1/(1+sigma^2) = alpha_bar_t."""
+    ab = ddpm_alpha_bar(t)
+    s = sigma_for_alpha_bar(flow_noise_scaling, ab)
+    assert (1 - s) ** 2 / ((1 - s) ** 2 + s**2) == pytest.approx(ab, rel=1e-10)
+    sigma = sigma_for_alpha_bar(ve_noise_scaling, ab)
+    assert sigma == pytest.approx(math.sqrt((1 - ab) / ab), rel=1e-12)  # = the eps model's own sigma_t
+    assert 1 / (1 + sigma**2) == pytest.approx(ab, rel=1e-10)
+
+    def vp(sig, noise, latent):  # neither family: z_t = (z + sig eps) / sqrt(1 + sig^2) - found by bisection too
+        return (latent + sig * noise) / (1 + sig * sig) ** 0.5
+
+    def scaled(sig, noise, latent):  # z_t = (1 - sig/2) z + sig eps, 0 < sig < 2: bisection only
+        return (1 - sig / 2) * latent + sig * noise
+
+    assert sigma_for_alpha_bar(vp, ab) == pytest.approx(sigma, rel=1e-9)
+    s2 = sigma_for_alpha_bar(scaled, ab)
+    assert (1 - s2 / 2) ** 2 / ((1 - s2 / 2) ** 2 + s2**2) == pytest.approx(ab, rel=1e-8)
+
+
+def test_paper_noise_levels_give_wan_the_papers_snr_distribution():
+    """Wan's own schedule (shift 8) sits at DDPM-equivalent t ~ 892 in the median; the default sits at the paper's 499."""
+    shift = 8.0
+
+    def wan_percent_to_sigma(p):
+        u = 1.0 - p
+        return shift * u / (1 + (shift - 1) * u)
+
+    paper = NoiseLevels(wan_percent_to_sigma, flow_noise_scaling, "paper", *DEFAULT_PERCENT_RANGE)
+    own = NoiseLevels(wan_percent_to_sigma, flow_noise_scaling, "model", *DEFAULT_PERCENT_RANGE)
+    assert (paper.t_lo, paper.t_hi) == PAPER_T_RANGE
+    g1, g2 = torch.Generator().manual_seed(0), torch.Generator().manual_seed(0)
+    draws = [paper.sample(g1) for _ in range(3000)]
+    ts = np.array([t for _, t in draws])
+    assert ts.min() >= 50 and ts.max() <= 948 and abs(np.median(ts) - 499) < 45  # 5 sd of a median of 3000
+    for sigma, t in draws[:50]:  # every sigma has exactly the SNR of its t
+        a, s = noise_coefficients(flow_noise_scaling, sigma)
+        assert a * a / (a * a + s * s) == pytest.approx(ddpm_alpha_bar(t), rel=1e-9)
+    own_t = np.array([t for _, t in (own.sample(g2) for _ in range(3000))])
+    assert np.median(own_t) > 850 and (own_t > 800).mean() > 0.55  # REFERENCE 7: median ~892, 62% above 800
+
+
+def test_paper_noise_levels_on_an_eps_model_are_its_own_schedule():
+    """For a DDPM eps model on the scaled-linear schedule the equal-SNR sigma IS sigma_t (both options agree)."""
+    sched = DiscreteSchedule.scaled_linear()
+    lv = NoiseLevels(lambda p: None, ve_noise_scaling, "paper")
+    for t in (50, 499, 948):
+        ab = float(sched.alphas_cumprod[t])
+        assert lv.sigma_at(t) == pytest.approx(math.sqrt((1 - ab) / ab), rel=1e-12)
+    with pytest.raises(SketchError):
+        NoiseLevels(lambda p: None, ve_noise_scaling, "shifted")
+    with pytest.raises(SketchError):
+        NoiseLevels(lambda p: None, ve_noise_scaling, "paper", 0.5, 0.5005)  # no whole t inside

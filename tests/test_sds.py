@@ -209,3 +209,24 @@ def test_target_prior_with_blur_and_downsampling_matches_latents():
         prior.sds_loss(torch.rand(2, 16, 16))
     with pytest.raises(SketchError):
         TargetVideoPrior(target, downsample=5)
+
+
+def test_finish_sds_is_the_shared_tail():
+    """finish_sds: exact gradient injection, loss 0.5 ||grad||^2, stats; a non-finite gradient becomes zeros."""
+    from sketchmotion.core.guidance.sds import finish_sds
+
+    g = torch.Generator().manual_seed(0)
+    z = torch.randn(1, 4, 2, 3, 3, generator=g).requires_grad_(True)
+    grad = torch.randn(z.shape, generator=g)
+    lvl = NoiseLevel(0.6, 0.8, 500.0)
+    loss, stats = finish_sds(z, grad, lvl, weight=0.25, guidance_scale=30.0)
+    loss.backward()
+    assert torch.equal(z.grad, grad) and stats["loss"] == pytest.approx(0.5 * float(grad.pow(2).sum()), rel=1e-6)
+    assert stats["finite"] and stats["weight"] == 0.25 and stats["timestep"] == 500.0 and stats["alpha"] == 0.6
+    assert stats["grad_norm"] == pytest.approx(float(grad.norm()), rel=1e-6)
+    bad = grad.clone()
+    bad[0, 0, 0, 0, 0] = float("nan")
+    z.grad = None
+    loss, stats = finish_sds(z, bad, lvl, weight=0.25, guidance_scale=30.0)
+    loss.backward()
+    assert not stats["finite"] and torch.count_nonzero(z.grad) == 0 and stats["loss"] == 0.0

@@ -17,26 +17,37 @@ frames, so it takes T = f k + 1 frames and gives k + 1 latent frames:
 ComfyUI's VAE object carries the rule as `downscale_ratio = (frames -> latent frames, s, s)`;
 `temporal_factor` reads f off that function, so any VAE ComfyUI learns later works too.
 
-The animation keeps the frame count the user asked for. Its T rendered frames are
-spread over the next valid count T' >= T (`frames_to_encode`) by nearest-frame
-resampling of time slots (`frame_index_map`): the T' - T extra frames are copies of
-evenly spaced frames, not a pause at the end and not cross-fades (a blend of two sketches is a
-ghosted double image no video model has seen). Every user frame is encoded at least
-once, so every frame gets gradient; a frame shown twice gets the mean of its copies'
-gradients (`resample_frames`), so it is not pushed twice as hard. For T >= f the copies
-are fewer than f (24 -> 25 for Wan: one frame shown twice).
+The animation keeps the frame count the user asked for. A trainer asks the prior how
+many frames to render (`frames_to_encode`: the next valid count T' >= T, 24 -> 25 for
+Wan) and renders its continuous-time motion field at T' evenly spaced times of the same
+clip (t = j / (T' - 1)); the animation it returns is the same field sampled at the
+user's T times. No frame is repeated and none is a blend. Frames handed to a prior at
+an invalid count (a direct call) are still spread over T' by nearest-frame resampling
+of time slots (`frame_index_map`, `resample_frames`: a frame shown twice gets the mean
+of its copies' gradients).
 
-Noise levels. ComfyUI samples through `model_sampling`: percent p in [0, 1] of the
-sampling run maps to a sigma (p = 0: most noise). For DDPM-discrete models ComfyUI
-uses t = (1 - p) * 999, so LiveSketch's t range 50..948 is p in
-[1 - 948/999, 1 - 50/999] ~ [0.051, 0.950] (`timestep_to_percent`); flow models map p
-to sigma = shift(1 - p), the same fraction FlowSchedule draws. A level is read off the
-model's own `noise_scaling(sigma, noise, latent)` (`noise_coefficients`): z_t = a z + s eps,
-(a, s) = (1 - sigma, sigma) for flow models, (1, sigma) for eps models and Cosmos'
-rectified flow (ComfyUI keeps both in variance-exploding coordinates). The weighting
-w = 1 - alpha_bar with alpha_bar = a^2 / (a^2 + s^2) depends only on the
-signal-to-noise ratio, so it is the diffusers prior's 1 - alpha_bar_t for an eps model
-at the same t, whatever coordinates the model uses.
+Noise levels. LiveSketch draws t ~ U{50..948} of ModelScope's 1000-step scaled-linear DDPM
+schedule (alpha_bar_t from betas 0.00085..0.012), i.e. a signal-to-noise ratio
+SNR = alpha_bar_t / (1 - alpha_bar_t) between 0.0085 (t 948) and 19.7 (t 50). Through a ComfyUI
+model the default ("paper" noise levels, `NoiseLevels`) draws the same integer t and gives the
+model the sigma of ITS OWN sampling that has the same SNR, read off its noise_scaling:
+for z_t = a z + s eps the SNR is a^2 / s^2, so
+  - flow models (CONST: Wan, LTXV, HunyuanVideo, Mochi; z_t = (1 - sigma) z + sigma eps):
+    alpha_bar = (1 - sigma)^2 / ((1 - sigma)^2 + sigma^2), sigma = r / (1 + r);
+  - eps / v models and Cosmos' rectified flow (EPS, V_PREDICTION, COSMOS_RFLOW: ComfyUI keeps
+    them in variance-exploding coordinates z_t = z + sigma eps): sigma = r;
+with r = sqrt((1 - alpha_bar) / alpha_bar); any other affine noise_scaling is solved by bisection.
+So Wan (shift 8) and Cosmos see the SNR distribution ModelScope sees in the paper. The
+"model" option keeps the model's own schedule instead: a sampling percent p ~ U[start, end]
+through model_sampling.percent_to_sigma. ComfyUI's percent for DDPM-discrete models is
+t = (1 - p) * 999, so LiveSketch's t range 50..948 is p in [1 - 948/999, 1 - 50/999] ~
+[0.051, 0.950] (`timestep_to_percent`); for those models both options coincide, but a flow
+model maps p to sigma = shift (1 - p) / (1 + (shift - 1)(1 - p)) (Wan, shift 8: median
+sigma 0.89, DDPM-equivalent t ~ 892). The same start/end percents bound t in both options.
+A level is read off the model's own `noise_scaling(sigma, noise, latent)`
+(`noise_coefficients`): z_t = a z + s eps. The weighting w = 1 - alpha_bar with
+alpha_bar = a^2 / (a^2 + s^2) depends only on the SNR, so it is the diffusers prior's
+1 - alpha_bar_t for an eps model at the same t, whatever coordinates the model uses.
 """
 
 from __future__ import annotations
@@ -173,9 +184,8 @@ def describe_frames(num_frames: int, rule: FrameRule) -> str:
         extra = "" if not rule.video else f" ({rule.temporal}k+1)"
         latents = latent_frames(E, rule.temporal)
         return f"{num_frames} frames rendered and encoded as they are{extra} -> {latents} latent frames"
-    n = E - num_frames
-    return (f"{num_frames} frames rendered, encoded as {E} ({rule.temporal}k+1; {n} repeated frame{'s' * (n > 1)}, "
-            f"evenly spaced) -> {latent_frames(E, rule.temporal)} latent frames; the animation keeps {num_frames}")
+    return (f"{num_frames} frames asked: the motion field is rendered at {E} evenly spaced times ({rule.temporal}k+1) "
+            f"-> {latent_frames(E, rule.temporal)} latent frames; the animation is sampled back at {num_frames}")
 
 
 # ----------------------------------------------------------------- noise levels
@@ -228,3 +238,108 @@ def noise_coefficients(noise_scaling: Callable, sigma: float) -> tuple[float, fl
         raise SketchError(f"The model's noise_scaling is not z_t = a z + s eps (a={a}, s={s}); it cannot be a score-"
                           "distillation prior.")
     return a, s
+
+
+# ----------------------------------------------------------------- equal-SNR noise levels
+NOISE_LEVELS = {
+    "paper": "the paper's signal-to-noise range: t ~ U{50..948} of the 1000-step scaled-linear DDPM schedule, "
+             "given to the model at the sigma of its own sampling with the same SNR",
+    "model": "the model's own schedule: a sampling percent p ~ U[start, end] through its percent_to_sigma "
+             "(flow models apply their shift, e.g. Wan 8)",
+}
+
+
+def ddpm_alpha_bar(t: int, num_steps: int = 1000) -> float:
+    """alpha_bar_t of the scaled-linear schedule (betas 0.00085..0.012, ModelScope / Stable Diffusion)."""
+    from .sds import DiscreteSchedule
+
+    t = int(t)
+    if not 0 <= t < num_steps:
+        raise SketchError(f"Timestep {t} is outside 0..{num_steps - 1}.")
+    return float(DiscreteSchedule.scaled_linear(num_steps=num_steps).alphas_cumprod[t])
+
+
+def equivalent_timestep(alpha_bar: float, num_steps: int = 1000) -> int:
+    """The DDPM t of the scaled-linear schedule whose alpha_bar_t is nearest (in log SNR) to alpha_bar."""
+    from .sds import DiscreteSchedule
+
+    ac = DiscreteSchedule.scaled_linear(num_steps=num_steps).alphas_cumprod
+    ab = min(max(float(alpha_bar), 1e-12), 1 - 1e-12)
+    log_snr = torch.log(ac / (1 - ac))
+    return int((log_snr - math.log(ab / (1 - ab))).abs().argmin())
+
+
+def sigma_for_alpha_bar(noise_scaling: Callable, alpha_bar: float) -> float:
+    """The sigma at which a model's noise_scaling has signal level alpha_bar = a^2 / (a^2 + s^2).
+
+    Closed forms for ComfyUI's two families (flow: sigma = r / (1 + r); variance-exploding eps /
+    v / Cosmos: sigma = r, with r = sqrt((1 - alpha_bar) / alpha_bar)), checked against the
+    model's own noise_scaling; anything else is solved by bisection on s / a = r.
+    """
+    ab = float(alpha_bar)
+    if not 0.0 < ab < 1.0:
+        raise SketchError(f"alpha_bar must be in (0, 1), got {alpha_bar}.")
+    r = math.sqrt((1.0 - ab) / ab)
+
+    def ratio(sigma: float) -> float:  # s / a; beyond the model's range (a <= 0: pure noise) counts as infinite
+        try:
+            a, s = noise_coefficients(noise_scaling, sigma)
+        except SketchError:
+            return math.inf
+        return math.inf if a <= 0 else s / a
+
+    for sigma in (r / (1.0 + r), r):  # flow, variance exploding
+        if math.isclose(ratio(sigma), r, rel_tol=1e-9):
+            return sigma
+    lo, hi = 1e-8, 1e8
+    if not ratio(lo) < r < ratio(hi):
+        raise SketchError(f"The model's noise_scaling never reaches alpha_bar {ab:.4g}; use the model's own noise "
+                          "levels instead.")
+    for _ in range(200):  # bisection in log sigma
+        mid = math.sqrt(lo * hi)
+        lo, hi = (mid, hi) if ratio(mid) < r else (lo, mid)
+        if hi / lo < 1 + 1e-13:
+            break
+    return math.sqrt(lo * hi)
+
+
+class NoiseLevels:
+    """The sigmas a ComfyUI model is scored at (pure: takes the model's percent_to_sigma and noise_scaling).
+
+    mode "paper" (default): integer t ~ U{t_lo..t_hi}, t_hi / t_lo = (1 - start) * 999 / (1 - end) * 999
+    rounded inwards (50..948 for the default percents), mapped to the model's sigma of equal SNR
+    (`sigma_for_alpha_bar`). mode "model": p ~ U[start, end] through percent_to_sigma.
+    ``sample(generator)`` -> (sigma, equivalent DDPM t).
+    """
+
+    def __init__(self, percent_to_sigma: Callable, noise_scaling: Callable, mode: str = "paper",
+                 start: float = 0.051, end: float = 0.95):
+        if mode not in NOISE_LEVELS:
+            raise SketchError(f"Unknown noise levels {mode!r}; use one of {sorted(NOISE_LEVELS)}.")
+        self.start, self.end = check_percent_range(start, end)
+        self.mode, self.percent_to_sigma, self.noise_scaling = mode, percent_to_sigma, noise_scaling
+        self.t_lo = math.ceil(percent_to_timestep(self.end) - 1e-6)
+        self.t_hi = math.floor(percent_to_timestep(self.start) + 1e-6)
+        if self.t_lo > self.t_hi:
+            raise SketchError(f"The noise range ({start}, {end}) holds no whole DDPM timestep; widen it.")
+        self._sigma_cache: dict[int, float] = {}
+
+    def sigma_at(self, t: int) -> float:
+        """The model's sigma with the SNR of DDPM step t (cached)."""
+        if t not in self._sigma_cache:
+            self._sigma_cache[t] = sigma_for_alpha_bar(self.noise_scaling, ddpm_alpha_bar(t))
+        return self._sigma_cache[t]
+
+    def sample(self, generator: torch.Generator | None = None) -> tuple[float, int]:
+        dev = generator.device if generator is not None else "cpu"
+        if self.mode == "paper":
+            t = int(torch.randint(self.t_lo, self.t_hi + 1, (1,), generator=generator, device=dev))
+            return self.sigma_at(t), t
+        sigma = float(self.percent_to_sigma(sample_percent(self.start, self.end, generator)))
+        a, s = noise_coefficients(self.noise_scaling, sigma)
+        return sigma, equivalent_timestep(a * a / (a * a + s * s))
+
+    def describe(self) -> str:
+        if self.mode == "paper":
+            return f"noise levels: DDPM t ~ U{{{self.t_lo}..{self.t_hi}}} at equal SNR on the model's own sigmas"
+        return f"noise levels: the model's schedule, sampling percent ~ U[{self.start:g}, {self.end:g}]"

@@ -12,7 +12,9 @@ A prior encodes rendered frames into a latent z (with gradient), and calls one o
 
 which sample the noise level, noise z, ask the model, apply classifier-free guidance
 and the weighting, and return ``(loss, stats)`` where ``loss.backward()`` puts
-exactly ``grad`` into z (``inject_gradient``). The loss value is
+exactly ``grad`` into z (``inject_gradient``). That tail (finite check, injection, stats) is
+``finish_sds``, public so an adapter that computes its own gradient never re-implements it;
+the ComfyUI adapter only predicts x0 and calls ``step_x0`` with the level it picked. The loss value is
 0.5 * ||z - stopgrad(z - grad)||^2 = 0.5 * ||grad||^2.
 
 Noise levels: ``DiscreteSchedule`` (DDPM alphas_cumprod, t ~ U{t_min..t_max},
@@ -187,13 +189,19 @@ PredictFn = Callable[[Tensor, NoiseLevel], Union[Tensor, tuple]]
 class ScoreDistillation:
     """SDS for one noise schedule and weighting; see the module docstring."""
 
-    def __init__(self, schedule: Schedule, weighting: str = "1-alpha_bar"):
+    def __init__(self, schedule: Schedule | None, weighting: str = "1-alpha_bar"):
+        """schedule None: the caller picks every level (step_eps / step_x0 with level=...)."""
         sds_weight(NoiseLevel(1.0, 1.0, 0.0), weighting)  # validate the name
         self.schedule = schedule
         self.weighting = weighting
 
     def weight(self, level: NoiseLevel) -> float:
         return sds_weight(level, self.weighting)
+
+    def _sample_level(self, generator) -> NoiseLevel:
+        if self.schedule is None:
+            raise SketchError("This ScoreDistillation has no schedule: pass the noise level (level=...).")
+        return self.schedule.sample(generator)
 
     def add_noise(self, z: Tensor, level: NoiseLevel, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
         """(z_t, eps) with fresh N(0, I) noise, in float32, without gradient."""
@@ -209,7 +217,7 @@ class ScoreDistillation:
     def step_eps(self, z: Tensor, predict_eps: PredictFn, *, guidance_scale: float = 1.0,
                  generator: torch.Generator | None = None, level: NoiseLevel | None = None) -> tuple[Tensor, dict]:
         """grad = w (eps_cfg - eps). predict_eps(z_t, level) -> (eps_uncond, eps_cond) or eps_cfg."""
-        level = level or self.schedule.sample(generator)
+        level = level or self._sample_level(generator)
         z_t, eps = self.add_noise(z, level, generator)
         with torch.no_grad():
             eps_cfg = self._guided(predict_eps(z_t, level), guidance_scale)
@@ -222,7 +230,7 @@ class ScoreDistillation:
 
         CFG is linear, so combining x0 predictions equals combining eps predictions.
         """
-        level = level or self.schedule.sample(generator)
+        level = level or self._sample_level(generator)
         z_t, _ = self.add_noise(z, level, generator)
         with torch.no_grad():
             x0_hat = self._guided(predict_x0(z_t, level), guidance_scale)
@@ -230,18 +238,29 @@ class ScoreDistillation:
         return self._finish(z, grad, level, guidance_scale)
 
     def _finish(self, z: Tensor, grad: Tensor, level: NoiseLevel, guidance_scale: float) -> tuple[Tensor, dict]:
-        finite = bool(torch.isfinite(grad).all())
-        if not finite:
-            grad = torch.zeros_like(grad)
-        loss = inject_gradient(z, grad.to(z.device))
-        stats = {
-            "timestep": level.timestep,
-            "alpha": level.alpha,
-            "sigma": level.sigma,
-            "weight": self.weight(level),
-            "guidance_scale": float(guidance_scale),
-            "grad_norm": float(grad.norm()),
-            "finite": finite,
-            "loss": float(loss.detach()),
-        }
-        return loss, stats
+        return finish_sds(z, grad, level, weight=self.weight(level), guidance_scale=guidance_scale)
+
+
+def finish_sds(z: Tensor, grad: Tensor, level: NoiseLevel, *, weight: float, guidance_scale: float) -> tuple[Tensor, dict]:
+    """The tail every score-distillation pass shares: (loss, stats) from the gradient on z.
+
+    A non-finite gradient is replaced by zeros and reported as stats["finite"] = False (the
+    trainer skips that step); the loss is ``inject_gradient(z, grad)``, i.e.
+    0.5 * ||z - stopgrad(z - grad)||^2, whose gradient wrt z is exactly grad. stats holds the
+    level (timestep, alpha, sigma), the weight w, the guidance scale, ||grad||, finite and the loss.
+    """
+    finite = bool(torch.isfinite(grad).all())
+    if not finite:
+        grad = torch.zeros_like(grad)
+    loss = inject_gradient(z, grad.to(z.device))
+    stats = {
+        "timestep": level.timestep,
+        "alpha": level.alpha,
+        "sigma": level.sigma,
+        "weight": float(weight),
+        "guidance_scale": float(guidance_scale),
+        "grad_norm": float(grad.norm()),
+        "finite": finite,
+        "loss": float(loss.detach()),
+    }
+    return loss, stats
