@@ -142,9 +142,9 @@ def make(check: bool = False) -> list[str]:
     # --- animation (model-free, real output of the pack)
     wiggle = procedural.procedural_motion(cat, num_frames=16, kind="wiggle", amplitude=3.0, seed=0, fps=8)
     sway = procedural.procedural_motion(cat, num_frames=16, kind="sway", amplitude=8.0, fps=8)
-    export.export(wiggle, os.path.join(MEDIA, "wiggle.webp"), format="webp", size=192)
-    export.export(sway, os.path.join(MEDIA, "sway.webp"), format="webp", size=192)
-    made += ["web/docs/media/wiggle.webp", "web/docs/media/sway.webp"]
+    export.export(wiggle, os.path.join(MEDIA, "wiggle.gif"), format="gif", size=192)
+    export.export(sway, os.path.join(MEDIA, "sway.gif"), format="gif", size=192)
+    made += ["web/docs/media/wiggle.gif", "web/docs/media/sway.gif"]
     frames = raster.composite(raster.render(cat, points=wiggle.frames, size=128, background=None))
     strip = _row([_caption(_img(frames[i]), f"frame {i}", 13) for i in (0, 4, 8, 12)], gap=4)
     save(strip, "frames_strip.png")

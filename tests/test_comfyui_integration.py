@@ -85,6 +85,15 @@ def http(server, path, payload=None, timeout=30):
         return e.code, json.loads(e.read() or b"null")
 
 
+def fetch(server, path, timeout=30) -> tuple[int, bytes, str]:
+    """GET -> (status, body, content type), also for 4xx answers."""
+    try:
+        with urllib.request.urlopen(server.url + path, timeout=timeout) as r:
+            return r.status, r.read(), r.headers.get("Content-Type", "")
+    except urllib.error.HTTPError as e:
+        return e.code, e.read(), e.headers.get("Content-Type", "")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -274,6 +283,31 @@ def test_pack_workflows_are_served_as_templates(server):
     assert status == 200
     shipped = sorted(p.stem for p in (REPO / "workflows").glob("*.json"))
     assert shipped and sorted(templates.get(PACK_NAME, [])) == shipped
+    # what the template browser fetches when a user opens one, and its thumbnail
+    for name in shipped:
+        status, body, _ = fetch(server, f"/api/workflow_templates/{PACK_NAME}/{name}.json")
+        assert status == 200, f"opening template {name} fails with {status} (another template folder shadows workflows/?)"
+        assert json.loads(body) == json.loads((REPO / "workflows" / f"{name}.json").read_text())
+        status, body, kind = fetch(server, f"/api/workflow_templates/{PACK_NAME}/{name}.jpg")
+        assert status == 200 and body[:3] == b"\xff\xd8\xff", f"template {name} has no .jpg thumbnail ({status}, {kind})"
+
+
+def test_node_docs_are_served_to_the_docs_panel(server, object_info):
+    """The frontend's docs panel fetches /extensions/<pack>/docs/<node id>.md and resolves pictures next to it."""
+    ours = sorted(k for k, v in object_info.items() if v.get("python_module") == f"custom_nodes.{PACK_NAME}")
+    for node_id in ours:
+        status, body, _ = fetch(server, f"/extensions/{PACK_NAME}/docs/{node_id}.md")
+        assert status == 200, f"no docs page for {node_id}"
+        for target in re.findall(r"!\[[^\]]*\]\(([^)\s]+)", body.decode()):
+            status, _, kind = fetch(server, f"/extensions/{PACK_NAME}/docs/{target}")
+            assert status == 200 and kind.startswith("image/"), f"{node_id}: picture {target} -> {status} {kind}"
+
+
+def test_bundled_sketches_preview_like_input_files(server, object_info):
+    """Load Sketch's preview asks /view?type=input for the combo value split into subfolder + filename."""
+    for name in ("stick_figure.svg", "cat.svg"):
+        status, body, kind = fetch(server, f"/api/view?type=input&subfolder=sketches&filename={name}")
+        assert status == 200 and kind.startswith("image/svg") and body == (REPO / "sketches" / name).read_bytes()
 
 
 @pytest.mark.parametrize("workflow", sorted((REPO / "workflows").glob("*.json")), ids=lambda p: p.stem)
