@@ -2,7 +2,8 @@
 
 Conventions (D-NeRF / Blender, "OpenGL"):
 - `c2w` is a camera-to-world 4x4 matrix; camera axes x right, y up, looking down -z.
-- world up is +z (Blender); `look_at` / the camera paths below use it.
+- world up: the camera paths below take `up` (a vector or "+z", "+y", ...; default +z,
+  Blender); D-NeRF data is y up. `up_from_cameras` derives it from posed cameras.
 - pixels: u to the right, v down, origin at the image's top-left corner, pixel
   (i, j) covers [i, i+1) x [j, j+1) - the same canvas coordinates as `Sketch`.
   A point on the optical axis projects to (cx, cy) = (W/2, H/2).
@@ -76,6 +77,8 @@ def look_at(eye, target=(0.0, 0.0, 0.0), up=(0.0, 0.0, 1.0)) -> torch.Tensor:
     bad = x.norm(dim=-1) < 1e-6
     if bool(bad.any()):  # looking straight along `up`: pick another up vector
         alt = torch.tensor([0.0, 1.0, 0.0]).to(eye).expand_as(eye)
+        alt = torch.where((torch.cross(alt, z, dim=-1).norm(dim=-1) < 1e-6)[:, None],
+                          torch.tensor([0.0, 0.0, -1.0]).to(eye).expand_as(eye), alt)
         x = torch.where(bad[:, None], torch.cross(alt, z, dim=-1), x)
     x = x / x.norm(dim=-1, keepdim=True)
     y = torch.cross(z, x, dim=-1)
@@ -293,12 +296,68 @@ class Cameras:
         return f"Cameras({len(self)} x {self.projection}, {self.width}x{self.height})"
 
 
-def orbit_eyes(azimuth_deg, elevation_deg, radius: float, target=(0.0, 0.0, 0.0)) -> torch.Tensor:
-    """Camera positions [B, 3] on a sphere about `target` (z up; azimuth 0 = on the -y side, looking +y)."""
+UP_AXES = ("+z", "+y", "-y", "-z", "+x", "-x")
+
+
+def parse_up(up) -> torch.Tensor:
+    """A unit up vector [3] from a vector or a name in UP_AXES."""
+    if isinstance(up, str):
+        name = up.strip().lower()
+        name = name if name[:1] in "+-" else "+" + name
+        if name not in UP_AXES:
+            raise SketchError(f"Unknown up axis {up!r}; use one of {', '.join(UP_AXES)} or a 3-vector.")
+        v = torch.zeros(3)
+        v["xyz".index(name[1])] = 1.0 if name[0] == "+" else -1.0
+        return v
+    v = torch.as_tensor(up, dtype=torch.float32).reshape(-1)
+    if v.shape != (3,) or not bool(torch.isfinite(v).all()) or float(v.norm()) < 1e-9:
+        raise SketchError(f"An up vector needs 3 finite numbers, not all zero; got {up!r}.")
+    return v / v.norm()
+
+
+def up_rotation(up) -> torch.Tensor:
+    """3x3 rotation taking the z-up frame of the path helpers to a world with this up vector.
+
+    The smallest rotation taking +z to `up` (so +y up maps (x, y, z) -> (x, z, -y): azimuth 0,
+    the -y side in z-up, becomes the +z side, where OpenGL's default camera sits).
+    """
+    u = parse_up(up)
+    z = torch.tensor([0.0, 0.0, 1.0])
+    c = float(u @ z)
+    if c < -1 + 1e-6:  # upside down: half a turn about x
+        return torch.diag(torch.tensor([1.0, -1.0, -1.0]))
+    v = torch.linalg.cross(z, u)
+    K = torch.tensor([[0.0, -v[2], v[1]], [v[2], 0.0, -v[0]], [-v[1], v[0], 0.0]])
+    return torch.eye(3) + K + K @ K / (1.0 + c)
+
+
+def up_from_cameras(cameras: "Cameras", snap_degrees: float = 30.0) -> torch.Tensor:
+    """The world up vector [3] posed cameras agree on: the mean of their up (y) axes.
+
+    Within `snap_degrees` of a world axis the axis itself is returned (D-NeRF's random
+    upper-hemisphere poses average to +y; a camera tilted down at a fixed scene still
+    says +y). Cameras that disagree completely fall back to +z.
+    """
+    m = cameras.c2w[:, :3, 1].detach().float().cpu().mean(0)
+    if float(m.norm()) < 1e-3:
+        return torch.tensor([0.0, 0.0, 1.0])
+    m = m / m.norm()
+    k = int(m.abs().argmax())
+    if float(m.abs()[k]) >= math.cos(math.radians(snap_degrees)):
+        axis = torch.zeros(3)
+        axis[k] = float(torch.sign(m[k]))
+        return axis
+    return m
+
+
+def orbit_eyes(azimuth_deg, elevation_deg, radius: float, target=(0.0, 0.0, 0.0), up="+z") -> torch.Tensor:
+    """Camera positions [B, 3] on a sphere about `target` (z up: azimuth 0 = on the -y side, looking +y;
+    another `up` rotates that frame by `up_rotation`)."""
     az = torch.deg2rad(torch.as_tensor(azimuth_deg, dtype=torch.float32).reshape(-1))
     el = torch.deg2rad(torch.as_tensor(elevation_deg, dtype=torch.float32).reshape(-1))
     az, el = torch.broadcast_tensors(az, el)
     eye = torch.stack([torch.cos(el) * torch.sin(az), -torch.cos(el) * torch.cos(az), torch.sin(el)], -1)
+    eye = eye @ up_rotation(up).T
     return eye * float(radius) + torch.as_tensor(target, dtype=torch.float32)
 
 
@@ -320,8 +379,10 @@ def orbit(
     azimuth_span: float = 360.0,
     target=(0.0, 0.0, 0.0),
     projection: str = "perspective",
+    up="+z",
 ) -> Cameras:
-    """Cameras circling `target`: azimuth from start over span degrees (no repeated end frame when span is 360)."""
+    """Cameras circling `target` about the `up` axis: azimuth from start over span degrees (no repeated end
+    frame when span is 360)."""
     if num_frames < 1:
         raise SketchError("A camera path needs at least one frame.")
     if not radius > 0:
@@ -329,20 +390,20 @@ def orbit(
     closed = abs(abs(azimuth_span) - 360.0) < 1e-9
     steps = num_frames if closed else max(num_frames - 1, 1)
     az = azimuth_start + azimuth_span * torch.arange(num_frames, dtype=torch.float32) / steps
-    eye = orbit_eyes(az, torch.as_tensor(elevation, dtype=torch.float32).expand(num_frames), radius, target)
-    return _cameras(look_at(eye, target), size, fov, radius, projection)
+    eye = orbit_eyes(az, torch.as_tensor(elevation, dtype=torch.float32).expand(num_frames), radius, target, up)
+    return _cameras(look_at(eye, target, parse_up(up)), size, fov, radius, projection)
 
 
 def turntable(num_frames: int, radius: float = 4.0, elevation: float = 20.0, fov: float = 40.0, size=256,
-              projection: str = "perspective") -> Cameras:
+              projection: str = "perspective", up="+z") -> Cameras:
     """A full 360-degree orbit about the origin (for rendering results)."""
-    return orbit(num_frames, radius, elevation, fov, size, 0.0, 360.0, projection=projection)
+    return orbit(num_frames, radius, elevation, fov, size, 0.0, 360.0, projection=projection, up=up)
 
 
 def fixed(num_frames: int, radius: float = 4.0, elevation: float = 0.0, azimuth: float = 0.0, fov: float = 40.0,
-          size=256, target=(0.0, 0.0, 0.0), projection: str = "perspective") -> Cameras:
+          size=256, target=(0.0, 0.0, 0.0), projection: str = "perspective", up="+z") -> Cameras:
     """The same camera for every frame (the usual case for a generated video)."""
     if num_frames < 1:
         raise SketchError("A camera path needs at least one frame.")
-    eye = orbit_eyes(azimuth, elevation, radius, target)
-    return _cameras(look_at(eye, target), size, fov, radius, projection).repeat(num_frames)
+    eye = orbit_eyes(azimuth, elevation, radius, target, up)
+    return _cameras(look_at(eye, target, parse_up(up)), size, fov, radius, projection).repeat(num_frames)

@@ -14,6 +14,11 @@ of radius ~1). Distances are Euclidean, not squared.
   nearest neighbour to where the predicted point is (correspondence="nearest":
   compares with the true velocity field at that place). VE = mean over points
   and frame pairs of |v_pred - v_gt|.
+- tracking_error(pred, gt): with the "first" pairing, the mean distance between
+  each predicted point and its ground-truth sample in every frame.
+- motion_report(pred, gt): Chamfer as % of the scene diagonal, and the velocity
+  and tracking errors as ratios to the same prediction held still (what the 3D
+  benchmark and its tests report).
 """
 
 from __future__ import annotations
@@ -85,6 +90,49 @@ def motion_metrics(pred: torch.Tensor, gt: torch.Tensor) -> dict:
         out["velocity_error"] = velocity_error(pred, gt, "first")
         out["velocity_error_nearest"] = velocity_error(pred, gt, "nearest")
         out["gt_speed"] = float((gt[1:] - gt[:-1]).norm(dim=-1).mean())
+    return out
+
+
+@torch.no_grad()
+def tracking_error(pred: torch.Tensor, gt: torch.Tensor) -> float:
+    """Mean distance |x_pred^t - x_gt^t| over points and frames, each predicted point paired once with
+    its nearest ground-truth sample at frame 0 (where the sketch says a point of the object goes)."""
+    pred, gt = _frames(pred, "pred"), _frames(gt, "gt")
+    if pred.shape[0] != gt.shape[0]:
+        raise SketchError("tracking_error needs the same number of frames in pred and gt.")
+    _, j = nearest(pred[0], gt[0])
+    return float((pred - gt[:, j]).norm(dim=-1).mean())
+
+
+def scene_diagonal(gt: torch.Tensor) -> float:
+    """Diagonal of the bounding box of the ground truth over every frame."""
+    gt = _frames(gt, "gt").reshape(-1, _frames(gt, "gt").shape[-1])
+    return float((gt.max(0).values - gt.min(0).values).norm())
+
+
+@torch.no_grad()
+def motion_report(pred: torch.Tensor, gt: torch.Tensor, cameras=None) -> dict:
+    """Recovered motion against the truth, in scale-free numbers (trajectories [T, N, 3] vs [T, M, 3]).
+
+    - chamfer_pct: Chamfer distance as % of the scene diagonal (`scene_diagonal`);
+    - velocity_ratio / tracking_ratio: velocity error ("first" correspondence) and tracking error of
+      pred divided by those of the same prediction held still at its first frame (1 = no better than
+      not moving, 0 = exact);
+    - with `cameras` (one per frame, core.camera.Cameras): image_velocity_ratio, the same ratio for the
+      projections in pixels, pairs made in the image at frame 0 (what a fixed camera can observe).
+    """
+    pred, gt = _frames(pred, "pred"), _frames(gt, "gt")
+    still = pred[:1].expand_as(pred)
+    diag = max(scene_diagonal(gt), 1e-12)
+    out = {"chamfer_pct": 100.0 * chamfer_distance(pred, gt) / diag, "diagonal": diag}
+    if pred.shape[0] > 1:
+        ve, ve0 = velocity_error(pred, gt), velocity_error(still, gt)
+        te, te0 = tracking_error(pred, gt), tracking_error(still, gt)
+        out.update(velocity_error=ve, velocity_ratio=ve / max(ve0, 1e-12), tracking_error=te,
+                   tracking_ratio=te / max(te0, 1e-12))
+        if cameras is not None:
+            pp, pg, ps = cameras.project(pred)[0], cameras.project(gt)[0], cameras.project(still)[0]
+            out["image_velocity_ratio"] = velocity_error(pp, pg) / max(velocity_error(ps, pg), 1e-12)
     return out
 
 

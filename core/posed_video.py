@@ -106,6 +106,33 @@ class PosedVideo:
                        masks=f(self.masks), depth=f(self.depth))
 
 
+# ----------------------------------------------------------------- foreground
+def background_colour(rgb: torch.Tensor) -> torch.Tensor:
+    """The background colour [3] of frames [T, H, W, 3]: the median of every frame's border pixels."""
+    border = torch.cat([rgb[:, 0], rgb[:, -1], rgb[:, :, 0], rgb[:, :, -1]], 1).reshape(-1, 3)
+    return border.median(0).values
+
+
+def foreground(rgb: torch.Tensor, alpha: torch.Tensor | None = None, threshold: float = 0.1,
+               softness: float = 0.1) -> tuple[torch.Tensor, torch.Tensor]:
+    """(masks [T, H, W], frames on white [T, H, W, 3]) from frames [T, H, W, 3] and an optional alpha [T, H, W].
+
+    The alpha is the mask when it has transparent pixels; frames without alpha, or with an alpha that is
+    opaque everywhere (PNGs saved without transparency), are split by their difference from the
+    background colour (`background_colour`): a pixel is object by a smooth ramp from `threshold` to
+    `threshold + softness` of its largest channel difference. Frames whose background is not white are
+    redrawn as dark ink on white (1 - mask), the picture both 3D stages fit.
+    """
+    if alpha is not None and float((alpha < 0.98).float().mean()) > 1e-3:
+        return alpha.clamp(0, 1), rgb
+    bg = background_colour(rgb)
+    diff = (rgb - bg).abs().amax(-1)
+    mask = ((diff - threshold) / max(softness, 1e-6)).clamp(0, 1)
+    if float(bg.min()) > 0.9:
+        return mask, rgb
+    return mask, (1.0 - mask)[..., None].expand(-1, -1, -1, 3).contiguous()
+
+
 # --------------------------------------------------------------------- D-NeRF
 def _read_rgba(path: str) -> torch.Tensor:
     from PIL import Image
@@ -178,6 +205,7 @@ def load_dnerf(folder: str, split: str = "train", size: int | tuple[int, int] | 
     H, W = rgba.shape[1:3]
     alpha = rgba[..., 3]
     rgb = rgba[..., :3] * alpha[..., None] + (1.0 - alpha[..., None])
+    masks, rgb = foreground(rgb, alpha)  # opaque PNGs: the difference from their background colour
     c2w = torch.stack(mats)
     if "camera_angle_x" in meta:
         focal = 0.5 * W / math.tan(0.5 * float(meta["camera_angle_x"]))
@@ -185,7 +213,7 @@ def load_dnerf(folder: str, split: str = "train", size: int | tuple[int, int] | 
     else:  # instant-ngp style intrinsics in pixels of the stored images
         cams = Cameras(c2w, float(meta["fl_x"]), float(meta.get("fl_y", meta["fl_x"])),
                        float(meta.get("cx", W / 2.0)), float(meta.get("cy", H / 2.0)), W, H)
-    video = PosedVideo(rgb, cams, torch.tensor([times[i] for i in order]), masks=alpha)
+    video = PosedVideo(rgb, cams, torch.tensor([times[i] for i in order]), masks=masks)
     return video.resize(size) if size is not None else video
 
 
@@ -195,6 +223,9 @@ def from_frames(frames: torch.Tensor, camera: str | Cameras = "fixed", fov: floa
                 times=None, masks=None, depth=None, depth_mode: str = "relative",
                 projection: str = "perspective") -> PosedVideo:
     """ComfyUI IMAGE frames [T,H,W,C] (C = 1, 3 or 4; 4 is composited on white) -> PosedVideo.
+
+    masks default to the alpha when it has transparent pixels, else to the difference from the
+    background colour (`foreground`; frames on a dark background become dark ink on white).
 
     camera: "fixed" (the same pose every frame, `radius` from the origin at
     `elevation`/`azimuth` degrees, horizontal `fov` degrees), "orbit" (azimuth
@@ -211,11 +242,13 @@ def from_frames(frames: torch.Tensor, camera: str | Cameras = "fixed", fov: floa
         raise SketchError("IMAGE frames must hold values in 0..1.")
     if fr.shape[-1] == 1:
         fr = fr.expand(-1, -1, -1, 3)
-    elif fr.shape[-1] == 4:
+    alpha = None
+    if fr.shape[-1] == 4:
         a = fr[..., 3:]
-        if masks is None:
-            masks = a[..., 0]
+        alpha = a[..., 0]
         fr = fr[..., :3] * a + (1 - a)
+    if masks is None:
+        masks, fr = foreground(fr, alpha)
     T, H, W, _ = fr.shape
     if isinstance(camera, Cameras):
         cams = camera if len(camera) == T else (camera.repeat(T) if len(camera) == 1 else camera)

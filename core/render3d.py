@@ -12,7 +12,9 @@ in pixels (the sketch's own widths times `width_scale`) whatever the distance.
 Camera paths (`camera_path`): "turntable" (a full circle), "orbit" (an arc of `span`
 degrees), "fixed" (one pose), "input" (the animation's own cameras). Without an
 explicit distance the camera is placed so that every frame of the animation fits
-(`fit_view`).
+(`fit_view`). The paths circle the world's up axis: given (`up`, a vector or "+y",
+"+z", ...), else the one the animation's own cameras agree on (`animation_up`: +y for
+D-NeRF data), else +z.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import math
 
 import torch
 
-from .camera import Cameras, fixed, orbit
+from .camera import Cameras, fixed, orbit, parse_up, up_from_cameras
 from .errors import SketchError
 from .sketch import SketchAnimation
 
@@ -74,10 +76,21 @@ def fit_view(anim: SketchAnimation, fov: float = 40.0, size=None, margin: float 
     return centre, radius * margin / math.sin(half)
 
 
+def animation_up(anim: SketchAnimation | None, up=None) -> torch.Tensor:
+    """The up vector [3] camera paths use: `up` when given ("auto" / None: derive), else the one the
+    animation's cameras agree on (camera.up_from_cameras), else +z."""
+    if up is not None and not (isinstance(up, str) and up == "auto"):
+        return parse_up(up)
+    if anim is not None and anim.cameras is not None:
+        return up_from_cameras(anim.cameras)
+    return torch.tensor([0.0, 0.0, 1.0])
+
+
 def camera_path(mode: str, num_frames: int, size=256, fov: float = 40.0, distance: float | None = None,
                 elevation: float = 20.0, azimuth: float = 0.0, span: float = 90.0, target=None,
-                projection: str = "perspective", anim: SketchAnimation | None = None) -> Cameras:
-    """Cameras for `mode` in CAMERA_MODES; distance / target None = fitted to `anim` (else 4 units, origin)."""
+                projection: str = "perspective", anim: SketchAnimation | None = None, up=None) -> Cameras:
+    """Cameras for `mode` in CAMERA_MODES; distance / target None = fitted to `anim` (else 4 units, origin);
+    up: the axis the paths circle (None / "auto": from the animation's cameras, see `animation_up`)."""
     if mode not in CAMERA_MODES:
         raise SketchError(f"Unknown camera mode {mode!r}; choose one of: {', '.join(CAMERA_MODES)}.")
     if mode == "input":
@@ -91,10 +104,11 @@ def camera_path(mode: str, num_frames: int, size=256, fov: float = 40.0, distanc
     target = tuple(float(v) for v in torch.as_tensor(target).reshape(3))
     if not distance > 0:
         raise SketchError(f"Camera distance must be positive, got {distance}.")
+    up = animation_up(anim, up)
     if mode == "fixed":
-        return fixed(num_frames, float(distance), elevation, azimuth, fov, size, target, projection)
+        return fixed(num_frames, float(distance), elevation, azimuth, fov, size, target, projection, up)
     span = 360.0 if mode == "turntable" else span
-    return orbit(num_frames, float(distance), elevation, fov, size, azimuth, span, target, projection)
+    return orbit(num_frames, float(distance), elevation, fov, size, azimuth, span, target, projection, up)
 
 
 def _broadcast(cameras: Cameras, times, anim: SketchAnimation) -> tuple[Cameras, torch.Tensor]:
@@ -183,7 +197,7 @@ def render_3d(anim: SketchAnimation, cameras: Cameras | str | None = None, times
 
 
 def resolve_cameras(anim: SketchAnimation, cameras: Cameras | None = None, use_animation_cameras: bool = False,
-                    num_frames: int = 0) -> Cameras:
+                    num_frames: int = 0, up=None) -> Cameras:
     """The cameras a render uses: the animation's own, the given ones, or a fitted turntable.
 
     num_frames 0 = as many as the cameras (a fitted turntable: the animation's frame count);
@@ -197,7 +211,7 @@ def resolve_cameras(anim: SketchAnimation, cameras: Cameras | None = None, use_a
             raise SketchError("Use either the animation's own cameras or the connected cameras, not both.")
         cameras = camera_path("input", 0, anim=anim)
     if cameras is None:
-        return camera_path("turntable", num_frames or anim.num_frames, anim=anim)
+        return camera_path("turntable", num_frames or anim.num_frames, anim=anim, up=up)
     if not isinstance(cameras, Cameras):
         raise SketchError(f"cameras must be core.camera.Cameras, got {type(cameras).__name__}.")
     if num_frames and len(cameras) != num_frames:
@@ -209,10 +223,11 @@ def resolve_cameras(anim: SketchAnimation, cameras: Cameras | None = None, use_a
 
 
 def save_images(images, path: str, fps: float, loop: bool = True) -> list[str]:
-    """uint8 frames [F, H, W, 3] -> an animated .gif / .webp (lossless), or .png file(s) (NAME_000.png ... when
-    there are several); returns the files written. GIF delays are whole 1/100 s."""
+    """uint8 frames [F, H, W, 3] -> an animated .gif / .webp (lossless; core.export.video's writers), or .png
+    file(s) (NAME_000.png ... when there are several); returns the files written. GIF delays are whole 1/100 s."""
     import os
 
+    import numpy as np
     from PIL import Image
 
     ext = os.path.splitext(os.fspath(path))[1].lower()
@@ -220,8 +235,8 @@ def save_images(images, path: str, fps: float, loop: bool = True) -> list[str]:
         raise SketchError(f"Images are written as {', '.join(IMAGE_OUTPUTS)}; got {os.fspath(path)!r}.")
     if not fps > 0:
         raise SketchError(f"fps must be positive, got {fps}.")
-    pics = [Image.fromarray(f) for f in images]
     if ext == ".png":
+        pics = [Image.fromarray(f) for f in images]
         if len(pics) == 1:
             pics[0].save(path)
             return [os.fspath(path)]
@@ -230,13 +245,11 @@ def save_images(images, path: str, fps: float, loop: bool = True) -> list[str]:
         for pic, name in zip(pics, names):
             pic.save(name)
         return names
-    if ext == ".gif":
-        ms, extra = 10 * max(2, round(100.0 / fps)), ({"loop": 0} if loop else {})
-    else:
-        ms, extra = max(1, round(1000.0 / fps)), {"loop": 0 if loop else 1, "lossless": True}
-    pics[0].save(path, save_all=True, append_images=pics[1:], duration=ms, **extra)
-    return [os.fspath(path)]
+    from .export.video import write_gif, write_webp  # the one GIF / WebP writer (GIF: at most 50 fps)
+
+    write = write_gif if ext == ".gif" else write_webp
+    return [write(np.asarray(images), path, fps, loop=loop)]
 
 
-__all__ = ["CAMERA_MODES", "IMAGE_OUTPUTS", "camera_path", "fit_view", "frames_at", "paint_order", "render_3d",
+__all__ = ["CAMERA_MODES", "IMAGE_OUTPUTS", "animation_up", "camera_path", "fit_view", "frames_at", "paint_order", "render_3d",
            "resolve_cameras", "save_images"]

@@ -4,7 +4,9 @@ Every scene is a set of 3D cubic Bezier strokes (a `Sketch` with D = 3) whose
 control points move rigidly per part over time t in [0, 1]. Rigid motion of
 control points is rigid motion of the curves, so the strokes are exact ground
 truth for stage 2 and their curve samples (`sample_points`) for stage 1.
-World: z up, every scene fits inside a ball of radius ~1 about the origin.
+Scenes are built z up; `DynamicScene.oriented(up)` turns one into a world with another up
+axis (the D-NeRF writer's default is +y, D-NeRF's own convention). Every scene fits inside a
+ball of radius ~1 about the origin.
 
 `render_dnerf_folder` writes a scene as a D-NeRF dataset (transforms_*.json +
 RGBA PNGs, dark strokes on transparent) plus `ground_truth.npz` / `scene.json`.
@@ -21,7 +23,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .camera import Cameras, fixed, look_at, orbit_eyes
+from .camera import Cameras, fixed, look_at, orbit_eyes, parse_up, up_rotation
 from .errors import SketchError
 from .sketch import Sketch, SketchAnimation, sketch_from_paths
 
@@ -76,6 +78,17 @@ class DynamicScene:
     sketch: Sketch
     motion: Callable[[float], torch.Tensor]
     radius: float = 1.0
+
+    up: str = "+z"
+
+    def oriented(self, up) -> "DynamicScene":
+        """The same scene in a world whose up axis is `up` ("+y" for D-NeRF; see camera.up_rotation)."""
+        R = up_rotation(up) @ up_rotation(self.up).T
+        if torch.allclose(R, torch.eye(3)):
+            return self
+        motion = self.motion
+        return replace(self, sketch=self.sketch.with_points(self.sketch.points @ R.T),
+                       motion=lambda t: motion(t) @ R.T, up=up)
 
     def control_points(self, times) -> torch.Tensor:
         """[T, N, 3] control points at times in [0, 1]."""
@@ -192,14 +205,100 @@ def flapping_wings() -> DynamicScene:
     return _scene("flapping_wings", paths, [False, True, True], [0, 1, 2], part_motion)
 
 
-SCENES = {"stick_figure": stick_figure, "curve_set": curve_set, "flapping_wings": flapping_wings}
+def walker() -> DynamicScene:
+    """A stick figure walking in place (facing -y): thighs, shins and arms swing forward and back,
+    i.e. in depth for a camera in front of it; knees bend on the back swing and the body bobs."""
+    hip, shoulder = (0.0, 0.0, -0.05), (0.0, 0.0, 0.42)
+    knee_l, knee_r, foot_l, foot_r = (-0.14, 0.0, -0.5), (0.14, 0.0, -0.5), (-0.16, 0.0, -0.95), (0.16, 0.0, -0.95)
+    paths = [
+        circle3((0.0, 0.0, 0.66), 0.15),  # head
+        line3(hip, (0.0, 0.0, 0.5)),  # torso
+        line3(hip, knee_l), line3(knee_l, foot_l),  # left thigh, shin
+        line3(hip, knee_r), line3(knee_r, foot_r),  # right thigh, shin
+        torch.stack([torch.tensor(shoulder), torch.tensor((-0.2, 0.0, 0.35)), torch.tensor((-0.26, 0.0, 0.15)),
+                     torch.tensor((-0.28, 0.0, -0.05))]),  # left arm
+        torch.stack([torch.tensor(shoulder), torch.tensor((0.2, 0.0, 0.35)), torch.tensor((0.26, 0.0, 0.15)),
+                     torch.tensor((0.28, 0.0, -0.05))]),  # right arm
+    ]
+    parts = [0, 0, 1, 2, 3, 4, 5, 6]
+
+    def part_motion(part, p, t):
+        ph = 2 * math.pi * t
+        swing = 0.55 * math.sin(ph)  # thighs, opposite phases; + = foot forward (towards -y)
+        bob = torch.tensor([0.0, 0.0, 0.04 * (math.cos(2 * ph) - 1.0)])
+        if part in (1, 2, 3, 4):
+            side = 1.0 if part in (1, 2) else -1.0
+            a = side * swing
+            if part in (2, 4):  # the knee bends (shin back) while the leg swings back
+                bend = 0.7 * (max(0.0, -side * math.sin(ph + 0.6)) - max(0.0, -side * math.sin(0.6)))
+                p = rotate(p, (1.0, 0.0, 0.0), -bend, knee_l if part == 2 else knee_r)
+            p = rotate(p, (1.0, 0.0, 0.0), -a, hip)
+        elif part in (5, 6):
+            side = 1.0 if part == 5 else -1.0
+            p = rotate(p, (1.0, 0.0, 0.0), side * 0.45 * math.sin(ph), shoulder)
+        return p + bob
+
+    return _scene("walker", paths, [True] + [False] * 7, parts, part_motion)
 
 
-def get_scene(name: str) -> DynamicScene:
-    """A synthetic scene by name (see SCENES)."""
+def bird() -> DynamicScene:
+    """A bird (body along x, head, tail) whose two-part wings flap: the outer wing lags the inner one."""
+    body = torch.tensor([(-0.55, 0.0, -0.02), (-0.2, 0.0, 0.1), (0.2, 0.0, 0.1), (0.5, 0.0, 0.05)])
+    tail = torch.tensor([(-0.55, 0.0, -0.02), (-0.7, 0.12, -0.05), (-0.8, 0.0, -0.08), (-0.7, -0.12, -0.05)])
+    shoulder = (0.05, 0.0, 0.08)
+
+    def inner(side):
+        return torch.tensor([shoulder, (0.15, side * 0.2, 0.1), (0.05, side * 0.4, 0.1), (-0.05, side * 0.45, 0.08)])
+
+    def outer(side):
+        return torch.tensor([(-0.05, side * 0.45, 0.08), (0.05, side * 0.6, 0.1), (-0.1, side * 0.8, 0.08),
+                             (-0.3, side * 0.9, 0.05)])
+
+    paths = [body, tail, circle3((0.6, 0.0, 0.12), 0.1, (1.0, 0.0, 0.0), (0.0, 0.0, 1.0)),
+             inner(1.0), outer(1.0), inner(-1.0), outer(-1.0)]
+    parts = [0, 0, 0, 1, 2, 3, 4]
+    elbow = {2: (-0.05, 0.45, 0.08), 4: (-0.05, -0.45, 0.08)}
+
+    def part_motion(part, p, t):
+        ph = 2 * math.pi * t
+        flap = 0.7 * math.sin(ph)
+        if part in (1, 2, 3, 4):
+            side = 1.0 if part in (1, 2) else -1.0
+            if part in (2, 4):  # the outer wing lags: an extra rotation about the elbow
+                p = rotate(p, (1.0, 0.0, 0.0), side * 0.5 * (math.sin(ph - 0.9) + math.sin(0.9)), elbow[part])
+            p = rotate(p, (1.0, 0.0, 0.0), side * flap, shoulder)
+        return p + torch.tensor([0.0, 0.0, 0.1 * math.sin(ph + math.pi / 2) - 0.1])
+
+    return _scene("bird", paths, [False, False, True, False, False, False, False], parts, part_motion)
+
+
+def rotating_box() -> DynamicScene:
+    """A wireframe box with a cross on its front face (so its turn is visible) spinning a half turn about z
+    and rocking about x: one rigid object whose every point moves differently."""
+    a, b, c = 0.45, 0.3, 0.35
+    corners = [torch.tensor((x, y, z)) for z in (-c, c) for y in (-b, b) for x in (-a, a)]
+    edges = [(0, 1), (2, 3), (4, 5), (6, 7), (0, 2), (1, 3), (4, 6), (5, 7), (0, 4), (1, 5), (2, 6), (3, 7)]
+    paths = [line3(corners[i], corners[j]) for i, j in edges] + [line3(corners[0], corners[5]),
+                                                                 line3(corners[1], corners[4])]
+
+    def part_motion(part, p, t):
+        p = rotate(p, (0.0, 0.0, 1.0), math.pi * t)
+        return rotate(p, (1.0, 0.0, 0.0), 0.25 * math.sin(2 * math.pi * t))
+
+    return _scene("rotating_box", paths, [False] * len(paths), [0] * len(paths), part_motion)
+
+
+SCENES = {"stick_figure": stick_figure, "walker": walker, "bird": bird, "rotating_box": rotating_box,
+          "curve_set": curve_set, "flapping_wings": flapping_wings}
+# The scenes the motion benchmark and its tests measure (limbs in depth, flapping, rigid rotation, waving).
+BENCH_SCENES = ("walker", "bird", "rotating_box", "stick_figure")
+
+
+def get_scene(name: str, up="+z") -> DynamicScene:
+    """A synthetic scene by name (see SCENES), in a world with this up axis."""
     if name not in SCENES:
         raise SketchError(f"Unknown synthetic scene {name!r}; choose one of {', '.join(SCENES)}.")
-    return SCENES[name]()
+    return SCENES[name]().oriented(up)
 
 
 # ---------------------------------------------------------------- projection
@@ -247,16 +346,17 @@ def project_sketch(sketch: Sketch, points: torch.Tensor, cameras: Cameras, subdi
 
 
 # ------------------------------------------------------------ D-NeRF writing
-def _views(camera_mode: str, n: int, rng: np.random.Generator, radius: float, fov: float, size) -> Cameras:
+def _views(camera_mode: str, n: int, rng: np.random.Generator, radius: float, fov: float, size,
+           up="+z") -> Cameras:
     if camera_mode == "fixed":
-        return fixed(n, radius=radius, elevation=15.0, azimuth=20.0, fov=fov, size=size)
+        return fixed(n, radius=radius, elevation=15.0, azimuth=20.0, fov=fov, size=size, up=up)
     if camera_mode != "moving":
         raise SketchError(f"camera_mode must be 'moving' or 'fixed', got {camera_mode!r}.")
     golden = (math.sqrt(5) - 1) / 2  # low-discrepancy azimuths, like D-NeRF's random upper-hemisphere poses
     az = (rng.uniform() + golden * np.arange(n)) % 1.0 * 360.0
     el = rng.uniform(5.0, 45.0, n)
-    eye = orbit_eyes(torch.tensor(az, dtype=torch.float32), torch.tensor(el, dtype=torch.float32), radius)
-    return Cameras.perspective(look_at(eye), size, fov_x_deg=fov)
+    eye = orbit_eyes(torch.tensor(az, dtype=torch.float32), torch.tensor(el, dtype=torch.float32), radius, up=up)
+    return Cameras.perspective(look_at(eye, up=parse_up(up)), size, fov_x_deg=fov)
 
 
 def render_scene(scene: DynamicScene, times, cameras: Cameras, stroke_width: float = 2.0,
@@ -304,7 +404,7 @@ def _write_png_rgba(path: str, premult: torch.Tensor) -> None:
 def render_dnerf_folder(scene: DynamicScene | str, folder: str, num_frames: int = 24, size: int = 128,
                         camera_mode: str = "moving", num_eval_frames: int | None = None, radius: float = 4.0,
                         fov: float = 40.0, stroke_width: float = 2.0, num_samples: int = 2000,
-                        seed: int = 0) -> dict:
+                        seed: int = 0, up="+y") -> dict:
     """Write a scene as a D-NeRF folder; returns {split: {"times", "cameras"}}.
 
     Files: transforms_{train,val,test}.json, {split}/r_XXX.png (RGBA, dark strokes
@@ -312,10 +412,12 @@ def render_dnerf_folder(scene: DynamicScene | str, folder: str, num_frames: int 
     [T,N,3], {split}_samples [T,M,3], corresponding curve samples) and scene.json.
     train: num_frames times evenly over [0, 1]; val/test: num_eval_frames times
     between them. camera_mode "moving": a new pose on the upper hemisphere every
-    frame (D-NeRF style); "fixed": one pose for every frame and split.
+    frame (D-NeRF style); "fixed": one pose for every frame and split. up: the
+    world's up axis (default +y as in D-NeRF; the ground truth is in that world).
     """
     if isinstance(scene, str):
         scene = get_scene(scene)
+    scene = scene.oriented(up)
     if num_frames < 2:
         raise SketchError("A D-NeRF scene needs at least 2 frames.")
     n_eval = num_eval_frames if num_eval_frames is not None else max(2, num_frames // 4)
@@ -329,7 +431,7 @@ def render_dnerf_folder(scene: DynamicScene | str, folder: str, num_frames: int 
     seg_of, params = scene.sample_params(num_samples)
     gt, out = {}, {}
     for split, times in splits.items():
-        cams = _views(camera_mode, len(times), rng, radius, fov, size)
+        cams = _views(camera_mode, len(times), rng, radius, fov, size, up)
         images = render_scene(scene, times, cams, stroke_width)
         os.makedirs(os.path.join(folder, split), exist_ok=True)
         frames = []
@@ -350,7 +452,7 @@ def render_dnerf_folder(scene: DynamicScene | str, folder: str, num_frames: int 
     info = {"scene": scene.name, "num_frames": num_frames, "size": size, "camera_mode": camera_mode,
             "radius": radius, "fov": fov, "stroke_width": stroke_width, "scene_radius": scene.radius,
             "num_segments": list(scene.sketch.num_segments), "closed": list(scene.sketch.closed),
-            "up": "+z", "units": "world units; the scene fits in a ball of radius scene_radius"}
+            "up": scene.up, "units": "world units; the scene fits in a ball of radius scene_radius"}
     with open(os.path.join(folder, "scene.json"), "w") as f:
         json.dump(info, f, indent=2)
     return out

@@ -102,7 +102,7 @@ class Synthetic3DScene(io.ComfyNode):
         import folder_paths
 
         from ..core.posed_video import load_dnerf
-        from ..core.scenes3d import get_scene, render_depth, render_dnerf_folder
+        from ..core.scenes3d import get_scene, load_ground_truth, render_depth, render_dnerf_folder
 
         folder = os.path.join(folder_paths.get_temp_directory(), "sketchmotion",
                               f"{scene}_{camera}_{frames}_{size}_{seed}")
@@ -110,7 +110,8 @@ class Synthetic3DScene(io.ComfyNode):
             render_dnerf_folder(scene, folder, num_frames=frames, size=size, camera_mode=camera, seed=seed)
         video = load_dnerf(folder)
         if depth_maps:
-            video = replace(video, depth=render_depth(get_scene(scene), video.times, video.cameras),
+            up = load_ground_truth(folder)["scene"].get("up", "+z")
+            video = replace(video, depth=render_depth(get_scene(scene, up=up), video.times, video.cameras),
                             depth_mode="metric")
         return _video_outputs(video)
 

@@ -9,6 +9,8 @@ from ._types import CATEGORY_3D, CATEGORY_EXPORT, Cameras, SketchAnimation
 from .export import _save_target
 from .render import BACKGROUND_TOOLTIP, BACKGROUNDS, _background_rgb
 
+UP_AXES = ["+z", "+y", "-z", "-y", "+x", "-x"]
+
 CAMERA_PATHS = ["turntable", "orbit", "fixed"]
 # combo label -> core.export format name (the labels are what workflows store)
 EXPORT_3D_FORMATS = {
@@ -48,17 +50,20 @@ class Camera(io.ComfyNode):
                                tooltip="orbit: the arc travelled over the frames."),
                 io.Int.Input("size", default=512, min=8, max=4096, tooltip="Image width and height in pixels."),
                 io.Int.Input("frames", default=24, min=1, max=1000, tooltip="Number of cameras (one per frame)."),
+                io.Combo.Input("up", options=UP_AXES, default="+z", optional=True,
+                               tooltip="The world's up axis: +z (Blender) or +y (D-NeRF, Synthetic 3D Scene, "
+                               "Load Posed Video). Render 3D Sketch without cameras derives it from the animation."),
             ],
             outputs=[Cameras.Output(display_name="cameras", tooltip="One camera per frame, for Render 3D Sketch.")],
         )
 
     @classmethod
     def execute(cls, mode: str, projection: str, fov: float, distance: float, elevation: float, azimuth: float,
-                orbit_degrees: float, size: int, frames: int) -> io.NodeOutput:
+                orbit_degrees: float, size: int, frames: int, up: str = "+z") -> io.NodeOutput:
         from ..core.render3d import camera_path
 
         return io.NodeOutput(camera_path(mode, frames, size, fov, distance, elevation, azimuth, orbit_degrees,
-                                         (0.0, 0.0, 0.0), projection))
+                                         (0.0, 0.0, 0.0), projection, up=up))
 
 
 class Render3DSketch(io.ComfyNode):
@@ -86,6 +91,9 @@ class Render3DSketch(io.ComfyNode):
                                tooltip="Multiplies every stroke width."),
                 io.Combo.Input("background", options=BACKGROUNDS, default="white", tooltip=BACKGROUND_TOOLTIP),
                 io.String.Input("custom_color", default="#ffffff", tooltip="Background when background is 'custom'."),
+                io.Combo.Input("up", options=["auto", *UP_AXES], default="auto", optional=True,
+                               tooltip="The axis the default turntable circles: auto = the one the animation's "
+                               "cameras agree on (+y for D-NeRF data), else +z."),
             ],
             outputs=[
                 io.Image.Output(display_name="images", tooltip="[frames, H, W, 3] in 0..1."),
@@ -95,13 +103,14 @@ class Render3DSketch(io.ComfyNode):
 
     @classmethod
     def execute(cls, animation, size: int, frames: int, freeze_time: float, width_scale: float, background: str,
-                custom_color: str = "#ffffff", cameras=None, use_animation_cameras: bool = False) -> io.NodeOutput:
+                custom_color: str = "#ffffff", cameras=None, use_animation_cameras: bool = False,
+                up: str = "auto") -> io.NodeOutput:
         import torch
 
         from ..core.raster import composite
         from ..core.render3d import render_3d, resolve_cameras
 
-        cams = resolve_cameras(animation, cameras, use_animation_cameras, frames)
+        cams = resolve_cameras(animation, cameras, use_animation_cameras, frames, up=up)
         times = None if freeze_time < 0 else torch.full((len(cams),), float(freeze_time))
         rgba = render_3d(animation, cams, times, size or None, background=None, width_scale=width_scale)
         image = composite(rgba, _background_rgb(background, custom_color))

@@ -102,3 +102,26 @@ def test_bad_cameras():
         Cameras.perspective(torch.eye(4), 32, fov_x_deg=200.0)
     with pytest.raises(SketchError):
         Cameras.perspective(torch.eye(4), 32)
+
+
+def test_up_axis_paths_and_derivation():
+    from sketchmotion.core.camera import parse_up, up_from_cameras, up_rotation
+
+    assert torch.allclose(up_rotation("+y") @ torch.tensor([0.0, 0.0, 1.0]), torch.tensor([0.0, 1.0, 0.0]))
+    assert torch.allclose(up_rotation("-z") @ torch.tensor([0.0, 0.0, 1.0]), torch.tensor([0.0, 0.0, -1.0]))
+    for up in ("+y", "+z", "-x", (1.0, 1.0, 0.0)):
+        u = parse_up(up)
+        tt = turntable(12, radius=3.0, elevation=20.0, size=32, up=up)
+        height = tt.centers @ u  # every eye at the same height above the target along `up`
+        assert torch.allclose(height, torch.full((12,), 3.0 * math.sin(math.radians(20.0))), atol=1e-5)
+        assert torch.allclose(tt.c2w[:, :3, 0] @ u, torch.zeros(12), atol=1e-5)  # image x stays level
+        assert float((tt.c2w[:, :3, 1] @ u).min()) > 0.9  # image up is world up
+        assert torch.allclose(up_from_cameras(tt), u, atol=1e-4) or not isinstance(up, str)
+        f = fixed(2, elevation=15.0, azimuth=20.0, size=32, up=up)
+        if isinstance(up, str):
+            assert torch.equal(up_from_cameras(f), u)  # a camera tilted 15 degrees down still says `up`
+    # D-NeRF: the OpenGL default camera (at +z, looking -z, y up) is azimuth 0 of a +y turntable
+    eye = orbit(1, radius=2.0, elevation=0.0, size=8, up="+y").centers[0]
+    assert torch.allclose(eye, torch.tensor([0.0, 0.0, 2.0]), atol=1e-5)
+    with pytest.raises(SketchError, match="up axis"):
+        parse_up("sideways")

@@ -51,3 +51,21 @@ def test_metric_errors():
         chamfer_distance(torch.full((4, 3), float("nan")), torch.zeros(4, 3))
     with pytest.raises(SketchError):
         velocity_error(torch.zeros(2, 5, 3), torch.zeros(2, 5, 3), correspondence="magic")
+
+
+def test_motion_report_ratios_known_answers():
+    from sketchmotion.core.metrics import motion_report, scene_diagonal, tracking_error
+
+    torch.manual_seed(0)
+    base = torch.rand(50, 3)
+    t = torch.linspace(0, 1, 6)[:, None, None]
+    gt = base[None] + t * torch.tensor([1.0, 0.0, 0.0])  # a translation by 1 unit over the clip
+    exact = motion_report(gt, gt)
+    assert exact["chamfer_pct"] < 1e-4 and exact["velocity_ratio"] < 1e-6 and exact["tracking_ratio"] < 1e-6
+    still = motion_report(gt[:1].expand_as(gt), gt)
+    assert abs(still["velocity_ratio"] - 1) < 1e-6 and abs(still["tracking_ratio"] - 1) < 1e-6
+    half = base[None] + 0.5 * t * torch.tensor([1.0, 0.0, 0.0])  # half the motion: both ratios 0.5
+    r = motion_report(half, gt)
+    assert abs(r["velocity_ratio"] - 0.5) < 1e-5 and abs(r["tracking_ratio"] - 0.5) < 1e-5
+    assert abs(scene_diagonal(gt) - float((gt.reshape(-1, 3).amax(0) - gt.reshape(-1, 3).amin(0)).norm())) < 1e-6
+    assert abs(tracking_error(gt + 0.01, gt) - 0.01 * 3**0.5) < 1e-5

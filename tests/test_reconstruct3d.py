@@ -214,7 +214,7 @@ def test_motion_guidance_recovers_motion_fixed_camera(tmp_path, one_thread):
     render_dnerf_folder("stick_figure", str(tmp_path), num_frames=24, size=64, camera_mode="fixed")
     v = load_dnerf(str(tmp_path))
     gt = load_ground_truth(str(tmp_path))["samples"]
-    v = replace(v, depth=render_depth(get_scene("stick_figure"), v.times, v.cameras), depth_mode="metric")
+    v = replace(v, depth=render_depth(get_scene("stick_figure", up="+y"), v.times, v.cameras), depth_mode="metric")
     r = motion_guidance(v, MotionGuidanceConfig(**{**SMALL, "iterations": 600}))
     tr = r.trajectories
     after, frozen = motion_metrics(tr, gt), motion_metrics(_frozen(r, len(tr)), gt)

@@ -202,3 +202,29 @@ def test_cli_render3d_turntable_input_and_errors(wings, tmp_path, capsys):
     assert "carries no cameras" in capsys.readouterr().err
     assert main(["render3d", str(path), "--out", str(tmp_path / "x.mp4")]) == 2
     assert ".gif, .webp, .png" in capsys.readouterr().err
+
+
+def test_turntable_circles_the_up_axis_of_the_input_cameras(tmp_path):
+    from sketchmotion.core.camera import up_from_cameras
+    from sketchmotion.core.export.html_viewer import html_viewer, viewer_cameras
+    from sketchmotion.core.posed_video import load_dnerf
+    from sketchmotion.core.render3d import animation_up, camera_path
+    from sketchmotion.core.scenes3d import render_dnerf_folder
+
+    folder = str(tmp_path / "w")
+    render_dnerf_folder("walker", folder, num_frames=4, size=32, num_eval_frames=2)
+    v = load_dnerf(folder)
+    anim = replace(get_scene("walker", up="+y").animation(4), cameras=v.cameras)
+    assert torch.equal(animation_up(anim), torch.tensor([0.0, 1.0, 0.0]))
+    for mode in ("turntable", "orbit", "fixed"):
+        cams = camera_path(mode, 8, size=32, anim=anim)
+        assert torch.equal(up_from_cameras(cams), torch.tensor([0.0, 1.0, 0.0]))
+    tall = render_3d(anim, "turntable", size=48)  # the figure stands: taller than wide in every view
+    for img in tall:
+        ys, xs = torch.nonzero(img.mean(-1) < 0.5, as_tuple=True)
+        assert float(ys.max() - ys.min()) > 1.3 * float(xs.max() - xs.min())
+    side = render_3d(anim, camera_path("fixed", 1, size=48, anim=anim, up="+z", azimuth=90.0, elevation=0.0))
+    ys, xs = torch.nonzero(side[0].mean(-1) < 0.5, as_tuple=True)  # an explicit up wins: the figure lies down
+    assert float(xs.max() - xs.min()) > float(ys.max() - ys.min())
+    assert '"up":[0.0,1.0,0.0]' in html_viewer(anim, size=32)
+    assert torch.equal(up_from_cameras(viewer_cameras(anim, size=32)), torch.tensor([0.0, 1.0, 0.0]))

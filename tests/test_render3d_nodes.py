@@ -70,11 +70,11 @@ def test_schemas_and_format_labels(comfy):
         s = node(comfy, node_id).define_schema()
         return [i.get_io_type() for i in s.inputs], [o.get_io_type() for o in s.outputs], s.is_output_node
 
-    assert types("SketchMotionCamera") == (["COMBO", "COMBO"] + ["FLOAT"] * 5 + ["INT", "INT"],
+    assert types("SketchMotionCamera") == (["COMBO", "COMBO"] + ["FLOAT"] * 5 + ["INT", "INT", "COMBO"],
                                            ["SKETCHMOTION_CAMERAS"], False)
     assert types("SketchMotionRender3DSketch") == (
-        ["SKETCH_ANIMATION", "SKETCHMOTION_CAMERAS", "BOOLEAN", "INT", "INT", "FLOAT", "FLOAT", "COMBO", "STRING"],
-        ["IMAGE", "MASK"], False)
+        ["SKETCH_ANIMATION", "SKETCHMOTION_CAMERAS", "BOOLEAN", "INT", "INT", "FLOAT", "FLOAT", "COMBO", "STRING",
+         "COMBO"], ["IMAGE", "MASK"], False)
     assert types("SketchMotionExport3DSketch") == (
         ["SKETCH_ANIMATION", "COMBO", "FLOAT", "BOOLEAN", "BOOLEAN", "STRING"], [], True)
     assert node(comfy, "SketchMotionRender3DSketch").define_schema().inputs[1].optional

@@ -151,3 +151,47 @@ def test_from_frames_cameras_and_errors():
         from_frames(frames * 3)
     with pytest.raises(SketchError, match="fixed"):
         from_frames(frames, camera="dolly")
+
+
+def test_foreground_from_alpha_or_background_difference(tmp_path):
+    from sketchmotion.core.posed_video import foreground
+
+    folder = str(tmp_path / "walker")
+    render_dnerf_folder("walker", folder, num_frames=3, size=48, num_eval_frames=2)
+    v = load_dnerf(folder)
+    ink = v.frames.mean(-1) < 0.5
+    assert float(v.masks[ink].mean()) > 0.6 and float(v.masks[~ink].mean()) < 0.05  # alpha
+    # the same frames saved opaque (no transparency): the mask comes from the difference to white
+    opaque = str(tmp_path / "opaque")
+    render_dnerf_folder("walker", opaque, num_frames=3, size=48, num_eval_frames=2)
+    for name in os.listdir(os.path.join(opaque, "train")):
+        path = os.path.join(opaque, "train", name)
+        im = Image.open(path).convert("RGBA")
+        bg = Image.new("RGBA", im.size, (255, 255, 255, 255))
+        bg.alpha_composite(im)
+        bg.save(path)
+    o = load_dnerf(opaque)
+    assert float((o.masks > 0.5).float().mean()) < 0.2  # not "everything is object"
+    assert float(((o.masks > 0.5) == (v.masks > 0.5)).float().mean()) > 0.97
+    # light strokes on a dark background: masked by difference, redrawn dark on white
+    dark = 1.0 - v.frames
+    m, fr = foreground(dark)
+    assert float(((m > 0.5) == (v.masks > 0.5)).float().mean()) > 0.97
+    assert float(fr[~ink].mean()) > 0.95 and float(fr[ink].mean()) < 0.5
+    # from_frames (ComfyUI IMAGE): opaque RGB gets the same masks
+    f = from_frames(v.frames)
+    assert float(((f.masks > 0.5) == (v.masks > 0.5)).float().mean()) > 0.97
+
+
+def test_scenes_are_written_y_up_like_dnerf(tmp_path):
+    from sketchmotion.core.camera import up_from_cameras
+
+    for mode in ("moving", "fixed"):
+        folder = str(tmp_path / mode)
+        render_dnerf_folder("walker", folder, num_frames=4, size=32, camera_mode=mode, num_eval_frames=2)
+        gt = load_ground_truth(folder)
+        assert gt["scene"]["up"] == "+y"
+        assert torch.equal(up_from_cameras(load_dnerf(folder).cameras), torch.tensor([0.0, 1.0, 0.0]))
+        pts = gt["samples"][0]
+        assert float(pts[:, 1].max() - pts[:, 1].min()) > 1.5  # the figure stands along y
+        assert torch.allclose(get_scene("walker", up="+y").sample_points(gt["times"], 2000), gt["samples"], atol=1e-5)

@@ -33,36 +33,41 @@ def _css_colour(background) -> str:
     return f"rgb({round(r * 255)},{round(g * 255)},{round(b * 255)})"
 
 
-def _view(anim, size, azimuth: float, elevation: float, fov: float) -> dict:
-    from ..render3d import fit_view
+def _view(anim, size, azimuth: float, elevation: float, fov: float, up=None) -> dict:
+    from ..camera import up_rotation
+    from ..render3d import animation_up, fit_view
 
     if not -89.0 <= elevation <= 89.0:
         raise SketchError(f"The viewer's elevation must be within -89..89 degrees, got {elevation}.")
     w, h = output_size(anim.sketch.canvas, size)
     target, distance = fit_view(anim, fov, (w, h))
+    u = animation_up(anim, up)
     return {"width": w, "height": h, "azimuth": float(azimuth), "elevation": float(elevation), "fov": float(fov),
-            "distance": float(distance), "target": [float(v) for v in target]}
+            "distance": float(distance), "target": [float(v) for v in target], "up": [float(v) for v in u],
+            "orbit_basis": up_rotation(u).tolist()}
 
 
 def viewer_cameras(anim, *, size=None, azimuth: float = 30.0, elevation: float = 20.0, fov: float = 40.0,
-                   distance: float | None = None) -> Cameras:
+                   distance: float | None = None, up=None) -> Cameras:
     """The page's camera as core.camera.Cameras (one camera): its first view, or with the azimuth / elevation /
     distance that `window.sketchViewer.getView()` reports after orbiting and zooming (distance None = the first)."""
     from ..camera import orbit
 
-    v = _view(timeline_3d(anim, fmt="HTML viewer").source, size, azimuth, elevation, fov)
+    v = _view(timeline_3d(anim, fmt="HTML viewer").source, size, azimuth, elevation, fov, up)
     dist = v["distance"] if distance is None else float(distance)
-    return orbit(1, dist, v["elevation"], v["fov"], (v["width"], v["height"]), v["azimuth"], 0.0, v["target"])
+    return orbit(1, dist, v["elevation"], v["fov"], (v["width"], v["height"]), v["azimuth"], 0.0, v["target"],
+                 up=v["up"])
 
 
 def html_viewer(anim, *, fps=None, loop: bool = True, pingpong: bool = False, size=None, azimuth: float = 30.0,
                 elevation: float = 20.0, fov: float = 40.0, background=(1.0, 1.0, 1.0), title: str | None = None,
-                subdivide: int = 4, autoplay: bool = True, decimals: int = 5) -> str:
-    """The HTML page (text) playing `anim`; size = the canvas (None = the sketch canvas, int = longer side, (w, h))."""
+                subdivide: int = 4, autoplay: bool = True, decimals: int = 5, up=None) -> str:
+    """The HTML page (text) playing `anim`; size = the canvas (None = the sketch canvas, int = longer side, (w, h));
+    up = the axis the view orbits (None: the one the animation's cameras agree on, else +z)."""
     if subdivide < 1:
         raise SketchError("subdivide must be >= 1.")
     doc = strokes_json(anim, fps=fps, loop=loop, pingpong=pingpong, decimals=decimals)
-    options = {**_view(anim, size, azimuth, elevation, fov), "background": _css_colour(background),
+    options = {**_view(anim, size, azimuth, elevation, fov, up), "background": _css_colour(background),
                "subdivide": int(subdivide), "autoplay": bool(autoplay)}
     with open(PLAYER, encoding="utf-8") as f:
         player = f.read()
@@ -99,10 +104,10 @@ html, body {{ margin: 0; padding: 0; background: {options["background"]}; font: 
 
 def save_html_viewer(anim, path, *, fps=None, size=None, loop: bool = True, pingpong: bool = False,
                      azimuth: float = 30.0, elevation: float = 20.0, fov: float = 40.0, background=(1.0, 1.0, 1.0),
-                     title: str | None = None, subdivide: int = 4, autoplay: bool = True) -> str:
+                     title: str | None = None, subdivide: int = 4, autoplay: bool = True, up=None) -> str:
     """Write html_viewer(...) to `path` (UTF-8); returns the path."""
     text = html_viewer(anim, fps=fps, loop=loop, pingpong=pingpong, size=size, azimuth=azimuth, elevation=elevation,
-                       fov=fov, background=background, title=title, subdivide=subdivide, autoplay=autoplay)
+                       fov=fov, background=background, title=title, subdivide=subdivide, autoplay=autoplay, up=up)
     with open(path, "w", encoding="utf-8") as f:
         f.write(text)
     return os.fspath(path)

@@ -1,7 +1,8 @@
 // SketchMotion 3D sketch player: canvas 2D, no dependencies, no network.
 // Reads the stroke JSON document (core/export/strokes3d.py) from <script id="sketch-data">
 // and the view options from <script id="viewer-options">. Camera conventions follow
-// core/camera.py: world up +z, orbit azimuth 0 on the -y side, horizontal field of view.
+// core/camera.py: the orbit is computed z up (azimuth 0 on the -y side) and turned by
+// opts.orbit_basis (camera.up_rotation) into the world whose up axis is opts.up; horizontal field of view.
 // Drag (mouse or one finger) orbits, the wheel or a pinch zooms, double-click resets.
 (function () {
   "use strict";
@@ -37,11 +38,13 @@
 
   function camera() {
     var az = view.azimuth * Math.PI / 180, el = view.elevation * Math.PI / 180, t = opts.target;
-    var eye = [t[0] + view.distance * Math.cos(el) * Math.sin(az), t[1] - view.distance * Math.cos(el) * Math.cos(az),
-               t[2] + view.distance * Math.sin(el)];
+    var e = [view.distance * Math.cos(el) * Math.sin(az), -view.distance * Math.cos(el) * Math.cos(az),
+             view.distance * Math.sin(el)];
+    var B = opts.orbit_basis || [[1, 0, 0], [0, 1, 0], [0, 0, 1]], up = opts.up || [0, 0, 1];
+    var eye = [t[0] + dot(B[0], e), t[1] + dot(B[1], e), t[2] + dot(B[2], e)];
     var z = unit(sub(eye, t));
-    var x = cross([0, 0, 1], z);
-    if (Math.sqrt(dot(x, x)) < 1e-6) x = cross([0, 1, 0], z);
+    var x = cross(up, z);
+    if (Math.sqrt(dot(x, x)) < 1e-6) x = cross(Math.abs(up[1]) > 0.9 ? [0, 0, -1] : [0, 1, 0], z);
     x = unit(x);
     var f = 0.5 * W / Math.tan(opts.fov * Math.PI / 360);
     return {eye: eye, x: x, y: cross(z, x), z: z, f: f};

@@ -62,7 +62,7 @@ FIXED_CAMERA_DEPTH_SPREAD = 0.15
 REGULARISER_WEIGHTS = {"moving": (1.0, 0.1, 0.0), "fixed": (0.1, 0.01, 0.1)}
 
 __all__ = ["FRAME_LOSSES", "INITS", "MotionGuidanceConfig", "PointMotion", "Reconstruct3DConfig", "StrokeConfig",
-           "VGGFeatureLoss", "as_callbacks", "backbone_state", "barron_rho", "fit_strokes", "has_parallax",
+           "VGGFeatureLoss", "as_callbacks", "backbone_state", "barron_rho", "documented_config", "fit_strokes", "has_parallax",
            "initial_points", "knn_indices", "load_lpips", "make_frame_loss", "motion_guidance", "pixel_size",
            "reconstruct3d", "resolve_frame_loss", "scene_bounds", "stroke_samples", "stroke_sketch"]
 
@@ -718,6 +718,13 @@ class Reconstruct3DConfig:
 
     motion: MotionGuidanceConfig = field(default_factory=MotionGuidanceConfig)
     strokes: StrokeConfig = field(default_factory=StrokeConfig)
+
+
+def documented_config(seed: int = 0, device: str | None = None, size: int = 96) -> Reconstruct3DConfig:
+    """The settings README documents and bench/reconstruct3d.py measures (96 px, 24 strokes, CPU-sized)."""
+    return Reconstruct3DConfig(
+        MotionGuidanceConfig(iterations=400, frame_loss="l2_blur", render_size=size, seed=seed, device=device),
+        StrokeConfig(num_strokes=24, iterations=300, frame_loss="l2_blur", render_size=size, seed=seed, device=device))
 
 
 def reconstruct3d(video: PosedVideo, config: Reconstruct3DConfig | None = None, callbacks=None):
