@@ -55,6 +55,7 @@ from pathlib import Path
 import torch
 
 from .errors import SketchError
+from .motion.registry import StoredMotion
 from .sketch import Sketch, SketchAnimation
 
 FORMAT = "sketchmotion.animation"
@@ -67,7 +68,7 @@ _CAMERA_TENSORS = ("c2w", "fx", "fy", "cx", "cy")
 _MOTION = "motion."
 
 
-def _json_value(value, where: str):
+def json_value(value, where: str):
     """`value` as plain JSON types (tuples -> lists, numpy/torch scalars -> numbers)."""
     if value is None or isinstance(value, (bool, str)):
         return value
@@ -78,13 +79,13 @@ def _json_value(value, where: str):
             raise SketchError(f"{where} is {value}; animation files store finite numbers only.")
         return float(value)
     if isinstance(value, dict):
-        return {str(k): _json_value(v, f"{where}.{k}") for k, v in value.items()}
+        return {str(k): json_value(v, f"{where}.{k}") for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_json_value(v, f"{where}[{i}]") for i, v in enumerate(value)]
+        return [json_value(v, f"{where}[{i}]") for i, v in enumerate(value)]
     if isinstance(value, os.PathLike):
         return os.fspath(value)
     if hasattr(value, "tolist") and getattr(value, "ndim", 1) == 0:  # numpy / torch scalar
-        return _json_value(value.tolist(), where)
+        return json_value(value.tolist(), where)
     raise SketchError(
         f"{where} holds a {type(value).__name__}, which an animation file cannot store; "
         "keep settings to numbers, strings, lists and dicts (tensors go in the motion state)."
@@ -118,7 +119,7 @@ def save_animation(anim: SketchAnimation, path, motion_state: dict | None = None
     if not isinstance(anim, SketchAnimation):
         raise SketchError(f"save_animation needs a SketchAnimation, got {type(anim).__name__}.")
     if motion_state is None and motion_config is None and anim.motion is not None:
-        motion_state, motion_config = anim.motion
+        motion_state, motion_config = anim.motion.state, anim.motion.config
     state = anim.state_dict()
     sk = state["sketch"]
     tensors = {f"sketch.{k}": sk[k] for k in _SKETCH_TENSORS}
@@ -137,9 +138,9 @@ def save_animation(anim: SketchAnimation, path, motion_state: dict | None = None
         "fill_rule": list(sk["fill_rule"]),
         "canvas": list(sk["canvas"]),
         "fps": float(state["fps"]),
-        "settings": _json_value(state["settings"], "settings"),
+        "settings": json_value(state["settings"], "settings"),
         "cameras": cam_meta,
-        "motion": None if motion_config is None and motion_state is None else _json_value(motion_config or {}, "motion_config"),
+        "motion": None if motion_config is None and motion_state is None else json_value(motion_config or {}, "motion_config"),
     }
     metadata = {"format": FORMAT, "format_version": str(FORMAT_VERSION), "animation": json.dumps(info)}
     data = save(tensors, metadata=metadata)
@@ -242,7 +243,7 @@ def load_animation(path, motion: bool = True) -> SketchAnimation:
         return SketchAnimation(sketch=sketch, frames=tensors["frames"], fps=float(info["fps"]),
                                settings=dict(info.get("settings") or {}),
                                cameras=_cameras_from_file(tensors, info.get("cameras")),
-                               motion=(stored, info["motion"]) if stored and info.get("motion") else None)
+                               motion=StoredMotion(stored, info["motion"]) if stored and info.get("motion") else None)
     except (KeyError, TypeError) as e:
         raise SketchError(f"{path.name} is missing part of the animation ({e}); write it again.") from None
 

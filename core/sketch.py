@@ -31,6 +31,7 @@ from typing import Any, Sequence
 import torch
 
 from .errors import SketchError
+from .motion.registry import StoredMotion, sample_motion
 
 FILL_RULES = ("nonzero", "evenodd")
 
@@ -407,8 +408,9 @@ class SketchAnimation:
     frames: [T, N, D] (D = 2 for 2D animation, 3 for a dynamic 3D sketch).
     settings: JSON-serialisable record of what produced it (prompt, steps, seed...).
     cameras: optional per-frame camera description for 3D sketches (see core.camera).
-    motion: optional trained motion model as (state_dict, config dict), e.g. the continuous-time
-        displacement fields of `animate`; `sample` uses it to draw frames at any count.
+    motion: optional trained motion model (core.motion.registry.StoredMotion: tensors + config with a
+        "kind"), e.g. the continuous-time displacement fields of `animate`; `sample` uses it to draw
+        frames at any count.
     """
 
     sketch: Sketch
@@ -416,7 +418,7 @@ class SketchAnimation:
     fps: float = 8.0
     settings: dict = field(default_factory=dict)
     cameras: Any = None
-    motion: Any = None
+    motion: StoredMotion | None = None
 
     def __post_init__(self):
         fr = torch.as_tensor(self.frames, dtype=torch.float32)
@@ -431,6 +433,8 @@ class SketchAnimation:
             raise SketchError("The animation has NaN or infinite coordinates.")
         if not (self.fps > 0):
             raise SketchError(f"fps must be positive, got {self.fps}.")
+        if self.motion is not None and not isinstance(self.motion, StoredMotion):
+            raise SketchError(f"motion must be a core.motion.registry.StoredMotion, got {type(self.motion).__name__}.")
 
     @property
     def num_frames(self) -> int:
@@ -472,13 +476,11 @@ class SketchAnimation:
 
     def sample(self, num_frames: int) -> "SketchAnimation":
         """The animation at another frame count, same duration: sampled from the trained motion
-        model when there is one (exact at every time), else linearly re-sampled frames."""
+        model when there is one (see core.motion.registry; an unknown kind raises), else linearly
+        re-sampled frames."""
         if self.motion is None:
             return self.resample(num_frames)
-        from .motion.object_fields import resample_animation
-
-        state, config = self.motion
-        return resample_animation(self, num_frames, state, config)
+        return sample_motion(self, num_frames, self.motion)
 
     def to(self, device=None) -> "SketchAnimation":
         return replace(self, sketch=self.sketch.to(device), frames=self.frames.to(device))

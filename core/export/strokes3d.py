@@ -144,7 +144,7 @@ def _cameras_json(cameras, decimals: int) -> dict | None:
 def strokes_json(anim: SketchAnimation, *, fps=None, loop: bool = True, pingpong: bool = False,
                  decimals: int = 6) -> dict:
     """The stroke JSON document (see the module docstring) of a 3D animation."""
-    from ..animation_io import _json_value
+    from ..animation_io import json_value
 
     tl = timeline_3d(anim, fps, loop, pingpong, "Stroke JSON")
     sk = tl.sketch
@@ -160,7 +160,7 @@ def strokes_json(anim: SketchAnimation, *, fps=None, loop: bool = True, pingpong
         "format": FORMAT, "version": VERSION, "fps": tl.fps, "loop": tl.loop, "num_frames": tl.num_frames,
         "times": [i / tl.fps for i in range(tl.num_frames)], "canvas": list(sk.canvas), "up": [0, 0, 1],
         "strokes": strokes, "cameras": _cameras_json(tl.source.cameras, decimals),
-        "settings": _json_value(dict(tl.source.settings), "settings"),
+        "settings": json_value(dict(tl.source.settings), "settings"),
     }
 
 

@@ -68,28 +68,26 @@ class ObjectFields(nn.Module):
         return torch.cat(parts, dim=1)[:, self.inverse]  # objects' points back in sketch order
 
 
-def resample_animation(anim, num_frames: int, motion_state: dict | None = None, motion_config: dict | None = None):
-    """The animation at another frame count (same duration).
+def sample_object_fields(anim, num_frames: int, motion):
+    """The animation at another frame count (same duration), from its stored ObjectFields
+    (core.motion.registry kind "object_fields", as stored by `animate`).
 
-    With the trained motion model (as stored by `animate`: state + {"kind": "object_fields", ...})
-    the continuous-time displacement field is sampled at the new times, which is exact;
-    without one, control points are interpolated linearly between frames.
+    The continuous-time displacement field is sampled at the new times, which is exact. The
+    paper's field is tied to its K training frames, so its frames are interpolated linearly.
     """
     from dataclasses import replace
 
     from ..errors import SketchError
 
-    if not motion_state or not motion_config or motion_config.get("kind") != "object_fields":
-        return anim.resample(num_frames)
-    field_cfg = FieldConfig.from_dict(motion_config["field"])
+    field_cfg = FieldConfig.from_dict(motion.config["field"])
     if field_cfg.architecture != "continuous":
         return anim.resample(num_frames)  # the paper's field is tied to its K frames
-    motion = ObjectFields(anim.sketch, field_cfg, per_object=motion_config.get("per_object", False),
-                          seed=int(motion_config.get("seed", 0)))
+    model = ObjectFields(anim.sketch, field_cfg, per_object=motion.config.get("per_object", False),
+                         seed=int(motion.config.get("seed", 0)))
     try:
-        motion.load_state_dict(motion_state)
+        model.load_state_dict(motion.state)
     except RuntimeError as e:
         raise SketchError(f"The stored motion model does not fit this sketch ({e}).") from None
     with torch.no_grad():  # the animation's sketch holds the (possibly refined) canonical points
-        frames = motion(motion.frame_times(num_frames), base=anim.sketch.points)
+        frames = model(model.frame_times(num_frames), base=anim.sketch.points)
     return replace(anim, frames=frames, fps=anim.fps * num_frames / anim.num_frames)

@@ -26,6 +26,7 @@ from ..callbacks import NO_CALLBACKS, Callbacks
 from ..errors import SketchError
 from ..motion.displacement_field import FieldConfig
 from ..motion.object_fields import ObjectFields
+from ..motion.registry import StoredMotion
 from ..raster import render
 from ..sketch import Sketch, SketchAnimation
 
@@ -352,7 +353,7 @@ class AnimationTrainer:
         motion_config = {"kind": "object_fields", "per_object": self.motion.per_object,
                          "field": asdict(self.motion.fields[0].config), "seed": self.config.seed}
         state = {k: v.detach().cpu().clone() for k, v in self.motion.state_dict().items()}
-        return SketchAnimation(sketch, pts, fps=self.config.fps, settings=settings, motion=(state, motion_config))
+        return SketchAnimation(sketch, pts, fps=self.config.fps, settings=settings, motion=StoredMotion(state, motion_config))
 
     # ------------------------------------------------------------ checkpoints
     def fingerprint(self) -> str:
