@@ -258,10 +258,26 @@ def style_attributes(sketch: Sketch, p: int) -> str:
         if stroke[3] < 1:
             attrs.append(f'stroke-opacity="{fmt_num(stroke[3])}"')
         attrs.append(f'stroke-width="{fmt_num(width)}"')
-        attrs.append('stroke-linecap="round" stroke-linejoin="round"')
+        attrs.append(stroke_style_attributes(sketch, p))
     else:
         attrs.append('stroke="none"')
     return " ".join(attrs)
+
+
+def stroke_style_attributes(sketch: Sketch, p: int) -> str:
+    """stroke-linecap / -linejoin / -miterlimit / -dasharray / -dashoffset of path p (round caps and
+    joins for a sketch without a PathStyle)."""
+    st = sketch.style
+    if st is None:
+        return 'stroke-linecap="round" stroke-linejoin="round"'
+    out = [f'stroke-linecap="{st.cap[p]}"', f'stroke-linejoin="{st.join[p]}"']
+    if st.join[p] == "miter" and st.miterlimit[p] != 4.0:
+        out.append(f'stroke-miterlimit="{fmt_num(st.miterlimit[p])}"')
+    if st.dash[p]:
+        out.append(f'stroke-dasharray="{" ".join(fmt_num(x) for x in st.dash[p])}"')
+        if st.dash_offset[p]:
+            out.append(f'stroke-dashoffset="{fmt_num(st.dash_offset[p])}"')
+    return " ".join(out)
 
 
 def save(sketch: Sketch, path) -> None:

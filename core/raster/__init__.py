@@ -70,6 +70,7 @@ def render(
         stroke_color=sketch.stroke_color if stroke_color is None else stroke_color,
         fill_color=sketch.fill_color if fill_color is None else fill_color,
         background=background,
+        **({"scale": (scale_x, scale_y)} if backend == "torch" else {}),
     )
     return out[0] if single else out
 

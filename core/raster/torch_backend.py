@@ -178,8 +178,11 @@ def render_torch(
     stroke_color: torch.Tensor,
     fill_color: torch.Tensor,
     background,
+    scale: tuple[float, float] = (1.0, 1.0),
 ) -> torch.Tensor:
-    """Render frames [T, N, 2] (output-pixel coordinates) -> [T, H, W, 3|4]. See module doc."""
+    """Render frames [T, N, 2] (output-pixel coordinates) -> [T, H, W, 3|4]. See module doc.
+
+    scale: output px per canvas px in x and y (dash lengths and clip regions are in canvas px)."""
     W, H = size
     T = pts.shape[0]
     dev, dt = pts.device, pts.dtype
@@ -206,17 +209,34 @@ def render_torch(
     def key_of(t, x, y, layer):
         return ((t * HW + y * W + x) * L) + layer
 
-    # ---- strokes: pairs within r + 0.5 of the centre line
-    stroke_pieces = torch.nonzero(has_stroke[piece_path], as_tuple=True)[0]
+    # ---- strokes: signed distance (distance to the centre line - half-width), pairs within r + 0.5
+    # of the centre line; paths with other caps / joins / dashes go through core.raster.strokes
+    r_eff_all = (stroke_width / 2).clamp_min(0.5)
+    style = sketch.style
+    styled = [p for p in range(P) if style is not None and not style.is_round_solid(p) and bool(has_stroke[p])]
+    round_ok = has_stroke.clone()
+    if styled:
+        round_ok[torch.tensor(styled, device=dev)] = False
+    stroke_pieces = torch.nonzero(round_ok[piece_path], as_tuple=True)[0]
     if stroke_pieces.numel():
-        half = (stroke_width.detach() / 2).clamp_min(0.5)
+        half = r_eff_all.detach()
         reach = half[piece_path[stroke_pieces]] + 0.5
         ti, qi, xs, ys = _window_pairs(a[:, stroke_pieces].detach(), b[:, stroke_pieces].detach(), reach, W, H)
         q = stroke_pieces[qi]
         d = _point_segment_distance(xs.to(dt) + 0.5, ys.to(dt) + 0.5, a[ti, q], b[ti, q])
         keys.append(key_of(ti, xs, ys, 2 * piece_path[q] + 1))
-        dists.append(d)
+        dists.append(d - r_eff_all[piece_path[q]])
         inside_flags.append(torch.zeros_like(d, dtype=torch.bool))
+    if styled:
+        from .strokes import styled_stroke_pairs
+
+        found = styled_stroke_pairs(sketch, style, a, b, cubic, piece_path, styled, r_eff_all,
+                                    (scale[0] * scale[1]) ** 0.5, W, H)
+        if found is not None:
+            ti, xs, ys, pth, sdf = found
+            keys.append(key_of(ti, xs, ys, 2 * pth + 1))
+            dists.append(sdf)
+            inside_flags.append(torch.zeros_like(sdf, dtype=torch.bool))
 
     # ---- fills: inside mask by winding number, plus a half-pixel band around the outline
     fill_paths = torch.nonzero(has_fill, as_tuple=True)[0].tolist()
@@ -261,14 +281,18 @@ def render_torch(
     path = layer // 2
     is_stroke = (layer % 2) == 1
 
-    half = stroke_width / 2
-    r_eff = half.clamp_min(0.5)
-    thin = (2 * half).clamp(max=1.0)  # opacity of sub-pixel strokes (ink conserving)
-    cov_stroke = (r_eff[path] - dmin + 0.5).clamp(0, 1) * thin[path]
+    thin = stroke_width.clamp(max=1.0)  # opacity of sub-pixel strokes (ink conserving)
+    cov_stroke = (0.5 - dmin).clamp(0, 1) * thin[path]
     cov_fill = torch.where(inside, 0.5 + dmin, 0.5 - dmin).clamp(0, 1)
     cov = torch.where(is_stroke, cov_stroke, cov_fill)
     rgba = torch.where(is_stroke[:, None], stroke_color[path], fill_color[path])
     alpha = cov * rgba[:, 3]
+    if style is not None and style.clips:  # clip regions (static masks) multiply coverage
+        from .strokes import clip_masks
+
+        masks = clip_masks(style, W, H, scale, dev, dt)
+        clip_row = torch.tensor(style.clip, device=dev) + 1
+        alpha = alpha * masks[clip_row[path], (ukeys // L) % HW]
     return _finish(ukeys // L, alpha, rgba[:, :3], T, H, W, background, dev, dt)
 
 
