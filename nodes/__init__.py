@@ -19,11 +19,12 @@ from .reconstruct3d import NODES as RECONSTRUCT3D_NODES
 from .render3d import NODES as RENDER3D_NODES
 from .sample_animation import SampleAnimation
 from .save_sketch import SaveSketchSVG
+from .sketchify import ImageToSketch
 from .video_prior_nodes import ComfyVideoPrior
 
 NODES: list[type[io.ComfyNode]] = [
     LoadSketch, SketchFromSVGText, RenderSketch, SaveSketchSVG, DiffusersVideoPrior, AnimateSketch, AnimateObjects,
-    *EXPORT_NODES, GroupStrokes,
+    *EXPORT_NODES, GroupStrokes, ImageToSketch,
     ComfyVideoPrior,
     *RENDER3D_NODES,
     MeasureAnimation, SampleAnimation,

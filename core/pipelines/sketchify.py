@@ -28,6 +28,8 @@
      the trunk's ImageNet weights are on disk (lpips="auto") or when asked (lpips="on").
    With masks, the strokes of each mask are held inside it (a penalty on centre-line samples
    beyond a small tolerance outside their own mask) and the sketch's object groups are the masks.
+   At 30% and 60% of the run, strokes that draw little line of their own (duplicates, strays)
+   are re-traced on lines no stroke draws yet (`relocate_strokes`), in their own mask.
 4. Colour: black, or sampled from the image under each stroke. The output canvas keeps the
    image's aspect with its longer side `canvas` px (256: LiveSketch's inputs), width `width`.
 
@@ -46,7 +48,7 @@ import torch.nn.functional as F
 from ..augment import AugmentConfig, apply_grid, sample_grid
 from ..callbacks import NO_CALLBACKS, Callbacks
 from ..errors import SketchError
-from ..guidance import gaussian_blur
+from ..filters import gaussian_blur
 from ..raster import WHITE, render
 from ..sketch import Sketch, sketch_from_paths
 from .sketchify_losses import ClipFeatures, OpenClipFeatures, clip_losses, clip_saliency, line_loss, line_map
@@ -54,6 +56,7 @@ from .sketchify_losses import ClipFeatures, OpenClipFeatures, clip_losses, clip_
 LOSSES = ("auto", "lines", "clip", "clip+lines")
 LPIPS_MODES = ("auto", "on", "off")
 COLORS = ("black", "image")
+RELOCATE_AT = (0.3, 0.6)  # fractions of the run at which redundant strokes move to undrawn lines
 
 
 @dataclass
@@ -77,6 +80,7 @@ class SketchifyConfig:
     lpips_weight: float = 0.5
     mask_weight: float = 1.0  # per squared px of centre line outside its own mask (beyond the tolerance)
     max_stroke_length: float = 0.35  # longest initial stroke, as a fraction of the longer side
+    relocate: bool = True  # move redundant / stray strokes onto undrawn lines at 30% and 60% of the run
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
     def validate(self) -> "SketchifyConfig":
@@ -182,18 +186,28 @@ def allocate_strokes(areas: list[float], n: int) -> list[int]:
     return counts
 
 
-def _outside_distance(region: torch.Tensor, tolerance: float) -> torch.Tensor:
-    """[K, h, w] bool -> [K, h, w] px beyond `tolerance` outside each region (0 inside or near)."""
+def _outside_distance(region: torch.Tensor, tolerance: float, near: int = 24) -> torch.Tensor:
+    """[K, h, w] bool -> [K, h, w] px beyond `tolerance` outside each region (0 inside or near).
+
+    Chessboard distance by repeated dilation up to `near` px; farther pixels get `near` plus
+    their distance to the region's bounding box (still pointing back at the region)."""
     K, h, w = region.shape
     dist = torch.zeros(K, h, w)
     cur = region.float()[:, None]
-    for r in range(1, h + w):
+    for r in range(1, near + 1):
         if bool(cur.min() > 0):
             break
         nxt = F.max_pool2d(cur, 3, stride=1, padding=1)
-        dist[:, :][(nxt[:, 0] > 0) & (cur[:, 0] == 0)] = float(r)
+        dist[(nxt[:, 0] > 0) & (cur[:, 0] == 0)] = float(r)
         cur = nxt
-    dist[cur[:, 0] == 0] = float(h + w)
+    far = cur[:, 0] == 0
+    if bool(far.any()):
+        ys, xs = torch.arange(h, dtype=torch.float32)[:, None], torch.arange(w, dtype=torch.float32)[None]
+        for k in range(K):
+            iy, ix = torch.nonzero(region[k], as_tuple=True)
+            dx = (ix.min() - xs).clamp_min(0) + (xs - ix.max()).clamp_min(0)
+            dy = (iy.min() - ys).clamp_min(0) + (ys - iy.max()).clamp_min(0)
+            dist[k][far[k]] = (near + torch.sqrt(dx**2 + dy**2))[far[k]]
     return (dist - tolerance).clamp_min(0)
 
 
@@ -239,9 +253,12 @@ def fit_cubic(poly: np.ndarray) -> np.ndarray:
         return np.stack([p0, p0 + (p3 - p0) / 3, p0 + 2 * (p3 - p0) / 3, p3])
     b1, b2 = 3 * (1 - t) ** 2 * t, 3 * (1 - t) * t**2
     rhs = poly - ((1 - t) ** 3)[:, None] * p0 - (t**3)[:, None] * p3
-    A = np.stack([b1, b2], 1)
-    sol, *_ = np.linalg.lstsq(A, rhs, rcond=None)
-    return np.stack([p0, sol[0], sol[1], p3])
+    a11, a12, a22 = float(b1 @ b1), float(b1 @ b2), float(b2 @ b2)  # 2x2 normal equations, solved in closed form
+    r1, r2 = b1 @ rhs, b2 @ rhs
+    det = a11 * a22 - a12 * a12
+    if abs(det) < 1e-12:
+        return np.stack([p0, p0 + (p3 - p0) / 3, p0 + 2 * (p3 - p0) / 3, p3])
+    return np.stack([p0, (a22 * r1 - a12 * r2) / det, (a11 * r2 - a12 * r1) / det, p3])
 
 
 def _bezier_np(c: np.ndarray, n: int) -> np.ndarray:
@@ -336,13 +353,48 @@ def init_strokes(m: torch.Tensor, saliency: torch.Tensor, region: torch.Tensor, 
     return strokes
 
 
+@torch.no_grad()
+def relocate_strokes(sk: Sketch, points: torch.Tensor, m: torch.Tensor, sal: torch.Tensor, regions, width: float,
+                     generator: torch.Generator, max_len: float) -> dict[int, torch.Tensor]:
+    """{path: new points}: strokes whose own contribution (line map drawn by no other stroke) is
+    small are re-traced on a line no stroke draws yet, in their group's region, when the new
+    place draws at least twice as much (working px, single-cubic paths). At most a quarter of
+    the strokes move per call."""
+    P = sk.num_paths
+
+    def coverage(s, pts):
+        return (1 - render(s, pts, background=WHITE).mean(-1)).cpu()
+
+    cov = torch.stack([coverage(sk.select_paths([p]), points[sk.path_offsets[p]:sk.path_offsets[p + 1]])
+                       for p in range(P)])  # [P, h, w]
+    log_t = torch.log1p(-cov.clamp(max=1 - 1e-6))
+    others = 1 - torch.exp(log_t.sum(0, keepdim=True) - log_t)  # ink of all the other strokes
+    contribution = (cov * m * (1 - others)).flatten(1).sum(1)
+    drawn = F.max_pool2d((1 - torch.exp(log_t.sum(0)))[None, None], 5, stride=1, padding=2)[0, 0]
+    covered = (drawn > 0.3).numpy().copy()
+    moved: dict[int, torch.Tensor] = {}
+    for p in torch.argsort(contribution).tolist()[: max(1, P // 4)]:
+        reg = regions[int(sk.group[p])]
+        free = m * reg * torch.from_numpy(~covered)
+        if float(free.sum()) < float(contribution[p]):
+            continue
+        trial = covered.copy()
+        c = torch.tensor(init_strokes(m, sal * (free > 0), reg, 1, width, generator, max_len, trial)[0],
+                         dtype=points.dtype)
+        single = sketch_from_paths([c], stroke_width=float(sk.stroke_width[p]), canvas=sk.canvas)
+        gain = float((coverage(single, c.to(sk.device)) * free).sum())
+        if gain > 2.0 * float(contribution[p]):
+            moved[p] = c
+            covered = trial
+    return moved
+
+
 # --------------------------------------------------------------------------- losses in use
-def _lpips_available() -> bool:
-    import os
+def _lpips_weights(search_dirs=()):
+    """The VGG16 ImageNet file LPIPS needs, or None (core.models looks in search_dirs and torch's cache)."""
+    from ..models import find_backbone_weights
 
-    from ..guidance.perceptual import backbone_file
-
-    return os.path.isfile(backbone_file("vgg"))
+    return find_backbone_weights("vgg", search_dirs)
 
 
 def describe_loss(kind: str, clip: ClipFeatures | None, lpips_on: bool, lpips_pre: bool = True) -> str:
@@ -383,12 +435,20 @@ def _square(x: torch.Tensor, fill: float = 1.0) -> torch.Tensor:
 
 # --------------------------------------------------------------------------- the pipeline
 def sketchify(image, masks=None, config: SketchifyConfig | None = None, clip=None,
-              callbacks: Callbacks = NO_CALLBACKS, device=None) -> SketchifyResult:
+              callbacks: Callbacks = NO_CALLBACKS, device=None, search_dirs=()) -> SketchifyResult:
     """Turn one image into a sketch of cubic strokes. See the module docstring.
 
     image: [H, W, 3] (or [1, H, W, C], RGBA, uint8) in 0..1. masks: optional MASK batch [K, H', W'].
     clip: None, an open_clip folder / spec, an open_clip model, or a ClipFeatures adapter.
+    search_dirs: folders to look in for LPIPS's VGG16 weights (besides torch's hub cache).
+    Safe to call under torch.inference_mode() (as ComfyUI runs nodes): inputs are copied into
+    normal tensors and the optimisation runs with gradients enabled.
     """
+    with torch.inference_mode(False), torch.enable_grad():
+        return _sketchify(image, masks, config, clip, callbacks, device, search_dirs)
+
+
+def _sketchify(image, masks, config, clip, callbacks, device, search_dirs) -> SketchifyResult:
     cfg = (config or SketchifyConfig()).validate()
     dev = torch.device(device) if device is not None else torch.device("cpu")
     img = as_image(image)
@@ -404,7 +464,8 @@ def sketchify(image, masks=None, config: SketchifyConfig | None = None, clip=Non
     if "clip" in kind and feats is None:
         raise SketchError(f"Loss {kind!r} needs a CLIP model: connect a CLIP_VISION model or give an open_clip folder, "
                           "or use the model-free 'lines' loss.")
-    lpips_on = cfg.lpips == "on" or (cfg.lpips == "auto" and _lpips_available())
+    lpips_file = _lpips_weights(search_dirs) if cfg.lpips != "off" else None
+    lpips_on = cfg.lpips == "on" or lpips_file is not None
 
     mk = as_masks(masks, w, h)
     m = line_map(work, scale=width_work)
@@ -436,7 +497,7 @@ def sketchify(image, masks=None, config: SketchifyConfig | None = None, clip=Non
     if lpips_on:
         from ..guidance.perceptual import load_lpips
 
-        lp, lpips_pre = load_lpips("vgg", allow_random=cfg.lpips == "on")
+        lp, lpips_pre = load_lpips("vgg", str(lpips_file) if lpips_file else None, allow_random=cfg.lpips == "on")
         lp = lp.to(dev)
     loss_name = describe_loss(kind, feats, lp is not None, lpips_pre)
     outside = None
@@ -464,13 +525,13 @@ def sketchify(image, masks=None, config: SketchifyConfig | None = None, clip=Non
             rs = torch.cat([_square(v) for v in views_r[:1]] + views_r[1:])
             ts = torch.cat([_square(v) for v in views_t[:1]] + views_t[1:])
             geo, sem = clip_losses(feats, rs, ts)
-            stats["geometric"], stats["semantic"] = float(geo), float(sem)
+            stats["geometric"], stats["semantic"] = float(geo.detach()), float(sem.detach())
             loss = loss + cfg.geometric_weight * geo + cfg.semantic_weight * sem
         if lp is not None:
             a = out.permute(2, 0, 1)[None] * 2 - 1
             b = views_m[0].permute(0, 3, 1, 2) * 2 - 1
             lv = lp(a, b).mean()
-            stats["lpips"] = float(lv)
+            stats["lpips"] = float(lv.detach())
             loss = loss + cfg.lpips_weight * lv
         if outside is not None:
             ctrl = points[seg]  # [S, 4, 2]
@@ -481,14 +542,14 @@ def sketchify(image, masks=None, config: SketchifyConfig | None = None, clip=Non
             grid = torch.stack([2 * curve[..., 0] / w - 1, 2 * curve[..., 1] / h - 1], -1)[:, None]  # [S, 1, 16, 2]
             d = F.grid_sample(outside[g][:, None], grid, mode="bilinear", padding_mode="border", align_corners=False)
             pen = (d**2).mean()
-            stats["outside_px2"] = float(pen)
+            stats["outside_px2"] = float(pen.detach())
             loss = loss + cfg.mask_weight * pen
-        stats["loss"] = float(loss)
+        stats["loss"] = float(loss.detach())
         return loss, stats, out
 
     # ---- optimisation
     points = sk.points.clone().requires_grad_(True)
-    opt = torch.optim.Adam([points], lr=cfg.lr)
+    opt = _Adam(points)
     bounds = torch.tensor([w, h], dtype=points.dtype, device=dev)
     history: list[float] = []
     stopped = False
@@ -498,24 +559,32 @@ def sketchify(image, masks=None, config: SketchifyConfig | None = None, clip=Non
     def preview():
         return render(sk, points.detach(), background=WHITE)[None]
 
-    with torch.enable_grad():
-        for step in range(1, cfg.iterations + 1):
-            if callbacks.stop_requested():
-                stopped = True
-                break
-            for group_ in opt.param_groups:
-                group_["lr"] = cfg.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * (step - 1) / max(1, cfg.iterations))))
-            loss, last, _ = total_loss(points, gen)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            if not bool(torch.isfinite(points.grad).all()):
-                raise SketchError("The sketch loss produced NaN/inf gradients; try a lower lr or another seed.")
-            opt.step()
+    relocate_at = {round(cfg.iterations * f) for f in RELOCATE_AT} if cfg.iterations >= 30 else set()
+
+    for step in range(1, cfg.iterations + 1):
+        if callbacks.stop_requested():
+            stopped = True
+            break
+        lr = cfg.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * (step - 1) / max(1, cfg.iterations))))
+        loss, last, _ = total_loss(points, gen)
+        points.grad = None
+        loss.backward()
+        if not bool(torch.isfinite(points.grad).all()):
+            raise SketchError("The sketch loss produced NaN/inf gradients; try a lower lr or another seed.")
+        opt.step(lr)
+        with torch.no_grad():
+            points.copy_(torch.minimum(points.clamp_min(0), bounds))
+        history.append(last["loss"])
+        steps = step
+        if cfg.relocate and step in relocate_at:
+            moved = relocate_strokes(sk, points.detach().cpu(), m, sal, regions, width_work, gen, max_len)
             with torch.no_grad():
-                points.copy_(torch.minimum(points.clamp_min(0), bounds))
-            history.append(last["loss"])
-            steps = step
-            callbacks.report(step, cfg.iterations, dict(last, loss_name=loss_name), preview)
+                for p, new in moved.items():
+                    rows = slice(sk.path_offsets[p], sk.path_offsets[p + 1])
+                    points[rows] = new.to(dev)
+                    opt.reset(rows)  # fresh Adam moments for the moved strokes
+            last["relocated"] = len(moved)
+        callbacks.report(step, cfg.iterations, dict(last, loss_name=loss_name), preview)
 
     final = points.detach()
     colors = torch.tensor([0.0, 0.0, 0.0, 1.0]).expand(sk.num_paths, 4).clone()
@@ -526,6 +595,29 @@ def sketchify(image, masks=None, config: SketchifyConfig | None = None, clip=Non
         stroke_width=cfg.width, stroke_color=colors, canvas=canvas, group=groups,
     )
     return SketchifyResult(out_sk, loss_name, steps, stopped, history, m, sal)
+
+
+class _Adam:
+    """Adam on one tensor (betas 0.9 / 0.999, eps 1e-8) with per-row resets; written out because
+    torch.optim's first use imports torch._dynamo (seconds of start-up for a few lines of maths)."""
+
+    def __init__(self, param: torch.Tensor, betas=(0.9, 0.999), eps: float = 1e-8):
+        self.p, self.b1, self.b2, self.eps = param, betas[0], betas[1], eps
+        self.m, self.v = torch.zeros_like(param), torch.zeros_like(param)
+        self.t = torch.zeros(param.shape[0], 1, dtype=param.dtype, device=param.device)  # steps per row
+
+    @torch.no_grad()
+    def step(self, lr: float) -> None:
+        g = self.p.grad
+        self.t += 1
+        self.m.mul_(self.b1).add_(g, alpha=1 - self.b1)
+        self.v.mul_(self.b2).addcmul_(g, g, value=1 - self.b2)
+        m_hat = self.m / (1 - self.b1**self.t)
+        v_hat = self.v / (1 - self.b2**self.t)
+        self.p.sub_(lr * m_hat / (v_hat.sqrt() + self.eps))
+
+    def reset(self, rows) -> None:
+        self.m[rows], self.v[rows], self.t[rows] = 0, 0, 0
 
 
 @torch.no_grad()

@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import SketchError
-from ..guidance import gaussian_blur
+from ..filters import gaussian_blur
 
 LAYER_FRACTIONS = (1 / 3, 2 / 3)  # which intermediate layers the geometric loss compares (CLIPasso: RN101 stages 2-3)
 
