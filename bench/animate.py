@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import resource
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -24,9 +23,6 @@ from pathlib import Path
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-
-from tiny_models import build_tiny_text_to_video  # noqa: E402
 
 from sketchmotion.core import svg  # noqa: E402
 from sketchmotion.core.augment import AugmentConfig  # noqa: E402
@@ -34,6 +30,7 @@ from sketchmotion.core.callbacks import Callbacks  # noqa: E402
 from sketchmotion.core.guidance.diffusers_prior import load_diffusers_prior  # noqa: E402
 from sketchmotion.core.pipelines.animate import AnimateConfig, AnimationTrainer  # noqa: E402
 from sketchmotion.core.pipelines.multi_object import make_schedule  # noqa: E402
+from sketchmotion.testing.tiny_models import build_tiny_text_to_video  # noqa: E402
 
 
 def timed_run(trainer: AnimationTrainer) -> tuple[float, list[float]]:

@@ -33,28 +33,23 @@ def main():
     comfy_path = os.environ.get("COMFYUI_PATH")
     if not comfy_path:
         sys.exit("set COMFYUI_PATH to a ComfyUI checkout (0.3.64 or later)")
-    sys.path[:0] = [comfy_path, str(ROOT / "tests")]
+    sys.path[:0] = [comfy_path]
     import comfy.cli_args
 
     if not torch.cuda.is_available():
         comfy.cli_args.args.cpu = True
-    import comfy.ldm.wan.model as wan_model
     import comfy.model_management as mm
-    import comfy.ops as ops
     import comfy.sd as comfy_sd
-    from test_comfy_prior_integration import _randomize, conditioning, wan_vae_state_dict
+
+    from sketchmotion.testing.comfy_models import (FULL_WAN_1_3B, TINY_WAN, conditioning, tiny_wan_state_dict,
+                                                   wan_vae_state_dict)
 
     from sketchmotion.core import svg
     from sketchmotion.core.pipelines.animate import AnimateConfig, AnimationTrainer
     from sketchmotion.nodes.comfy_prior import ComfyVideoPrior
 
-    dims = dict(dim=1536, ffn_dim=8960, num_layers=30, num_heads=12) if args.full else dict(
-        dim=128, ffn_dim=256, num_layers=1, num_heads=1)
-    net = wan_model.WanModel(model_type="t2v", in_dim=16, out_dim=16, text_dim=4096,
-                             operations=ops.disable_weight_init, **dims)
-    _randomize(net, 0)
-    state = {k: v.to(torch.float16) for k, v in net.state_dict().items()}
-    del net
+    dims = FULL_WAN_1_3B if args.full else TINY_WAN
+    state = tiny_wan_state_dict(0, dims)
     with torch.inference_mode():  # as ComfyUI's loader nodes run
         model = comfy_sd.load_diffusion_model_state_dict(state)
         vae = comfy_sd.VAE(sd=wan_vae_state_dict())

@@ -88,7 +88,7 @@ def render_for_model(sketch: Sketch, points: torch.Tensor, size: int) -> torch.T
     return img
 
 
-def _normalise(images: torch.Tensor, size: int, mean, std) -> torch.Tensor:
+def normalise_images(images: torch.Tensor, size: int, mean, std) -> torch.Tensor:
     """[B, H, W, 3] in 0..1 -> [B, 3, size, size] normalised; resized (bicubic) only if not already size x size."""
     x = images.permute(0, 3, 1, 2).float()
     if x.shape[-2:] != (size, size):
@@ -122,7 +122,7 @@ class ClipImageEncoder:
         """[B, H, W, 3] images in 0..1 -> unit-length CLIP embeddings [B, D] (float32)."""
         out = []
         for chunk in images.split(batch):
-            x = _normalise(chunk.to(self.device), self.image_size, self.mean, self.std)
+            x = normalise_images(chunk.to(self.device), self.image_size, self.mean, self.std)
             out.append(F.normalize(self.model.encode_image(x).float(), dim=-1))
         return torch.cat(out)
 
@@ -194,7 +194,7 @@ class XClipScorer:
         """Cosine of X-CLIP's video embedding of frames [num_frames, H, W, 3] and its prompt embedding."""
         if frames.shape[0] != self.num_frames:
             raise SketchError(f"X-CLIP {self.name} reads {self.num_frames} frames, got {frames.shape[0]}.")
-        px = _normalise(frames.to(self.device), self.image_size, self.mean, self.std)[None]
+        px = normalise_images(frames.to(self.device), self.image_size, self.mean, self.std)[None]
         tok = self.tokenizer([prompt], padding=True, truncation=True, return_tensors="pt").to(self.device)
         out = self.model(input_ids=tok["input_ids"], attention_mask=tok.get("attention_mask"), pixel_values=px)
         video = F.normalize(out.video_embeds.float(), dim=-1)  # [1, D]

@@ -78,7 +78,7 @@ def list_svgs() -> list[str]:
     return sorted(names)
 
 
-def _inside(base: str, rel: str) -> str | None:
+def inside(base: str, rel: str) -> str | None:
     base = os.path.abspath(base)
     path = os.path.abspath(os.path.join(base, rel))
     if os.path.commonpath([base, path]) != base or not os.path.isfile(path):
@@ -90,11 +90,11 @@ def resolve_svg(name: str) -> str | None:
     """The file a combo value names, or None when there is none."""
     rel, base = folder_paths.annotated_filepath(name.strip())
     if base is not None:
-        return _inside(base, rel)
-    found = _inside(folder_paths.get_input_directory(), rel)
+        return inside(base, rel)
+    found = inside(folder_paths.get_input_directory(), rel)
     for prefix in BUNDLED_PREFIXES:
         if found is None and rel.startswith(prefix):
-            found = _inside(BUNDLED_DIR, rel[len(prefix):])
+            found = inside(BUNDLED_DIR, rel[len(prefix):])
     return found
 
 

@@ -4,22 +4,10 @@ from __future__ import annotations
 
 from comfy_api.latest import io
 
+from ._common import model_dirs, model_options
 from ._types import CATEGORY_ANIMATE, VideoPrior
 
 KNOWN_MODELS = ["damo-vilab/text-to-video-ms-1.7b", "cerspense/zeroscope_v2_576w"]
-
-
-def _model_options() -> list[str]:
-    """Folders under ComfyUI's models/diffusers plus the known hub ids (found in the HF cache)."""
-    import os
-
-    import folder_paths
-
-    found = []
-    for root in folder_paths.get_folder_paths("diffusers"):
-        if os.path.isdir(root):
-            found += sorted(d for d in os.listdir(root) if os.path.isfile(os.path.join(root, d, "model_index.json")))
-    return found + [m for m in KNOWN_MODELS if m not in found]
 
 
 class DiffusersVideoPrior(io.ComfyNode):
@@ -32,7 +20,7 @@ class DiffusersVideoPrior(io.ComfyNode):
             description="Loads a diffusers text-to-video model (ModelScope as in LiveSketch, or ZeroScope) as the "
             "score-distillation prior of Animate Sketch. Looks in models/diffusers, then the Hugging Face cache.",
             inputs=[
-                io.Combo.Input("model", options=_model_options(),
+                io.Combo.Input("model", options=model_options("diffusers", "model_index.json", KNOWN_MODELS),
                                tooltip="A folder in ComfyUI/models/diffusers, or a Hugging Face id already cached."),
                 io.Combo.Input("precision", options=["auto", "fp16", "bf16", "fp32"], default="auto",
                                tooltip="auto: fp16 on GPU, fp32 on CPU."),
@@ -50,13 +38,12 @@ class DiffusersVideoPrior(io.ComfyNode):
         import torch
 
         import comfy.model_management
-        import folder_paths
 
         from ..core.guidance.diffusers_prior import load_diffusers_prior
 
         with torch.inference_mode(False):  # weights must be normal tensors: the VAE encoder backpropagates
             prior = load_diffusers_prior(
-                model, search_dirs=folder_paths.get_folder_paths("diffusers"),
+                model, search_dirs=model_dirs("diffusers"),
                 device=comfy.model_management.get_torch_device(), precision=precision,
                 allow_download=allow_download, t_min=t_min, t_max=t_max,
             )

@@ -11,8 +11,8 @@ import folder_paths
 from comfy_api.latest import io, ui
 
 from . import _files
+from ._common import BACKGROUND_TOOLTIP, BACKGROUNDS, background_rgb, save_target
 from ._types import CATEGORY_ANIMATE, CATEGORY_EXPORT, Sketch, SketchAnimation
-from .render import BACKGROUND_TOOLTIP, BACKGROUNDS, _background_rgb
 
 # combo label -> core.export format name (the labels are what workflows store)
 EXPORT_FORMATS = {
@@ -44,16 +44,6 @@ def _timing_inputs():
         io.Boolean.Input("loop", default=True, tooltip="Repeat forever (and re-sample the motion as a loop)."),
         io.Boolean.Input("pingpong", default=False, tooltip="Play forwards, then backwards."),
     ]
-
-
-def _save_target(prefix: str, anim, size: int, ext: str, base_dir: str) -> tuple[str, str, str]:
-    """(full path, file name, subfolder) for the next free name; refuses folders outside base_dir."""
-    from ..core.export.timeline import output_size
-
-    w, h = output_size(anim.sketch.canvas, size or None)
-    folder, name, counter, subfolder, _ = folder_paths.get_save_image_path(prefix, base_dir, w, h)
-    file = f"{name}_{counter:05}_{ext}"
-    return os.path.join(folder, file), file, subfolder
 
 
 class ExportAnimation(io.ComfyNode):
@@ -89,14 +79,14 @@ class ExportAnimation(io.ComfyNode):
             raise SketchError(f"Unknown format {format!r}; choose one of: {', '.join(EXPORT_FORMATS)}.")
         anim, fmt = as_animation(animation), EXPORT_FORMATS[format]
         timing = {"fps": fps or None, "loop": loop, "pingpong": pingpong}
-        path, file, subfolder = _save_target(filename_prefix, anim, size, FORMATS[fmt][1][0],
+        path, file, subfolder = save_target(filename_prefix, anim, size, FORMATS[fmt].extensions[0],
                                              folder_paths.get_output_directory())
         export(anim, path, format=fmt, size=size or None, **timing)
         saved = ui.SavedResult(file, subfolder, io.FolderType.output)
         if fmt in PLAYABLE:
             return io.NodeOutput(ui=ui.SavedImages([saved], is_animated=True).as_dict())
         preview_size = min(size or max(anim.sketch.canvas), PREVIEW_MAX_SIZE)
-        ppath, pfile, psub = _save_target("sketchmotion_preview", anim, preview_size, ".webp",
+        ppath, pfile, psub = save_target("sketchmotion_preview", anim, preview_size, ".webp",
                                           folder_paths.get_temp_directory())
         export(anim, ppath, format="webp", size=preview_size, **timing)
         preview = ui.SavedImages([ui.SavedResult(pfile, psub, io.FolderType.temp)], is_animated=anim.num_frames > 1)
@@ -133,7 +123,7 @@ class AnimationFrames(io.ComfyNode):
         from ..core.export.timeline import make_timeline, render_timeline
         from ..core.raster import composite
 
-        bg = _background_rgb(background, custom_color)
+        bg = background_rgb(background, custom_color)
         tl = make_timeline(as_animation(animation), fps=fps or None, loop=loop, pingpong=pingpong, size=size or None)
         rgba = render_timeline(tl, background=None).float()
         image = composite(rgba, bg).clamp(0, 1).contiguous()
@@ -163,7 +153,7 @@ class SaveAnimation(io.ComfyNode):
         from ..core.animation_io import as_animation, save_animation
 
         anim = as_animation(animation)
-        path, file, subfolder = _save_target(filename_prefix, anim, 0, ANIMATION_EXT, folder_paths.get_output_directory())
+        path, file, subfolder = save_target(filename_prefix, anim, 0, ANIMATION_EXT, folder_paths.get_output_directory())
         save_animation(anim, path)
         saved = ui.SavedResult(file, subfolder, io.FolderType.output)
         name = f"{subfolder}/{file}".lstrip("/") + " [output]"  # what Load Animation File lists
@@ -190,7 +180,7 @@ def _resolve_animation(name: str) -> str | None:
     rel, base = folder_paths.annotated_filepath(name.strip())
     if not rel.lower().endswith(ANIMATION_EXT):
         return None
-    return _files._inside(base or folder_paths.get_input_directory(), rel)
+    return _files.inside(base or folder_paths.get_input_directory(), rel)
 
 
 class LoadAnimation(io.ComfyNode):

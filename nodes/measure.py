@@ -2,34 +2,13 @@
 
 from __future__ import annotations
 
-import os
-
 from comfy_api.latest import io
 
+from ._common import model_dirs, model_options
 from ._types import CATEGORY_ANIMATE, Sketch, SketchAnimation
 
 DEFAULT_CLIP = "ViT-B-32:openai"  # = core.metrics_clip defaults (not imported at load time)
 DEFAULT_XCLIP = "microsoft/xclip-base-patch32"
-
-
-def _model_dirs(kind: str) -> list[str]:
-    """ComfyUI's models/<kind> folders (extra_model_paths.yaml may add more)."""
-    import folder_paths
-
-    try:
-        dirs = folder_paths.get_folder_paths(kind)
-    except KeyError:  # not registered: ComfyUI's default location
-        dirs = []
-    base = getattr(folder_paths, "models_dir", None)
-    return dirs or ([os.path.join(base, kind)] if base else [])
-
-
-def _options(kind: str, marker: str, default: str) -> list[str]:
-    found = []
-    for root in _model_dirs(kind):
-        if os.path.isdir(root):
-            found += sorted(d for d in os.listdir(root) if os.path.isfile(os.path.join(root, d, marker)))
-    return found + [default] if default not in found else found
 
 
 class MeasureAnimation(io.ComfyNode):
@@ -47,9 +26,10 @@ class MeasureAnimation(io.ComfyNode):
                 SketchAnimation.Input("animation", tooltip="The animation to score (2D)."),
                 io.String.Input("prompt", default="", multiline=True,
                                 tooltip="The motion prompt. Empty: alignment is not measured (outputs NaN)."),
-                io.Combo.Input("clip_model", options=_options("open_clip", "open_clip_config.json", DEFAULT_CLIP),
+                io.Combo.Input("clip_model",
+                               options=model_options("open_clip", "open_clip_config.json", [DEFAULT_CLIP]),
                                tooltip="An open_clip folder in models/open_clip, or ARCH:TAG found in the HF cache."),
-                io.Combo.Input("xclip_model", options=_options("xclip", "config.json", DEFAULT_XCLIP),
+                io.Combo.Input("xclip_model", options=model_options("xclip", "config.json", [DEFAULT_XCLIP]),
                                tooltip="An X-CLIP folder in models/xclip, or a Hugging Face id found in the HF cache."),
                 io.Boolean.Input("allow_download", default=False,
                                  tooltip="Download a missing model into the Hugging Face cache."),
@@ -74,7 +54,7 @@ class MeasureAnimation(io.ComfyNode):
         result = measure_animation(
             animation, prompt, clip_model=clip_model, xclip_model=xclip_model,
             device=comfy.model_management.get_torch_device(), sketch=sketch,
-            search_dirs=_model_dirs("open_clip") + _model_dirs("xclip"), allow_download=allow_download,
+            search_dirs=model_dirs("open_clip") + model_dirs("xclip"), allow_download=allow_download,
         )
         alignment = float("nan") if result["alignment"] is None else result["alignment"]
         return io.NodeOutput(result["consistency"], alignment, format_report(result))

@@ -4,27 +4,8 @@ from __future__ import annotations
 
 from comfy_api.latest import io
 
+from ._common import BACKGROUND_TOOLTIP, BACKGROUNDS, background_rgb
 from ._types import CATEGORY_SKETCH, Sketch, SketchAnimation
-
-BACKGROUNDS = ["white", "black", "transparent", "custom"]
-BACKGROUND_TOOLTIP = ("Colour behind the strokes. transparent: IMAGE holds the stroke colours and MASK the coverage "
-                      "(Join Image with Alpha makes an RGBA image); custom: custom_color.")
-
-
-def _background_rgb(background: str, custom_color: str):
-    """RGB in 0..1 for the background choice; None for transparent."""
-    from PIL import ImageColor
-
-    from ..core.errors import SketchError
-
-    if background == "transparent":
-        return None
-    name = custom_color.strip() if background == "custom" else background
-    try:
-        return tuple(c / 255.0 for c in ImageColor.getrgb(name)[:3])
-    except ValueError:
-        raise SketchError(f"Unknown colour {name!r}; use a CSS colour such as '#ff8800', 'rgb(255,136,0)' or 'orange'.")
-
 
 def _output_size(canvas, size: int):
     """(W, H) whose longer side is `size`, keeping the canvas aspect; the canvas itself for 0."""
@@ -70,7 +51,7 @@ class RenderSketch(io.ComfyNode):
         base, points = (sketch.sketch, sketch.frames) if isinstance(sketch, Animation) else (sketch, sketch.points[None])
         if points.shape[-1] != 2:
             raise SketchError("This is a 3D sketch; render it through a camera (a 3D render node), not Render Sketch.")
-        bg = _background_rgb(background, custom_color)
+        bg = background_rgb(background, custom_color)
         rgba = render(base, points=points, size=_output_size(base.canvas, size), background=None, width_scale=width_scale)
         rgba = rgba.detach().float().cpu()
         image = composite(rgba, bg)  # bg None: straight colour, what IMAGE + MASK (JoinImageWithAlpha) expect

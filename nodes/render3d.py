@@ -5,9 +5,8 @@ from __future__ import annotations
 import folder_paths
 from comfy_api.latest import io, ui
 
+from ._common import BACKGROUND_TOOLTIP, BACKGROUNDS, background_rgb, save_target
 from ._types import CATEGORY_3D, CATEGORY_EXPORT, Cameras, SketchAnimation
-from .export import _save_target
-from .render import BACKGROUND_TOOLTIP, BACKGROUNDS, _background_rgb
 
 UP_AXES = ["+z", "+y", "-z", "-y", "+x", "-x"]
 
@@ -113,7 +112,7 @@ class Render3DSketch(io.ComfyNode):
         cams = resolve_cameras(animation, cameras, use_animation_cameras, frames, up=up)
         times = None if freeze_time < 0 else torch.full((len(cams),), float(freeze_time))
         rgba = render_3d(animation, cams, times, size or None, background=None, width_scale=width_scale)
-        image = composite(rgba, _background_rgb(background, custom_color))
+        image = composite(rgba, background_rgb(background, custom_color))
         return io.NodeOutput(image.clamp(0, 1).contiguous(), rgba[..., 3].clamp(0, 1).contiguous())
 
 
@@ -154,11 +153,11 @@ class Export3DSketch(io.ComfyNode):
         if format not in EXPORT_3D_FORMATS:
             raise SketchError(f"Unknown format {format!r}; choose one of: {', '.join(EXPORT_3D_FORMATS)}.")
         fmt = EXPORT_3D_FORMATS[format]
-        path, file, subfolder = _save_target(filename_prefix, animation, 0, FORMATS[fmt][1][0],
+        path, file, subfolder = save_target(filename_prefix, animation, 0, FORMATS[fmt].extensions[0],
                                              folder_paths.get_output_directory())
         export(animation, path, format=fmt, fps=fps or None, loop=loop, pingpong=pingpong)
         images = render_3d(animation, "turntable", size=PREVIEW_SIZE)
-        ppath, pfile, psub = _save_target("sketchmotion_preview3d", animation, PREVIEW_SIZE, ".webp",
+        ppath, pfile, psub = save_target("sketchmotion_preview3d", animation, PREVIEW_SIZE, ".webp",
                                           folder_paths.get_temp_directory())
         save_images((images * 255 + 0.5).to(torch.uint8).numpy(), ppath, animation.fps)
         preview = ui.SavedImages([ui.SavedResult(pfile, psub, io.FolderType.temp)], is_animated=len(images) > 1)

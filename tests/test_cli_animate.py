@@ -12,7 +12,7 @@ import pytest
 
 from sketchmotion.core import svg
 from sketchmotion.core.animation_io import load_animation
-from tiny_models import build_tiny_text_to_video
+from sketchmotion.testing.tiny_models import build_tiny_text_to_video
 
 ROOT = Path(__file__).resolve().parents[1]
 

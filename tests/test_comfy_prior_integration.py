@@ -23,7 +23,9 @@ import numpy as np
 import pytest
 import torch
 
-from test_nodes import LINE_SVG, comfy, node, run  # noqa: F401  (comfy is a fixture)
+from node_helpers import LINE_SVG, node, run
+
+from sketchmotion.testing.comfy_models import conditioning, tiny_wan_state_dict, wan_vae_state_dict
 
 COMFYUI_PATH = os.environ.get("COMFYUI_PATH", "")
 pytestmark = [
@@ -32,49 +34,7 @@ pytestmark = [
                        reason="set COMFYUI_PATH to a ComfyUI checkout (0.3.64 or later) to run these tests"),
 ]
 REPO = Path(__file__).resolve().parents[1]
-FRAMES, SIZE, TEXT_DIM = 5, 32, 4096
-
-
-# ------------------------------------------------------------------ tiny models
-def _randomize(module: torch.nn.Module, seed: int) -> None:
-    """Deterministic random weights (ComfyUI's ops skip initialisation): norms 1, biases 0, the rest ~ N(0, 1/fan_in)."""
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, p in module.named_parameters():
-            leaf = name.rsplit(".", 1)[-1]
-            if "norm" in name and leaf == "weight" or leaf == "gamma":
-                p.fill_(1.0)
-            elif leaf == "bias":
-                p.zero_()
-            else:
-                fan_in = p[0].numel() if p.ndim > 1 else p.shape[-1]
-                p.copy_(torch.randn(p.shape, generator=g) / fan_in**0.5)
-
-
-def tiny_wan_state_dict(seed: int = 0) -> dict:
-    """State dict of a one-block Wan 2.1 T2V transformer (ComfyUI's WanModel, dim 128 -> 1 head)."""
-    import comfy.ldm.wan.model as wan_model
-    import comfy.ops as ops
-
-    m = wan_model.WanModel(model_type="t2v", dim=128, ffn_dim=256, num_layers=1, num_heads=1, in_dim=16,
-                                     out_dim=16, text_dim=TEXT_DIM, operations=ops.disable_weight_init)
-    _randomize(m, seed)
-    return {k: v.to(torch.float16) for k, v in m.state_dict().items()}
-
-
-def wan_vae_state_dict(seed: int = 1) -> dict:
-    """State dict of the Wan 2.1 VAE architecture (as comfy.sd.VAE builds it for those keys), random weights."""
-    import comfy.ldm.wan.vae as wan_vae
-
-    v = wan_vae.WanVAE(dim=96, z_dim=16, dim_mult=[1, 2, 4, 4], num_res_blocks=2, attn_scales=[],
-                                 temperal_downsample=[False, True, True])
-    _randomize(v, seed)
-    return {k: v.to(torch.float16) for k, v in v.state_dict().items()}
-
-
-def conditioning(seed: int) -> list:
-    g = torch.Generator().manual_seed(seed)
-    return [[torch.randn(1, 8, TEXT_DIM, generator=g), {}]]
+FRAMES, SIZE = 5, 32
 
 
 @pytest.fixture(scope="module")
@@ -104,16 +64,16 @@ def prior_node(comfy, comfy_models, **kw):  # noqa: F811
     inputs = dict(model=model, vae=vae, positive=pos, negative=neg, cfg=0.0, start_percent=0.051,
                   end_percent=0.95, weighting="1-alpha_bar") | kw
     out = run(node(comfy, "SketchMotionComfyVideoPrior"), **inputs)
-    return out.args[0] if hasattr(out, "args") else out[0]
+    return out.args[0]
 
 
 def animate(comfy, prior, **kw):  # noqa: F811
     sk = run(node(comfy, "SketchMotionSketchFromSVGText"), svg_text=LINE_SVG, normalize=64)
-    sk = sk.args[0] if hasattr(sk, "args") else sk[0]
+    sk = sk.args[0]
     inputs = dict(sketch=sk, video_prior=prior, prompt="", frames=FRAMES - 1, steps=2, fps=8.0, seed=0,
                   guidance_local=30.0, guidance_global=40.0, motion="local + global", render_size=SIZE) | kw
     out = run(node(comfy, "SketchMotionAnimateSketch"), **inputs)
-    return (out.args if hasattr(out, "args") else out)[:2]  # (animation, rendered frames); fps is the third
+    return out.args[:2]  # (animation, rendered frames); fps is the third
 
 
 # ------------------------------------------------------------------ tests
@@ -431,7 +391,7 @@ def test_modelscope_workflow_runs_on_the_headless_server(comfy_cpu, tmp_path):
     """workflows/animate_sketch.json (Diffusers Video Prior) on a real server, with a tiny random
     text-to-video model in a temp models/diffusers folder under the workflow's model name."""
     import test_comfyui_integration as srv
-    from tiny_models import build_tiny_text_to_video
+    from sketchmotion.testing.tiny_models import build_tiny_text_to_video
 
     ui = json.loads((REPO / "workflows" / "animate_sketch.json").read_text())
     models = tmp_path / "models"

@@ -15,7 +15,7 @@ from sketchmotion.core.errors import SketchError
 from sketchmotion.core.guidance import VideoPrior
 from sketchmotion.core.guidance.diffusers_prior import find_model, load_diffusers_prior
 
-from tiny_models import build_tiny_text_to_video, install_in_hf_cache
+from sketchmotion.testing.tiny_models import build_tiny_text_to_video, install_in_hf_cache
 
 REPO = "damo-vilab/text-to-video-ms-1.7b"
 

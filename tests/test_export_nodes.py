@@ -14,10 +14,7 @@ import pytest
 import torch
 from PIL import Image
 
-try:  # tests/ is on sys.path under pytest's default import mode
-    from test_nodes import DIAGONAL_SVG, LINE_SVG, comfy, node, run, write  # noqa: F401  (comfy is a fixture)
-except ImportError:  # pragma: no cover
-    from .test_nodes import DIAGONAL_SVG, LINE_SVG, comfy, node, run, write  # noqa: F401
+from node_helpers import DIAGONAL_SVG, LINE_SVG, node, run, write
 
 FRAMES = 6
 

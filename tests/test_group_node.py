@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from test_nodes import comfy, node, run  # noqa: F401 (the module-scoped `comfy` fixture)
+from node_helpers import node, run
 
 from sketchmotion.core import svg
 from sketchmotion.core.errors import SketchError

@@ -1,6 +1,6 @@
 """The paper's animation metrics (core/metrics_clip.py), the metrics CLI command and the Measure Animation node.
 
-Tiny random CLIP / X-CLIP models (tests/tiny_clip.py) are saved as real model folders and
+Tiny random CLIP / X-CLIP models (sketchmotion/testing/tiny_clip.py) are saved as real model folders and
 loaded through the same loaders users run; no weights are downloaded. The preprocessing is
 checked against open_clip's own transform and transformers' XCLIPProcessor.
 """
@@ -21,11 +21,11 @@ from PIL import Image
 from sketchmotion.core.animation_io import save_animation
 from sketchmotion.core.errors import SketchError
 from sketchmotion.core.metrics_clip import (
-    _normalise,
     format_report,
     load_clip,
     load_xclip,
     measure_animation,
+    normalise_images,
     render_for_model,
     sketch_video_consistency,
     text_video_alignment,
@@ -35,14 +35,10 @@ from sketchmotion.core.sketch import SketchAnimation, sketch_from_paths
 
 pytest.importorskip("open_clip")
 
-try:  # tests/ is on sys.path under pytest's default import mode
-    from test_nodes import LINE_SVG, comfy, node, run, write  # noqa: F401  (comfy is a fixture)
-    from tiny_clip import build_tiny_open_clip, build_tiny_xclip
-    from tiny_models import install_in_hf_cache
-except ImportError:  # pragma: no cover
-    from .test_nodes import LINE_SVG, comfy, node, run, write  # noqa: F401
-    from .tiny_clip import build_tiny_open_clip, build_tiny_xclip
-    from .tiny_models import install_in_hf_cache
+from node_helpers import LINE_SVG, node, run, write
+
+from sketchmotion.testing.tiny_clip import build_tiny_open_clip, build_tiny_xclip
+from sketchmotion.testing.tiny_models import install_in_hf_cache
 
 PROMPT = "a horse galloping in the field"
 T = 12
@@ -118,7 +114,7 @@ def test_clip_input_matches_open_clips_own_preprocessing(models, base):
     img = render_for_model(base, base.points[None], clip.image_size)
     assert img.shape == (1, clip.image_size, clip.image_size, 3)
     theirs = preprocess(Image.fromarray((img[0].numpy() * 255 + 0.5).astype(np.uint8)))[None]
-    ours = _normalise(img, clip.image_size, clip.mean, clip.std)
+    ours = normalise_images(img, clip.image_size, clip.mean, clip.std)
     assert (theirs - ours).abs().max() < 0.6 / 255 / min(clip.std)  # 8-bit rounding only
 
 

@@ -1,7 +1,8 @@
 """SketchMotion's ComfyUI nodes, tested through the V3 public contract.
 
 With COMFYUI_PATH pointing at a ComfyUI checkout the real `comfy_api.latest` and
-`folder_paths` are used; otherwise the small stand-in in tests/comfy_stub.
+`folder_paths` are used; otherwise the small stand-in in tests/comfy_stub (the `comfy`
+fixture in conftest.py; helpers in node_helpers.py).
 """
 
 from __future__ import annotations
@@ -13,79 +14,13 @@ import os
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
-REPO = Path(__file__).resolve().parents[1]
-STUB = Path(__file__).resolve().parent / "comfy_stub"
-COMFYUI_PATH = os.environ.get("COMFYUI_PATH", "")
-REAL = bool(COMFYUI_PATH) and (Path(COMFYUI_PATH) / "comfy_api" / "latest" / "_io.py").is_file()
-API_ROOT = Path(COMFYUI_PATH) if REAL else STUB
-
-LINE_SVG = (  # one horizontal stroke, 6 px wide, across a 100 x 50 canvas
-    '<svg xmlns="http://www.w3.org/2000/svg" width="100" height="50">'
-    '<path d="M 10 25 C 30 25, 60 25, 90 25" stroke="black" stroke-width="6" fill="none"/></svg>'
-)
-DIAGONAL_SVG = (
-    '<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64">'
-    '<path d="M 8 8 L 56 56" stroke="#0000ff" stroke-width="4" fill="none"/></svg>'
-)
-
-
-@pytest.fixture(scope="module")
-def comfy(tmp_path_factory):
-    """The nodes package imported against the real or stand-in ComfyUI API, with temp folders."""
-    saved_path = list(sys.path)
-    sys.path.insert(0, str(API_ROOT))
-    before = set(sys.modules)
-    try:
-        if REAL and not torch.cuda.is_available():  # as `main.py --cpu`, before comfy.model_management loads
-            import comfy.cli_args
-
-            comfy.cli_args.args.cpu = True
-        import folder_paths
-        from comfy_api.latest import io, ui
-
-        from sketchmotion import nodes
-
-        base = tmp_path_factory.mktemp("comfy")
-        dirs = {}
-        for kind in ("input", "output", "temp"):
-            dirs[kind] = base / kind
-            dirs[kind].mkdir()
-            getattr(folder_paths, f"set_{kind}_directory")(str(dirs[kind]))
-        yield SimpleNamespace(io=io, ui=ui, nodes=nodes, folder_paths=folder_paths, **dirs)
-    finally:
-        sys.path[:] = saved_path
-        for name in set(sys.modules) - before:
-            file = getattr(sys.modules[name], "__file__", None) or ""
-            if name.startswith("sketchmotion.nodes") or file.startswith(str(API_ROOT)):
-                del sys.modules[name]
-        import sketchmotion
-
-        sketchmotion.__dict__.pop("nodes", None)  # the next module's fixture re-imports against its own API
-
-
-def node(comfy, node_id):
-    nodes = asyncio.run(comfy.nodes.SketchMotionExtension().get_node_list())
-    return {n.define_schema().node_id: n for n in nodes}[node_id]
-
-
-def run(cls, **inputs):
-    """Call execute like ComfyUI does (inside inference mode) and return the NodeOutput."""
-    with torch.inference_mode():
-        return cls.execute(**inputs)
-
-
-def write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    return path
+from node_helpers import API_ROOT, DIAGONAL_SVG, LINE_SVG, REPO, node, run, write
 
 
 # ------------------------------------------------------------------ schema contract

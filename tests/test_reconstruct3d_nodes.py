@@ -9,10 +9,7 @@ import os
 
 import pytest
 
-try:  # tests/ is on sys.path under pytest's default import mode
-    from test_nodes import comfy, node, run  # noqa: F401  (comfy is a fixture)
-except ImportError:  # pragma: no cover
-    from .test_nodes import comfy, node, run  # noqa: F401
+from node_helpers import node, run
 
 from sketchmotion.core.errors import SketchError
 from sketchmotion.core.scenes3d import render_dnerf_folder

@@ -15,10 +15,7 @@ import pytest
 import torch
 from PIL import Image
 
-try:  # tests/ is on sys.path under pytest's default import mode
-    from test_nodes import comfy, node, run  # noqa: F401  (comfy is a fixture)
-except ImportError:  # pragma: no cover
-    from .test_nodes import comfy, node, run  # noqa: F401
+from node_helpers import node, run
 
 from sketchmotion.core import camera
 from sketchmotion.core.errors import SketchError

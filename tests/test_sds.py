@@ -7,7 +7,6 @@ import torch
 from sketchmotion.core.errors import SketchError
 from sketchmotion.core.guidance import (
     DiscreteSchedule,
-    FlowSchedule,
     NoiseLevel,
     ScoreDistillation,
     TargetVideoPrior,
@@ -53,18 +52,6 @@ def test_timestep_sampling_stays_in_range():
     assert min(ts) >= 50 and max(ts) <= 948 and max(ts) - min(ts) > 700
     with pytest.raises(SketchError):
         DiscreteSchedule.scaled_linear(t_min=50, t_max=1000)
-
-
-def test_flow_schedule():
-    g = torch.Generator().manual_seed(0)
-    fl = FlowSchedule()
-    sig = [fl.sample(g).sigma for _ in range(300)]
-    assert 0.05 <= min(sig) and max(sig) <= 0.948
-    lvl = FlowSchedule(shift=3.0).level(0.5)
-    assert lvl.sigma == pytest.approx(0.75) and lvl.alpha == pytest.approx(0.25)
-    assert lvl.timestep == pytest.approx(750.0)
-    # alpha_bar of a flow level: alpha^2 / (alpha^2 + sigma^2)
-    assert lvl.alpha_bar == pytest.approx(0.0625 / (0.0625 + 0.5625))
 
 
 def test_injected_gradient_is_exact():

@@ -182,14 +182,11 @@ def test_cli_reconstruct3d_writes_animation_gif_and_metrics(tmp_path, capsys):
 
 def test_clip_term_is_differentiable_zero_for_identical_images_and_runs_in_stage2(tmp_path):
     pytest.importorskip("open_clip")
-    try:
-        from tiny_clip import build_tiny_open_clip
-    except ImportError:  # pragma: no cover
-        from .tiny_clip import build_tiny_open_clip
     from sketchmotion.core.guidance.perceptual import clip_distance, clip_embed
     from sketchmotion.core.metrics_clip import load_clip
     from sketchmotion.core.raster import render
     from sketchmotion.core.sketch import sketch_from_paths
+    from sketchmotion.testing.tiny_clip import build_tiny_open_clip
 
     folder = build_tiny_open_clip(tmp_path / "clip")
     enc = load_clip(str(folder), device="cpu")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import inspect
 import os
 from functools import partial
+from typing import Callable, NamedTuple
 
 from ..errors import SketchError
 from ..sketch import SketchAnimation
@@ -24,8 +25,17 @@ from .ply import save_ply
 from .strokes3d import save_strokes_json
 from .video import frames_folder, frames_zip, image_frames, save_gif, save_mp4, save_webm, save_webp
 
-# format name -> (writer(anim, path, **kwargs), file extensions, what it is)
-FORMATS = {
+
+class ExportFormat(NamedTuple):
+    """One export format: its writer(anim, path, fps=, size=, loop=, **options), file extensions, description."""
+
+    writer: Callable
+    extensions: tuple[str, ...]
+    description: str
+
+
+# format name -> ExportFormat
+FORMATS = {name: ExportFormat(*entry) for name, entry in {
     "svg": (save_animated_svg, (".svg",), "animated SVG (SMIL), plays in browsers"),
     "lottie": (save_lottie, (".json",), "Lottie / Bodymovin JSON"),
     "gif": (save_gif, (".gif",), "animated GIF"),
@@ -40,7 +50,7 @@ FORMATS = {
     "glb": (partial(save_gltf, binary=True), (".glb",), "binary glTF 2.0: stroke tubes, morph-target animation"),
     "gltf": (partial(save_gltf, binary=False), (".gltf",), "glTF 2.0 JSON (embedded buffer): tubes, morph targets"),
     "html": (save_html_viewer, (".html", ".htm"), "self-contained HTML player with orbit / zoom"),
-}
+}.items()}
 FORMATS_3D = ("strokes_json", "ply", "glb", "gltf", "html")  # the rest are 2D
 
 
@@ -50,12 +60,12 @@ def format_for_path(path, dim: int | None = None) -> str:
     dim (2 or 3) picks between formats sharing an extension: .json is Lottie for 2D, stroke JSON for 3D.
     """
     ext = os.path.splitext(os.fspath(path))[1].lower()
-    found = [name for name, (_, exts, _) in FORMATS.items() if ext in exts]
+    found = [name for name, f in FORMATS.items() if ext in f.extensions]
     if dim is not None:
         found = [n for n in found if (n in FORMATS_3D) == (dim == 3)] or found
     if found:
         return found[0]
-    known = ", ".join(e for _, exts, _ in FORMATS.values() for e in exts)
+    known = ", ".join(e for f in FORMATS.values() for e in f.extensions)
     raise SketchError(f"Cannot tell the export format from {os.fspath(path)!r}; use one of {known} or pass format=.")
 
 
@@ -63,7 +73,7 @@ def _check_dim(name: str, anim) -> None:
     three_d = getattr(anim, "dim", 2) == 3
     if three_d and name not in FORMATS_3D:
         raise SketchError(f"{name} export is for 2D animations and this is a 3D sketch; use a 3D format: "
-                          f"{', '.join(f'{n} ({FORMATS[n][1][0]})' for n in FORMATS_3D)}, or render views to "
+                          f"{', '.join(f'{n} ({FORMATS[n].extensions[0]})' for n in FORMATS_3D)}, or render views to "
                           "images first (`python -m sketchmotion render3d`, the Render 3D Sketch node).")
     if not three_d and name in FORMATS_3D:
         raise SketchError(f"{name} export is for 3D sketches and this animation is 2D; use a 2D format: "
@@ -93,7 +103,7 @@ def export(
     if name not in FORMATS:
         raise SketchError(f"Unknown export format {format!r}; choose one of: {', '.join(FORMATS)}.")
     _check_dim(name, anim)
-    writer = FORMATS[name][0]
+    writer = FORMATS[name].writer
     parent = os.path.dirname(os.path.abspath(os.fspath(path)))
     if not os.path.isdir(parent):
         raise SketchError(f"The folder {parent!r} does not exist; create it or choose another output path.")
@@ -106,6 +116,7 @@ def export(
 
 
 __all__ = [
+    "ExportFormat",
     "FORMATS",
     "FORMATS_3D",
     "animated_svg",

@@ -49,6 +49,53 @@ def _need_opaque(background, fmt: str):
         raise SketchError(f"{fmt} has no usable transparency; give a background colour (e.g. white).")
 
 
+def write_gif(frames: np.ndarray, path, fps: float, loop: bool = True) -> str:
+    """uint8 frames [F, H, W, 3] -> animated GIF (Pillow via imageio): the one GIF writer.
+
+    Frame delays are rounded to the nearest 1/100 s (8 fps -> 0.12 s, 6 fps -> 0.17 s), so the played
+    rate is 100 / round(100 / fps); above GIF_MAX_FPS a SketchError says to use WebP / MP4 (never a
+    silently slower GIF). Pillow merges identical consecutive frames into one longer frame.
+    """
+    if not fps > 0:
+        raise SketchError(f"fps must be positive, got {fps}.")
+    if fps > GIF_MAX_FPS:
+        raise SketchError(
+            f"GIF cannot play {fps:g} fps (delays are in 1/100 s and browsers slow very short ones down); "
+            f"use fps <= {GIF_MAX_FPS:g}, or WebP/MP4 for higher rates."
+        )
+    import imageio.v3 as iio
+
+    kw = {"duration": 10 * max(2, round(100.0 / fps))}  # nearest whole 1/100 s, in ms
+    if loop:
+        kw["loop"] = 0  # NETSCAPE2.0 extension: repeat forever; without it the GIF plays once
+    iio.imwrite(path, frames, extension=".gif", plugin="pillow", **kw)
+    return os.fspath(path)
+
+
+def write_webp(frames: np.ndarray, path, fps: float, loop: bool = True, lossless: bool = True,
+               quality: int = 90) -> str:
+    """uint8 frames [F, H, W, 3 | 4] (RGBA: straight alpha) -> animated WebP: the one WebP writer.
+
+    Frame delays are whole milliseconds (at least 1).
+    """
+    if not fps > 0:
+        raise SketchError(f"fps must be positive, got {fps}.")
+    import imageio.v3 as iio
+
+    iio.imwrite(
+        path,
+        frames,
+        extension=".webp",
+        plugin="pillow",
+        duration=max(1, round(1000.0 / fps)),
+        loop=0 if loop else 1,
+        lossless=bool(lossless),
+        quality=int(quality),
+        method=4,
+    )
+    return os.fspath(path)
+
+
 def save_gif(anim: SketchAnimation, path, *, fps=None, size=None, loop=True, pingpong=False, background=WHITE) -> str:
     """Animated GIF (Pillow via imageio). Frame delays are rounded to the nearest 1/100 s
     (8 fps -> 0.12 s, 6 fps -> 0.17 s), so the played rate is 100 / round(100 / fps).
@@ -57,19 +104,7 @@ def save_gif(anim: SketchAnimation, path, *, fps=None, size=None, loop=True, pin
     """
     _need_opaque(background, "GIF")
     tl = make_timeline(anim, fps=fps, loop=loop, pingpong=pingpong, size=size)
-    if tl.fps > GIF_MAX_FPS:
-        raise SketchError(
-            f"GIF cannot play {tl.fps:g} fps (delays are in 1/100 s and browsers slow very short ones down); "
-            f"use fps <= {GIF_MAX_FPS:g}, or WebP/MP4 for higher rates."
-        )
-    import imageio.v3 as iio
-
-    frames = _frames_rgb(tl, background)
-    kw = {"duration": 10 * max(2, round(100.0 / tl.fps))}  # nearest whole 1/100 s, in ms
-    if loop:
-        kw["loop"] = 0  # NETSCAPE2.0 extension: repeat forever; without it the GIF plays once
-    iio.imwrite(path, frames, extension=".gif", plugin="pillow", **kw)
-    return os.fspath(path)
+    return write_gif(_frames_rgb(tl, background), path, tl.fps, loop=loop)
 
 
 def save_webp(
@@ -89,21 +124,7 @@ def save_webp(
     background=None keeps transparency. Frame delays are whole milliseconds.
     """
     tl = make_timeline(anim, fps=fps, loop=loop, pingpong=pingpong, size=size)
-    import imageio.v3 as iio
-
-    frames = _frames_rgb(tl, background)
-    iio.imwrite(
-        path,
-        frames,
-        extension=".webp",
-        plugin="pillow",
-        duration=round(1000.0 / tl.fps),
-        loop=0 if loop else 1,
-        lossless=bool(lossless),
-        quality=int(quality),
-        method=4,
-    )
-    return os.fspath(path)
+    return write_webp(_frames_rgb(tl, background), path, tl.fps, loop=loop, lossless=lossless, quality=quality)
 
 
 _CODECS = {
@@ -113,7 +134,7 @@ _CODECS = {
 }
 
 
-def _save_ffmpeg(fmt: str, anim, path, fps, size, loop, pingpong, background, crf) -> str:
+def _save_ffmpeg(fmt: str, anim, path, *, fps, size, loop, pingpong, background, crf) -> str:
     _need_opaque(background, fmt.upper())
     tl = make_timeline(anim, fps=fps, loop=loop, pingpong=pingpong, size=size, even=True)
     import av
@@ -151,14 +172,16 @@ def save_mp4(
 
     `loop` only shapes the re-sampling at a new fps (MP4 has no loop flag).
     """
-    return _save_ffmpeg("mp4", anim, path, fps, size, loop, pingpong, background, crf)
+    return _save_ffmpeg("mp4", anim, path, fps=fps, size=size, loop=loop, pingpong=pingpong, background=background,
+                        crf=crf)
 
 
 def save_webm(
     anim: SketchAnimation, path, *, fps=None, size=None, loop=True, pingpong=False, background=WHITE, crf=None
 ) -> str:
     """WebM, VP9 (libvpx-vp9, yuv420p, constant quality CRF 24 by default; even width and height)."""
-    return _save_ffmpeg("webm", anim, path, fps, size, loop, pingpong, background, crf)
+    return _save_ffmpeg("webm", anim, path, fps=fps, size=size, loop=loop, pingpong=pingpong, background=background,
+                        crf=crf)
 
 
 FRAME_KINDS = ("png", "svg")

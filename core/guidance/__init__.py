@@ -8,7 +8,6 @@ from .prior import VideoPrior, validate_frames
 from .sds import (
     WEIGHTINGS,
     DiscreteSchedule,
-    FlowSchedule,
     NoiseLevel,
     ScoreDistillation,
     cfg_combine,
@@ -19,13 +18,12 @@ from .sds import (
     sds_weight,
     x0_from_eps,
 )
-from .target_prior import TargetVideoPrior, gaussian_blur
+from .target_prior import TargetVideoPrior
 
 __all__ = [
     "WEIGHTINGS",
     "DiffusersVideoPrior",
     "DiscreteSchedule",
-    "FlowSchedule",
     "NoiseLevel",
     "ScoreDistillation",
     "TargetVideoPrior",
@@ -35,7 +33,6 @@ __all__ = [
     "eps_residual_from_x0",
     "find_model",
     "finish_sds",
-    "gaussian_blur",
     "inject_gradient",
     "load_diffusers_prior",
     "sds_weight",

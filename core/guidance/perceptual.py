@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import SketchError
-from .target_prior import gaussian_blur
+from ..filters import gaussian_blur
 
 FRAME_LOSSES = ("lpips", "vgg", "l2", "l1", "l2_blur")
 BACKBONE_FILES = {"vgg": "vgg16-397923af.pth", "alex": "alexnet-owt-7be5be79.pth"}
@@ -183,11 +183,11 @@ def blurred_l2(render: torch.Tensor, target: torch.Tensor, sigma: float, backgro
 
 def clip_embed(encoder, images: torch.Tensor) -> torch.Tensor:
     """Unit CLIP embeddings [B, D] of grayscale [B, H, W] or RGB [B, H, W, 3] images in 0..1, with gradients."""
-    from ..metrics_clip import _normalise
+    from ..metrics_clip import normalise_images
 
     if images.ndim == 3:
         images = images[..., None].expand(-1, -1, -1, 3)
-    x = _normalise(images.to(encoder.device), encoder.image_size, encoder.mean, encoder.std)
+    x = normalise_images(images.to(encoder.device), encoder.image_size, encoder.mean, encoder.std)
     return F.normalize(encoder.model.encode_image(x).float(), dim=-1)
 
 

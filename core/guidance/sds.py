@@ -18,8 +18,8 @@ the ComfyUI adapter only predicts x0 and calls ``step_x0`` with the level it pic
 0.5 * ||z - stopgrad(z - grad)||^2 = 0.5 * ||grad||^2.
 
 Noise levels: ``DiscreteSchedule`` (DDPM alphas_cumprod, t ~ U{t_min..t_max},
-default 50..948 of 1000 as in LiveSketch) and ``FlowSchedule`` (rectified flow,
-sigma from a uniform fraction in [0.05, 0.948] with an optional time shift).
+default 50..948 of 1000 as in LiveSketch). Flow models run through ComfyUI, whose
+adapter picks levels from the model's own sampling schedule (nodes/comfy_prior.py).
 Weighting w(t) = 1 - alpha_bar_t by default, where for any process
 z_t = alpha z + sigma eps, alpha_bar = alpha^2 / (alpha^2 + sigma^2) (exact for DDPM).
 
@@ -97,31 +97,7 @@ class DiscreteSchedule:
         return self.level(int(t))
 
 
-class FlowSchedule:
-    """Rectified-flow noise levels z_t = (1 - sigma) z + sigma eps.
-
-    A fraction u ~ U[u_min, u_max] is drawn and shifted like SD3 / Wan samplers:
-    sigma = shift * u / (1 + (shift - 1) u). The model's timestep is
-    timestep_scale * sigma. Defaults mirror LiveSketch's 50..948 of 1000.
-    """
-
-    def __init__(self, u_min: float = 0.05, u_max: float = 0.948, shift: float = 1.0, timestep_scale: float = 1000.0):
-        _check_range(float(u_min), float(u_max), "Sigma", 1e-4, 1.0 - 1e-4)
-        if shift <= 0:
-            raise SketchError(f"shift must be positive, got {shift}.")
-        self.u_min, self.u_max, self.shift, self.timestep_scale = float(u_min), float(u_max), float(shift), float(timestep_scale)
-
-    def level(self, u: float) -> NoiseLevel:
-        s = self.shift * u / (1.0 + (self.shift - 1.0) * u)
-        return NoiseLevel(alpha=1.0 - s, sigma=s, timestep=self.timestep_scale * s)
-
-    def sample(self, generator: torch.Generator | None = None) -> NoiseLevel:
-        dev = generator.device if generator is not None else "cpu"
-        r = float(torch.rand((1,), generator=generator, device=dev, dtype=torch.float64))
-        return self.level(self.u_min + (self.u_max - self.u_min) * r)
-
-
-Schedule = Union[DiscreteSchedule, FlowSchedule]
+Schedule = DiscreteSchedule  # anything with level(t) / sample(generator) -> NoiseLevel
 
 
 # --------------------------------------------------------------------- algebra

@@ -3,7 +3,7 @@
 ``build_tiny_open_clip(folder)`` writes open_clip's local-dir layout (open_clip_config.json
 with model_cfg + preprocess_cfg, open_clip_model.safetensors) of a small ViT CLIP;
 ``build_tiny_xclip(folder)`` writes an XCLIPModel (save_pretrained), a CLIP BPE tokenizer
-learned offline (tests/tiny_models.py) and a VideoMAE-style image processor config, the
+learned offline (tiny_models.py) and a VideoMAE-style image processor config, the
 layout of microsoft/xclip-base-patch32. Both load through core.metrics_clip's loaders.
 """
 
@@ -14,10 +14,7 @@ from pathlib import Path
 
 import torch
 
-try:
-    from tiny_models import build_tiny_tokenizer
-except ImportError:  # pragma: no cover
-    from .tiny_models import build_tiny_tokenizer
+from .tiny_models import build_tiny_tokenizer
 
 CLIP_SIZE = 48
 XCLIP_SIZE = 32

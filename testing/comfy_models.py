@@ -1,0 +1,54 @@
+"""Tiny random ComfyUI models (Wan 2.1 text-to-video), built with ComfyUI's own classes.
+
+Needs ComfyUI importable (COMFYUI_PATH on sys.path); comfy is imported inside the builders.
+"""
+
+from __future__ import annotations
+
+import torch
+
+TEXT_DIM = 4096  # umt5-xxl embedding width (Wan's text_dim)
+TINY_WAN = dict(dim=128, ffn_dim=256, num_layers=1, num_heads=1)  # one head, one block
+FULL_WAN_1_3B = dict(dim=1536, ffn_dim=8960, num_layers=30, num_heads=12)
+
+
+def randomize(module: torch.nn.Module, seed: int) -> None:
+    """Deterministic random weights (ComfyUI's ops skip initialisation): norms 1, biases 0, the rest ~ N(0, 1/fan_in)."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in module.named_parameters():
+            leaf = name.rsplit(".", 1)[-1]
+            if "norm" in name and leaf == "weight" or leaf == "gamma":
+                p.fill_(1.0)
+            elif leaf == "bias":
+                p.zero_()
+            else:
+                fan_in = p[0].numel() if p.ndim > 1 else p.shape[-1]
+                p.copy_(torch.randn(p.shape, generator=g) / fan_in**0.5)
+
+
+def tiny_wan_state_dict(seed: int = 0, dims: dict | None = None) -> dict:
+    """fp16 state dict of a Wan 2.1 T2V transformer (ComfyUI's WanModel; TINY_WAN size by default)."""
+    import comfy.ldm.wan.model as wan_model
+    import comfy.ops as ops
+
+    m = wan_model.WanModel(model_type="t2v", in_dim=16, out_dim=16, text_dim=TEXT_DIM,
+                           operations=ops.disable_weight_init, **(dims or TINY_WAN))
+    randomize(m, seed)
+    return {k: v.to(torch.float16) for k, v in m.state_dict().items()}
+
+
+def wan_vae_state_dict(seed: int = 1) -> dict:
+    """State dict of the Wan 2.1 VAE architecture (as comfy.sd.VAE builds it for those keys), random weights."""
+    import comfy.ldm.wan.vae as wan_vae
+
+    v = wan_vae.WanVAE(dim=96, z_dim=16, dim_mult=[1, 2, 4, 4], num_res_blocks=2, attn_scales=[],
+                       temperal_downsample=[False, True, True])
+    randomize(v, seed)
+    return {k: v.to(torch.float16) for k, v in v.state_dict().items()}
+
+
+def conditioning(seed: int) -> list:
+    """ComfyUI CONDITIONING: random umt5-sized text embeddings [1, 8, TEXT_DIM]."""
+    g = torch.Generator().manual_seed(seed)
+    return [[torch.randn(1, 8, TEXT_DIM, generator=g), {}]]
