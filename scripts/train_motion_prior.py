@@ -1,0 +1,392 @@
+"""Train the pack's small learned text-to-video prior on synthetic captioned motion.
+
+    python scripts/train_motion_prior.py [--out assets/motion_prior/modelscope_tiny]
+        [--steps 4000] [--vae-steps 600] [--videos 6000] [--batch 16] [--seed 0]
+        [--threads 1] [--save-every 500] [--quick]
+
+What it does (deterministic for a given seed and thread count):
+1. draws `--videos` captioned videos with core.synthetic_motion (random cubic strokes
+   and the bundled example shapes, black on white, 8 frames at 64x64, moving as
+   captioned: moving left/right/up/down, rotating clockwise/counterclockwise,
+   growing, shrinking), rendered by the pack's own rasteriser;
+2. trains an AutoencoderKL (8x downsampling, 4 latent channels, ~0.25M parameters)
+   as an autoencoder on the frames, so latents keep positions; its scaling factor
+   is set so scaled latents have unit variance;
+3. trains a UNet3DConditionModel (eps prediction, scaled-linear DDPM betas
+   0.00085..0.012 as ModelScope) together with a tiny CLIPTextModel on the latents:
+   token embeddings initialised with std 1, prompts padded to 8 tokens, 10% empty
+   captions (classifier-free guidance), loss weighted by min(1/SNR, 10), AdamW with
+   cosine decay, EMA of the weights;
+4. writes the EMA weights (fp16 safetensors) as a diffusers ModelScope-layout folder
+   (model_index.json, unet/, vae/, text_encoder/, tokenizer/, scheduler/) every
+   `--save-every` steps and at the end. It loads through
+   core.guidance.diffusers_prior.load_diffusers_prior (`animate --model PATH`).
+
+The tokenizer is CLIP's byte-level BPE rebuilt offline from open_clip's bundled
+vocabulary (bpe_simple_vocab_16e6.txt.gz), keeping its first 10,000 merges: the
+kept tokens have CLIP's ids, and every prompt still tokenizes (rarer words into
+smaller pieces).
+
+The log (stdout) prints the training loss, and on a fixed evaluation batch the
+loss with the right caption, with the opposite caption ("moving left" <->
+"moving right", ...) and with the empty caption: captions matter when right < opposite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import gzip
+import importlib
+import json
+import math
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+try:  # installed (pip install -e .)
+    _pkg = importlib.import_module("sketchmotion")
+except ImportError:  # a plain clone
+    sys.path.insert(0, str(ROOT.parent))
+    _pkg = importlib.import_module(ROOT.name)
+synthetic_motion = importlib.import_module(_pkg.__name__ + ".core.synthetic_motion")
+CAPTIONS, OPPOSITE = synthetic_motion.CAPTIONS, synthetic_motion.OPPOSITE
+
+MAX_TOKENS = 8
+NUM_MERGES = 10_000
+HIDDEN = 32
+
+
+# ------------------------------------------------------------------ tokenizer
+def bytes_to_unicode() -> dict[int, str]:
+    """Byte -> printable character: the reversible byte-level scheme of CLIP's BPE."""
+    keep = list(range(ord("!"), ord("~") + 1)) + list(range(0xA1, 0xAC + 1)) + list(range(0xAE, 0xFF + 1))
+    table, extra = {}, 0
+    for b in range(256):
+        if b in keep:
+            table[b] = chr(b)
+        else:
+            table[b] = chr(256 + extra)
+            extra += 1
+    return table
+
+
+def build_clip_tokenizer(folder: Path | None = None, num_merges: int = NUM_MERGES, max_length: int = MAX_TOKENS):
+    """CLIPTokenizer from open_clip's bundled BPE file (first `num_merges` merges); saved to `folder` if given."""
+    from open_clip.tokenizer import default_bpe
+    from transformers import CLIPTokenizer
+
+    lines = gzip.open(default_bpe()).read().decode("utf-8").split("\n")
+    merges = [tuple(m.split()) for m in lines[1:1 + num_merges]]
+    chars = list(bytes_to_unicode().values())
+    vocab = chars + [c + "</w>" for c in chars] + ["".join(m) for m in merges] + ["<|startoftext|>", "<|endoftext|>"]
+    ids = {tok: i for i, tok in enumerate(vocab)}
+    if folder is None:
+        import tempfile
+
+        folder = Path(tempfile.mkdtemp())
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "vocab.json").write_text(json.dumps(ids))
+    (folder / "merges.txt").write_text("#version: 0.2\n" + "\n".join(" ".join(m) for m in merges) + "\n")
+    tok = CLIPTokenizer(str(folder / "vocab.json"), str(folder / "merges.txt"), model_max_length=max_length)
+    tok.save_pretrained(folder)
+    return tok
+
+
+# --------------------------------------------------------------------- models
+def make_vae():
+    from diffusers import AutoencoderKL
+
+    return AutoencoderKL(
+        in_channels=3, out_channels=3,
+        down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4,
+        block_out_channels=(8, 16, 32, 32), layers_per_block=1, latent_channels=4, norm_num_groups=8,
+        sample_size=64, scaling_factor=1.0,
+    )
+
+
+def make_unet(sample_size: int = 8):
+    from diffusers import UNet3DConditionModel
+
+    return UNet3DConditionModel(
+        sample_size=sample_size, in_channels=4, out_channels=4, block_out_channels=(32, 64),
+        layers_per_block=2, norm_num_groups=8, cross_attention_dim=HIDDEN, attention_head_dim=8,
+        down_block_types=("CrossAttnDownBlock3D", "DownBlock3D"), up_block_types=("UpBlock3D", "CrossAttnUpBlock3D"),
+    )
+
+
+def make_text_encoder(vocab_size: int, bos: int, eos: int):
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    cfg = CLIPTextConfig(
+        vocab_size=vocab_size, hidden_size=HIDDEN, intermediate_size=64, num_hidden_layers=2,
+        num_attention_heads=4, max_position_embeddings=MAX_TOKENS, bos_token_id=bos, eos_token_id=eos,
+        pad_token_id=eos, projection_dim=HIDDEN,
+    )
+    model = CLIPTextModel(cfg)
+    with torch.no_grad():  # default init leaves "left" and "right" nearly parallel (cosine 0.96)
+        model.get_input_embeddings().weight.normal_(0.0, 1.0)
+    return model
+
+
+def scheduler_config() -> dict:
+    """ModelScope's published scheduler settings (DDIM, scaled-linear betas 0.00085..0.012, eps)."""
+    return dict(num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
+                clip_sample=False, set_alpha_to_one=False, steps_offset=1, prediction_type="epsilon")
+
+
+def alphas_cumprod() -> torch.Tensor:
+    betas = torch.linspace(0.00085 ** 0.5, 0.012 ** 0.5, 1000, dtype=torch.float64) ** 2
+    return torch.cumprod(1 - betas, 0).float()
+
+
+# ----------------------------------------------------------------------- save
+def export(folder: Path, unet, vae, text_encoder, tokenizer_dir: Path, dtype=torch.float16, info: dict | None = None):
+    """Write a ModelScope-layout diffusers folder (atomically: a temporary folder renamed at the end)."""
+    import diffusers
+    from diffusers import DDIMScheduler
+
+    folder = Path(folder)
+    tmp = folder.with_name(folder.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    copy.deepcopy(unet).to(dtype).save_pretrained(tmp / "unet")
+    copy.deepcopy(vae).to(dtype).save_pretrained(tmp / "vae")
+    copy.deepcopy(text_encoder).to(dtype).save_pretrained(tmp / "text_encoder")
+    shutil.copytree(tokenizer_dir, tmp / "tokenizer")
+    DDIMScheduler(**scheduler_config()).save_pretrained(tmp / "scheduler")
+    index = {
+        "_class_name": "TextToVideoSDPipeline", "_diffusers_version": diffusers.__version__,
+        "scheduler": ["diffusers", "DDIMScheduler"], "text_encoder": ["transformers", "CLIPTextModel"],
+        "tokenizer": ["transformers", "CLIPTokenizer"], "unet": ["diffusers", "UNet3DConditionModel"],
+        "vae": ["diffusers", "AutoencoderKL"],
+    }
+    (tmp / "model_index.json").write_text(json.dumps(index, indent=2) + "\n")
+    if info is not None:
+        (tmp / "training.json").write_text(json.dumps(info, indent=2) + "\n")
+    old = folder.with_name(folder.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if folder.exists():
+        folder.rename(old)
+    tmp.rename(folder)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------- train
+def log(msg: str, stream=None) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=stream or sys.stdout, flush=True)
+
+
+def to_rgb(frames_u8: torch.Tensor) -> torch.Tensor:
+    """[..., H, W] uint8 grayscale -> [..., 3, H, W] in [-1, 1]."""
+    x = frames_u8.float() / 127.5 - 1
+    return x.unsqueeze(-3).expand(*x.shape[:-2], 3, *x.shape[-2:])
+
+
+def train_vae(vae, videos: torch.Tensor, steps: int, batch: int, lr: float, g: torch.Generator):
+    frames = videos.flatten(0, 1)  # [N*T, H, W]
+    opt = torch.optim.AdamW(vae.parameters(), lr=lr, weight_decay=0.0)
+    warm = max(1, min(50, steps // 5))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warm) * 0.5 * (1 + math.cos(math.pi * s / steps)))
+    vae.train()
+    hist = []
+    for step in range(steps):
+        idx = torch.randint(len(frames), (batch,), generator=g)
+        x = to_rgb(frames[idx])
+        dist = vae.encode(x).latent_dist
+        z = dist.mean + dist.std * torch.randn(dist.mean.shape, generator=g)
+        rec = vae.decode(z).sample
+        ink = (1 - x[:, :1]) / 2  # 1 on ink
+        recon = ((rec - x).abs() * (1 + 8 * ink)).mean()
+        kl = 0.5 * (dist.mean ** 2 + dist.var - 1 - dist.logvar).mean()
+        loss = recon + 1e-6 * kl
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        hist.append(float(recon.detach()))
+        if (step + 1) % 50 == 0 or step == steps - 1:
+            log(f"vae step {step + 1}/{steps} recon {sum(hist[-50:]) / len(hist[-50:]):.4f}")
+    vae.eval()
+    return hist
+
+
+@torch.no_grad()
+def encode_all(vae, videos: torch.Tensor, chunk: int = 256):
+    """[N, T, H, W] uint8 -> latent mean and std [N, 4, T, h, w] (unscaled)."""
+    N, T = videos.shape[:2]
+    frames = videos.flatten(0, 1)
+    means, stds = [], []
+    for i in range(0, len(frames), chunk):
+        d = vae.encode(to_rgb(frames[i:i + chunk])).latent_dist
+        means.append(d.mean)
+        stds.append(d.std)
+    m = torch.cat(means).unflatten(0, (N, T)).permute(0, 2, 1, 3, 4).contiguous()
+    s = torch.cat(stds).unflatten(0, (N, T)).permute(0, 2, 1, 3, 4).contiguous()
+    return m, s
+
+
+class EMA:
+    def __init__(self, model, decay: float):
+        self.model = copy.deepcopy(model).eval().requires_grad_(False)
+        self.decay = decay
+
+    @torch.no_grad()
+    def update(self, model, step: int):
+        d = min(self.decay, (1 + step) / (10 + step))
+        for e, p in zip(self.model.parameters(), model.parameters()):
+            e.lerp_(p.detach(), 1 - d)
+        for e, b in zip(self.model.buffers(), model.buffers()):
+            e.copy_(b)
+
+
+def snr_weight(ab: torch.Tensor, cap: float = 10.0) -> torch.Tensor:
+    """min(1/SNR, cap): emphasises the noisy steps where the caption decides the motion."""
+    return torch.clamp((1 - ab) / ab, max=cap)
+
+
+def diffusion_loss(unet, text_encoder, z0, ids, t, noise, ac, reduce=True):
+    ab = ac[t].view(-1, 1, 1, 1, 1)
+    zt = ab.sqrt() * z0 + (1 - ab).sqrt() * noise
+    emb = text_encoder(ids)[0]
+    pred = unet(zt, t, encoder_hidden_states=emb).sample
+    per = (pred - noise).pow(2).mean((1, 2, 3, 4)) * snr_weight(ac[t])
+    return per.mean() if reduce else per
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    ap.add_argument("--out", default=str(ROOT / "assets" / "motion_prior" / "modelscope_tiny"), help="output diffusers folder")
+    ap.add_argument("--steps", type=int, default=4000, help="UNet + text encoder steps")
+    ap.add_argument("--vae-steps", type=int, default=600, help="autoencoder steps")
+    ap.add_argument("--videos", type=int, default=6000, help="synthetic training videos")
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--ema", type=float, default=0.998)
+    ap.add_argument("--dropout", type=float, default=0.1, help="share of empty captions")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a shared CPU)")
+    ap.add_argument("--save-every", type=int, default=500, help="write the EMA model every N steps (0: only at the end)")
+    ap.add_argument("--eval-every", type=int, default=250)
+    ap.add_argument("--fp32", action="store_true", help="save fp32 weights (default fp16)")
+    ap.add_argument("--quick", action="store_true",
+                    help="seconds-long smoke run (32 videos, 30 VAE steps, 30 steps of batch 8): checks the script, not the prior")
+    ap.add_argument("--history", default=None, help="write the loss history as JSON here")
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.videos, args.vae_steps, args.steps = min(args.videos, 32), min(args.vae_steps, 30), min(args.steps, 30)
+        args.batch, args.save_every, args.eval_every = min(args.batch, 8), 0, 10**9
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    g = torch.Generator().manual_seed(args.seed + 1)
+    out = Path(args.out)
+    t0 = time.time()
+
+    data = synthetic_motion.MotionVideos(seed=args.seed)
+    videos, caps = data.batch(args.videos)
+    cap_index = torch.tensor([CAPTIONS.index(c) for c in caps])
+    log(f"{len(videos)} videos {tuple(videos.shape[1:])} drawn in {time.time() - t0:.1f} s "
+        f"({len(data.examples)} example shapes + random strokes)")
+
+    tok_dir = out.with_name(out.name + ".tokenizer")
+    shutil.rmtree(tok_dir, ignore_errors=True)
+    tok = build_clip_tokenizer(tok_dir)
+    vocab = tok.get_vocab()
+    texts = list(CAPTIONS) + [""]
+    ids = tok(texts, padding="max_length", max_length=MAX_TOKENS, truncation=True, return_tensors="pt").input_ids
+    empty = len(CAPTIONS)
+
+    torch.manual_seed(args.seed)
+    vae = make_vae()
+    unet = make_unet()
+    text_encoder = make_text_encoder(len(vocab), vocab["<|startoftext|>"], vocab["<|endoftext|>"])
+    n_params = {k: sum(p.numel() for p in m.parameters()) for k, m in
+                (("vae", vae), ("unet", unet), ("text_encoder", text_encoder))}
+    log(f"parameters {n_params}")
+
+    vae_hist = train_vae(vae, videos, args.vae_steps, 16 if args.quick else 32, 2e-3, g)
+    mean, std = encode_all(vae, videos)
+    sf = float(1.0 / mean.std())
+    vae.register_to_config(scaling_factor=sf)
+    log(f"latents {tuple(mean.shape[1:])}, scaling factor {sf:.4f}, encoded at {time.time() - t0:.0f} s")
+
+    ac = alphas_cumprod()
+    params = list(unet.parameters()) + list(text_encoder.parameters())
+    opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01)
+    warm = max(1, min(100, args.steps // 10))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / warm) * 0.5 * (1 + math.cos(math.pi * min(s, args.steps) / args.steps)))
+    ema_unet, ema_text = EMA(unet, args.ema), EMA(text_encoder, args.ema)
+
+    # fixed evaluation batch: right vs opposite vs empty caption at fixed noise
+    ge = torch.Generator().manual_seed(12345)
+    n_eval = min(len(videos), 64)
+    ev = torch.arange(n_eval)
+    ev_z = (mean[ev] + std[ev] * torch.randn(mean[ev].shape, generator=ge)) * sf
+    ev_t = torch.randint(100, 900, (n_eval,), generator=ge)
+    ev_noise = torch.randn(ev_z.shape, generator=ge)
+    ev_right = cap_index[ev]
+    ev_opp = torch.tensor([CAPTIONS.index(OPPOSITE[CAPTIONS[int(c)]]) for c in ev_right])
+
+    @torch.no_grad()
+    def evaluate(u, te):
+        return {name: float(diffusion_loss(u, te, ev_z, ids[c], ev_t, ev_noise, ac))
+                for name, c in (("right", ev_right), ("opposite", ev_opp), ("empty", torch.full_like(ev_right, empty)))}
+
+    history = {"vae_recon": vae_hist, "loss": [], "eval": [], "parameters": n_params, "scaling_factor": sf}
+    info = {"script": "scripts/train_motion_prior.py", "args": vars(args), "captions": list(CAPTIONS),
+            "parameters": n_params, "frames": 8, "size": 64}
+    e = evaluate(unet, text_encoder)
+    history["eval"].append({"step": 0, **e})
+    log(f"eval step 0: right {e['right']:.4f} opposite {e['opposite']:.4f} empty {e['empty']:.4f}")
+    unet.train()
+    text_encoder.train()
+    run, ts = [], time.time()
+    for step in range(args.steps):
+        idx = torch.randint(len(videos), (args.batch,), generator=g)
+        z0 = (mean[idx] + std[idx] * torch.randn(mean[idx].shape, generator=g)) * sf
+        c = cap_index[idx].clone()
+        c[torch.rand(args.batch, generator=g) < args.dropout] = empty
+        t = torch.randint(0, 1000, (args.batch,), generator=g)
+        noise = torch.randn(z0.shape, generator=g)
+        loss = diffusion_loss(unet, text_encoder, z0, ids[c], t, noise, ac)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        sched.step()
+        ema_unet.update(unet, step)
+        ema_text.update(text_encoder, step)
+        run.append(float(loss.detach()))
+        history["loss"].append(run[-1])
+        done = step + 1
+        if done % 50 == 0 or done == args.steps:
+            log(f"step {done}/{args.steps} loss {sum(run) / len(run):.4f} lr {sched.get_last_lr()[0]:.2e} "
+                f"{(time.time() - ts) / len(run):.2f} s/step")
+            run, ts = [], time.time()
+        if done % args.eval_every == 0 or done == args.steps:
+            e = evaluate(ema_unet.model, ema_text.model)
+            history["eval"].append({"step": done, **e})
+            log(f"eval step {done} (EMA): right {e['right']:.4f} opposite {e['opposite']:.4f} empty {e['empty']:.4f}")
+        if (args.save_every and done % args.save_every == 0) or done == args.steps:
+            info.update(steps_done=done, minutes=round((time.time() - t0) / 60, 1))
+            export(out, ema_unet.model, vae, ema_text.model, tok_dir,
+                   dtype=torch.float32 if args.fp32 else torch.float16, info=info)
+            log(f"saved {out} at step {done}")
+    shutil.rmtree(tok_dir, ignore_errors=True)
+    if args.history:
+        Path(args.history).write_text(json.dumps(history))
+    log(f"done in {(time.time() - t0) / 60:.1f} min")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
