@@ -190,12 +190,16 @@ class PathStyle:
             clip=tuple(self.clip[p] for p in paths),
         )
 
-    def transformed(self, scale: float, shift) -> "PathStyle":
-        """The style after points map to points * scale + shift (dash lengths scale, clips move)."""
-        s = float(scale)
+    def transformed(self, scale, shift=(0.0, 0.0), canvas=None) -> "PathStyle":
+        """The style after points map to points * scale + shift (scale: one number or (sx, sy)):
+        dash lengths scale by sqrt(sx sy), clip regions move with the points."""
+        sxy = torch.as_tensor(scale, dtype=torch.float32).reshape(-1).expand(2)
+        s = float(sxy.prod().sqrt())
         sh = torch.as_tensor(shift, dtype=torch.float32)
         clips = tuple(
-            ClipRegion(c.sketch.with_points(c.sketch.points * s + sh.to(c.sketch.points)), c.parent) for c in self.clips
+            ClipRegion(replace(c.sketch.with_points(c.sketch.points * sxy.to(c.sketch.points) + sh.to(c.sketch.points)),
+                               canvas=tuple(canvas) if canvas is not None else c.sketch.canvas), c.parent)
+            for c in self.clips
         )
         return replace(
             self,

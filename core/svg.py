@@ -72,21 +72,38 @@ MAX_DEPTH = 200  # element nesting
 SVG_NS = "http://www.w3.org/2000/svg"
 XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
 
-_UNITS = {"": 1.0, "px": 1.0, "pt": 4.0 / 3.0, "pc": 16.0, "mm": 96.0 / 25.4, "cm": 96.0 / 2.54, "in": 96.0}
+_UNITS = {"": 1.0, "px": 1.0, "pt": 4.0 / 3.0, "pc": 16.0, "mm": 96.0 / 25.4, "cm": 96.0 / 2.54, "in": 96.0,
+          "q": 96.0 / 25.4 / 4,
+          # font-relative units with the initial font size (16 px): a sketch has no text to size them by
+          "em": 16.0, "rem": 16.0, "ex": 8.0, "ch": 8.0, "ic": 16.0, "cap": 11.2, "lh": 19.2, "rlh": 19.2}
+_VIEWPORT_UNITS = ("vw", "vh", "vi", "vb", "vmin", "vmax")
+_ROOT_VIEWPORT = [100.0, 100.0]  # (width, height) of the document being read, for vw / vh
 _NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
 _NUMBER_RE = re.compile(_NUMBER)
-_LENGTH_RE = re.compile(rf"\s*({_NUMBER})\s*(px|pt|pc|mm|cm|in|%)?\s*$", re.I)
+_LENGTH_RE = re.compile(rf"\s*({_NUMBER})\s*(px|pt|pc|mm|cm|in|q|rem|em|ex|ch|ic|cap|rlh|lh|vw|vh|vi|vb|vmin|vmax|%)?\s*$",
+                        re.I)
 
 _STYLE_PROPS = (
     "fill", "stroke", "stroke-width", "fill-opacity", "stroke-opacity", "fill-rule",
     "opacity", "color", "display", "visibility",
+    "stroke-linecap", "stroke-linejoin", "stroke-miterlimit", "stroke-dasharray", "stroke-dashoffset",
+    "clip-rule", "clip-path", "mask", "filter", "marker-start", "marker-mid", "marker-end", "marker",
+    "transform", "transform-origin", "overflow", "paint-order", "mix-blend-mode",
 )
-_INHERITED = ("fill", "stroke", "stroke-width", "fill-opacity", "stroke-opacity", "fill-rule", "color", "visibility")
+_INHERITED = (
+    "fill", "stroke", "stroke-width", "fill-opacity", "stroke-opacity", "fill-rule", "color", "visibility",
+    "stroke-linecap", "stroke-linejoin", "stroke-miterlimit", "stroke-dasharray", "stroke-dashoffset", "clip-rule",
+    "marker-start", "marker-mid", "marker-end", "paint-order",
+)
 _ROOT_STYLE = {
     "fill": "black", "stroke": "none", "stroke-width": "1", "fill-opacity": "1", "stroke-opacity": "1",
     "fill-rule": "nonzero", "color": "black", "visibility": "visible",
+    "stroke-linecap": "butt", "stroke-linejoin": "miter", "stroke-miterlimit": "4", "stroke-dasharray": "none",
+    "stroke-dashoffset": "0", "clip-rule": "nonzero", "marker-start": "none", "marker-mid": "none",
+    "marker-end": "none", "paint-order": "normal",
 }
 _SHAPES = ("path", "line", "polyline", "polygon", "rect", "circle", "ellipse")
+_NOT_DRAWN = {"text": "text", "image": "images", "foreignObject": "foreignObject"}
 _CONTAINERS = ("g", "a", "switch", "svg", "use")
 _NO_PAINT = (0.0, 0.0, 0.0, 0.0)
 
@@ -172,7 +189,11 @@ def normalize(sketch: Sketch, size: int | tuple[int, int] = 256, margin: float =
     pts = sketch.points.detach().double().cpu()
     new = (pts - torch.as_tensor(centre)) * s + torch.tensor([W / 2.0, H / 2.0], dtype=torch.float64)
     new = new.to(dtype=sketch.points.dtype, device=sketch.device)
-    return replace(sketch, points=new, stroke_width=sketch.stroke_width * s, canvas=(W, H))
+    style = sketch.style
+    if style is not None:  # dashes scale, clip regions move with the drawing
+        shift = torch.tensor([W / 2.0, H / 2.0]) - torch.as_tensor(centre, dtype=torch.float32) * s
+        style = style.transformed(s, shift, canvas=(W, H))
+    return replace(sketch, points=new, stroke_width=sketch.stroke_width * s, canvas=(W, H), style=style)
 
 
 _fit = normalize  # `loads` has a parameter of the same name
@@ -196,6 +217,7 @@ def dumps(sketch: Sketch, points=None, digits: int = 5) -> str:
         '<?xml version="1.0" encoding="UTF-8"?>',
         f'<svg xmlns="{SVG_NS}" version="1.1" width="{W}" height="{H}" viewBox="0 0 {W} {H}">',
     ]
+    lines += clip_defs(sketch, digits)
 
     def element(first, members):
         d = " ".join(
@@ -261,7 +283,28 @@ def style_attributes(sketch: Sketch, p: int) -> str:
         attrs.append(stroke_style_attributes(sketch, p))
     else:
         attrs.append('stroke="none"')
+    if sketch.style is not None and sketch.style.clip[p] >= 0:
+        attrs.append(f'clip-path="url(#clip{sketch.style.clip[p]})"')
     return " ".join(attrs)
+
+
+def clip_defs(sketch: Sketch, digits: int = 5) -> list[str]:
+    """<defs> with one <clipPath id="clip{i}"> per clip region (its parent as its own clip-path)."""
+    st = sketch.style
+    if st is None or not st.clips:
+        return []
+    out = ["  <defs>"]
+    for i, region in enumerate(st.clips):
+        ck = region.sketch
+        pts = ck.points.detach().cpu().double().numpy()
+        parent = f' clip-path="url(#clip{region.parent})"' if region.parent >= 0 else ""
+        out.append(f'    <clipPath id="clip{i}" clipPathUnits="userSpaceOnUse"{parent}>')
+        for first, members in shapes(ck):
+            d = " ".join(path_data(pts[ck.path_offsets[p] : ck.path_offsets[p + 1]], True, digits) for p in members)
+            out.append(f'      <path d="{d}" clip-rule="{ck.fill_rule[first]}"/>')
+        out.append("    </clipPath>")
+    out.append("  </defs>")
+    return out
 
 
 def stroke_style_attributes(sketch: Sketch, p: int) -> str:
@@ -389,6 +432,9 @@ def _length(text, what: str, ref: float | None = None) -> float:
         if ref is None:
             raise SketchError(f"{what}: a percentage ({_q(text)}) is not allowed here; give an absolute length.")
         v = v / 100.0 * ref
+    elif unit in _VIEWPORT_UNITS:
+        w, h = _ROOT_VIEWPORT
+        v *= {"vw": w, "vi": w, "vh": h, "vb": h, "vmin": min(w, h), "vmax": max(w, h)}[unit] / 100.0
     else:
         v *= _UNITS[unit]
     if not math.isfinite(v):
@@ -416,6 +462,8 @@ def _color(text: str, current: tuple | None = None) -> tuple[float, float, float
         return _NO_PAINT
     if low == "currentcolor":
         return current if current is not None else (0.0, 0.0, 0.0, 1.0)
+    if low in ("context-fill", "context-stroke"):  # SVG 2, for markers: nothing outside one
+        return None
     m = _FUNC_RE.match(s)
     if m:
         parts = [p for p in re.split(r"[\s,/]+", m.group(2).strip()) if p]
@@ -471,13 +519,17 @@ def _user_color(value) -> tuple[float, float, float, float]:
 
 
 # ----------------------------------------------------------------------- CSS
-def _declarations(text: str) -> dict[str, str]:
+def _declarations(text: str, important: set | None = None) -> dict[str, str]:
+    """name -> value of CSS declarations; names marked !important are added to `important`."""
     out = {}
     for part in text.split(";"):
         name, sep, value = part.partition(":")
         if sep:
-            value = re.sub(r"!\s*important\s*$", "", value.strip(), flags=re.I).strip()
-            out[name.strip().lower()] = value
+            value, n = re.subn(r"!\s*important\s*$", "", value.strip(), flags=re.I)
+            key = name.strip().lower()
+            out[key] = value.strip()
+            if n and important is not None:
+                important.add(key)
     return out
 
 
@@ -496,7 +548,8 @@ def _stylesheet(root) -> list:
         for sel_text, body in re.findall(r"([^{}]*)\{([^{}]*)\}", css):
             if sel_text.strip().startswith("@"):
                 continue
-            decls = _declarations(body)
+            important: set = set()
+            decls = _declarations(body, important)
             for sel in sel_text.split(","):
                 m = _SIMPLE_SELECTOR.match(sel.strip())
                 if not m or not sel.strip():
@@ -505,7 +558,7 @@ def _stylesheet(root) -> list:
                 ids = re.findall(r"#([\w-]+)", m.group(2))
                 classes = re.findall(r"\.([\w-]+)", m.group(2))
                 spec = (len(ids), len(classes), 1 if name else 0)
-                rules.append((spec, len(rules), name, ids, classes, decls))
+                rules.append((spec, len(rules), name, ids, classes, decls, important))
     rules.sort(key=lambda r: (r[0], r[1]))
     return rules
 
@@ -531,6 +584,62 @@ def _viewbox_matrix(vb, width: float, height: float, par: str | None) -> np.ndar
     tx = -vx * s + f[align[1:4]] * (width - vw * s)
     ty = -vy * s + f[align[5:8]] * (height - vh * s)
     return np.array([[s, 0, tx], [0, s, ty], [0, 0, 1.0]])
+
+
+_TRANSFORM_RE = re.compile(r"\s*,?\s*([A-Za-z]+)\s*\(([^()]*)\)")
+_ARG_RE = re.compile(rf"({_NUMBER})\s*(deg|grad|rad|turn|px)?", re.I)
+
+
+def _parse_transform(text: str) -> np.ndarray:
+    """A transform list in SVG attribute or CSS syntax (units deg/rad/grad/turn/px allowed) -> 3x3 matrix."""
+    m = np.eye(3)
+    text = str(text).strip()
+    if not text or text.lower() == "none":
+        return m
+    pos = 0
+    while pos < len(text):
+        mt = _TRANSFORM_RE.match(text, pos)
+        if not mt:
+            if text[pos:].strip(" ,\t\n\r"):
+                raise ValueError(f"cannot read {text[pos:pos + 20]!r}")
+            break
+        pos = mt.end()
+        name = mt.group(1).lower()
+        args = []
+        for a in _ARG_RE.finditer(mt.group(2)):
+            v = float(a.group(1))
+            unit = (a.group(2) or "").lower()
+            args.append(v * _ANGLE_UNITS[unit] if unit in ("grad", "rad", "turn") else v)
+        if re.sub(_ARG_RE, "", mt.group(2)).strip(" ,\t\n\r"):
+            raise ValueError(f"bad arguments in {name}()")
+        n = len(args)
+        if name == "matrix" and n == 6:
+            a, b, c, d, e, f = args
+            t = np.array([[a, c, e], [b, d, f], [0, 0, 1.0]])
+        elif name in ("translate", "translatex", "translatey") and 1 <= n <= 2:
+            tx = args[0] if name != "translatey" else 0.0
+            ty = (args[1] if n == 2 else 0.0) if name == "translate" else (args[0] if name == "translatey" else 0.0)
+            t = _translate(tx, ty)
+        elif name in ("scale", "scalex", "scaley") and 1 <= n <= 2:
+            sx = args[0] if name != "scaley" else 1.0
+            sy = (args[1] if n == 2 else args[0]) if name == "scale" else (args[0] if name == "scaley" else 1.0)
+            t = np.diag([sx, sy, 1.0])
+        elif name == "rotate" and n in (1, 3):
+            c, s_ = math.cos(math.radians(args[0])), math.sin(math.radians(args[0]))
+            t = np.array([[c, -s_, 0], [s_, c, 0], [0, 0, 1.0]])
+            if n == 3:
+                t = _translate(args[1], args[2]) @ t @ _translate(-args[1], -args[2])
+        elif name in ("skewx", "skewy") and n == 1:
+            k = math.tan(math.radians(args[0]))
+            t = np.array([[1, k, 0], [0, 1, 0], [0, 0, 1.0]]) if name == "skewx" else np.array([[1, 0, 0], [k, 1, 0], [0, 0, 1.0]])
+        elif name == "skew" and 1 <= n <= 2:
+            t = np.array([[1, math.tan(math.radians(args[0])), 0],
+                          [math.tan(math.radians(args[1])) if n == 2 else 0.0, 1, 0], [0, 0, 1.0]])
+        else:
+            raise ValueError(f"{name}() with {n} arguments is not a 2D transform")
+        with np.errstate(over="ignore", invalid="ignore"):
+            m = m @ t
+    return m
 
 
 def _line(a: complex, b: complex) -> list[complex]:
@@ -597,6 +706,10 @@ def _too_many_segments() -> str:
     return f"The SVG has more than {MAX_SEGMENTS} curve segments; simplify it (Inkscape: Path > Simplify) and try again."
 
 
+class _PathDataError(SketchError):
+    pass
+
+
 class _PathData:
     """A tokenizer + interpreter for SVG path data; yields subpaths as
     (list of cubic segments [p0, c1, c2, p3] as complex, closed)."""
@@ -608,7 +721,7 @@ class _PathData:
         self.budget = MAX_SEGMENTS if budget is None else budget  # segments allowed before conversion stops
 
     def _error(self, msg: str):
-        raise SketchError(f"Malformed path data in {self.where} near character {self.pos}: {msg}. Fix or remove this path.")
+        raise _PathDataError(f"Malformed path data in {self.where} near character {self.pos}: {msg}. Fix or remove this path.")
 
     def _next_command(self):
         m = self._TOKEN.match(self.d, self.pos)
@@ -640,7 +753,23 @@ class _PathData:
 
     def subpaths(self) -> list[tuple[list[list[complex]], bool]]:
         out: list[tuple[list, bool]] = []
+        self.error = False
+        self._segs = []
+        try:
+            self._run(out)
+        except _PathDataError:
+            # SVG: a path is drawn up to the first error in its data; with nothing before it, refuse it
+            if not out and not self._segs:
+                raise
+            self.error = True
+            if self._segs:
+                out.append((self._segs, False))
+        return out
+
+    def _run(self, out):
+        """The interpreter loop (see subpaths)."""
         segs: list = []
+        self._segs = segs
         cur = start = 0j
         cmd = None
         prev_cmd, prev_ctrl = None, None
@@ -651,6 +780,7 @@ class _PathData:
             if segs:
                 out.append((segs, closed))
             segs, open_sub = [], False
+            self._segs = segs
 
         while True:
             c = self._next_command()
@@ -724,6 +854,32 @@ class _PathData:
         return out
 
 
+def _chain_points(segs: list, closed: bool, ctm: np.ndarray) -> np.ndarray:
+    """Control points [3k(+1), 2] of a chain of cubic segments, mapped by `ctm`."""
+    chain = [z for s in segs for z in s[:3]]
+    if not closed:
+        chain.append(segs[-1][3])
+    z = np.array(chain, dtype=complex)
+    return np.stack([z.real, z.imag], axis=1) @ ctm[:2, :2].T + ctm[:2, 2]
+
+
+def _bounds_of(paths: list, closed: list):
+    """(x0, y0, x1, y1) of the curves of control-point arrays (sampled finely), or None."""
+    if not paths:
+        return None
+    t = np.linspace(0, 1, 17)[:, None]
+    b = np.stack([(1 - t) ** 3, 3 * (1 - t) ** 2 * t, 3 * (1 - t) * t * t, t**3], 1)  # [17, 4, 1]
+    lo, hi = np.full(2, np.inf), np.full(2, -np.inf)
+    for pts, c in zip(paths, closed):
+        n = len(pts)
+        k = n // 3 if c else (n - 1) // 3
+        idx = np.array([[3 * j, 3 * j + 1, 3 * j + 2, (3 * j + 3) % n] for j in range(k)])
+        P = pts[idx]  # [k, 4, 2]
+        val = np.einsum("tc,kcd->ktd", b[..., 0], P)
+        lo, hi = np.minimum(lo, val.reshape(-1, 2).min(0)), np.maximum(hi, val.reshape(-1, 2).max(0))
+    return float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])
+
+
 def _close(segs: list) -> list:
     """Add the closing line of a subpath unless it already ends where it starts."""
     if abs(segs[-1][3] - segs[0][0]) > 1e-12 * (1 + abs(segs[0][0])):
@@ -761,6 +917,20 @@ class _Converter:
         self.visits = 0
         self.skipped_text = False
         self.viewport = (256.0, 256.0)
+        # per path: stroke style and clip region index (-1: none)
+        self.stroke_styles: list[tuple] = []
+        self.clip_of: list[int] = []
+        self.hidden: set[int] = set()  # paths clipped away entirely (an empty clip region)
+        self.clip_regions: list[tuple] = []  # (geometry, parent index)
+        self._clip_cache: dict = {}
+        self.in_clip = False  # collecting the geometry of a <clipPath>
+        self._clip_stack: set = set()
+        self._pending_size = None  # width/height a <use> gives the <svg> it references
+        self.dropped: dict[str, int] = {}
+
+    def _drop(self, what: str) -> None:
+        """Remember something the file has that is not drawn (listed in Sketch.dropped)."""
+        self.dropped[what] = self.dropped.get(what, 0) + 1
 
     # ---- canvas
     def _root_canvas(self):
@@ -808,8 +978,17 @@ class _Converter:
         self._check_size(W or 1, H or 1)
         ctm = _viewbox_matrix(vb, W, H, self.root.get("preserveAspectRatio")) if vb else np.eye(3)
         self.viewport = (vb[2], vb[3]) if vb else (float(W or 256), float(H or 256))
+        _ROOT_VIEWPORT[:] = list(self.viewport)
+        rspec = self._specified(self.root)
+        if rspec.get("display", "").lower() == "none":
+            raise SketchError("The SVG's root element has display:none, so nothing is drawn; remove it to see the drawing.")
+        style = self._computed(rspec, dict(_ROOT_STYLE))
+        op = _fraction(rspec["opacity"], "opacity of <svg>") if rspec.get("opacity") else 1.0
+        if rspec.get("transform"):
+            ctm = ctm @ self._transform(rspec["transform"], self.root, rspec.get("transform-origin"))
         with np.errstate(over="ignore", invalid="ignore"):  # overflow is caught as non-finite points
-            self._visit_children(self.root, ctm, dict(_ROOT_STYLE), 1.0, None, 0, frozenset())
+            self._visit_children(self.root, ctm, style, op, None, 0, frozenset())
+            self._effects(rspec, self.root, ctm, 0, len(self.paths), op, 0, frozenset())
         if not self.paths:
             hint = " Its text was skipped: convert text to paths first (Inkscape: Path > Object to Path)." if self.skipped_text else ""
             raise SketchError(
@@ -830,12 +1009,42 @@ class _Converter:
             )
 
     def _sketch(self, canvas) -> Sketch:
+        from .style import ClipRegion, PathStyle
+
+        for i in self.hidden:  # clipped away entirely
+            self.strokes[i] = self.strokes[i][:3] + (0.0,)
+            self.fills[i] = self.fills[i][:3] + (0.0,)
         if not any(
             (w > 0 and s[3] > 0) or (c and f[3] > 0)
             for w, s, c, f in zip(self.widths, self.strokes, self.closed, self.fills)
         ):
             raise SketchError("Every path of the SVG is invisible (no stroke and no fill). Give the strokes a colour.")
+        regions = []
+        for geom, parent in self.clip_regions:
+            pts = [g[0] for g in geom]
+            comp = [g[2] for g in geom]
+            runs = np.cumsum([0] + [int(comp[i] != comp[i - 1]) for i in range(1, len(comp))])
+            n = len(geom)
+            clip = Sketch(
+                points=torch.from_numpy(np.concatenate(pts).astype(np.float32)),
+                num_segments=tuple(len(p) // 3 for p in pts),
+                closed=(True,) * n,
+                stroke_width=torch.zeros(n),
+                stroke_color=torch.zeros(n, 4),
+                fill_color=torch.tensor([[0.0, 0.0, 0.0, 1.0]] * n),
+                fill_rule=tuple(g[1] for g in geom),
+                canvas=canvas,
+                compound=torch.as_tensor(runs, dtype=torch.long),
+            )
+            regions.append(ClipRegion(clip, parent))
+        st = self.stroke_styles
+        style = PathStyle(
+            tuple(x[0] for x in st), tuple(x[1] for x in st), tuple(x[2] for x in st), tuple(x[3] for x in st),
+            tuple(x[4] for x in st), tuple(self.clip_of), tuple(regions),
+        )
         return Sketch(
+            style=style,
+            dropped=tuple(self.dropped),
             points=torch.from_numpy(np.concatenate(self.paths).astype(np.float32)),
             num_segments=tuple((len(p) - (0 if c else 1)) // 3 for p, c in zip(self.paths, self.closed)),
             closed=tuple(self.closed),
@@ -864,15 +1073,26 @@ class _Converter:
 
     # ---- style
     def _specified(self, el) -> dict[str, str]:
+        """Presentation attributes < style sheet < style attribute < !important sheet < !important style."""
         spec = {k: el.get(k).strip() for k in _STYLE_PROPS if el.get(k) is not None}
         _, tag = _split_tag(el.tag)
         el_id = el.get("id")
         classes = set((el.get("class") or "").split())
-        for _, _, name, ids, cls, decls in self.rules:
+        strong: dict[str, str] = {}
+        for _, _, name, ids, cls, decls, important in self.rules:
             if (name is None or name == tag) and all(i == el_id for i in ids) and all(c in classes for c in cls):
-                spec.update({k: v for k, v in decls.items() if k in _STYLE_PROPS})
+                for k, v in decls.items():
+                    if k in _STYLE_PROPS:
+                        (strong if k in important else spec)[k] = v
         if el.get("style"):
-            spec.update({k: v for k, v in _declarations(el.get("style")).items() if k in _STYLE_PROPS})
+            important: set = set()
+            for k, v in _declarations(el.get("style"), important).items():
+                if k in _STYLE_PROPS:
+                    if k in important:
+                        strong[k] = v
+                    elif k not in strong:
+                        spec[k] = v
+        spec.update(strong)
         return spec
 
     def _computed(self, spec: dict, parent: dict) -> dict:
@@ -898,22 +1118,54 @@ class _Converter:
             )
         if depth > MAX_DEPTH:
             raise SketchError(f"The SVG nests elements more than {MAX_DEPTH} levels deep; flatten its groups.")
+        use_size, self._pending_size = self._pending_size, None
         ns, tag = _split_tag(el.tag)
         if ns not in ("", SVG_NS):
             return
-        if tag == "text":
-            self.skipped_text = True
+        if tag in _NOT_DRAWN and not self.in_clip:
+            spec = self._specified(el)
+            if spec.get("display", "").lower() != "none":
+                self._drop(_NOT_DRAWN[tag])
+                if tag == "text":
+                    self.skipped_text = True
+            return
         if tag not in _SHAPES and tag not in _CONTAINERS:
             return
+        if self.in_clip and tag not in _SHAPES and tag != "use":
+            return  # a clipPath holds shapes (and <use> of shapes) only
         spec = self._specified(el)
         if spec.get("display", "").lower() == "none":
             return
         style = self._computed(spec, parent_style)
-        op = opacity * _fraction(spec["opacity"], f"opacity of {_where(el)}") if spec.get("opacity") else opacity
+        factor = _fraction(spec["opacity"], f"opacity of {_where(el)}") if spec.get("opacity") else 1.0
+        op = opacity * factor
         if el.get("data-object") is not None:
             label = el.get("data-object").strip()
-        if el.get("transform"):
-            ctm = ctm @ self._transform(el.get("transform"), el)
+        if spec.get("transform"):
+            ctm = ctm @ self._transform(spec["transform"], el, spec.get("transform-origin"))
+        start = len(self.paths)
+        self._visit_content(el, tag, spec, ctm, style, op, label, depth, refs, use_size)
+        self._effects(spec, el, ctm, start, len(self.paths), factor, depth, refs)
+
+    def _effects(self, spec, el, ctm, start, end, factor, depth, refs):
+        """After an element's paths are collected: its clip-path, and notes on what is not drawn."""
+        if end <= start:
+            return
+        if factor < 1 and end - start > 1:
+            self._drop("group opacity (applied to each shape)")
+        for prop, note in (("mask", "masks"), ("filter", "filters")):
+            if spec.get(prop, "none").lower() != "none":
+                self._drop(note)
+        if spec.get("mix-blend-mode", "normal").lower() != "normal":
+            self._drop("blend modes")
+        clip = spec.get("clip-path", "none")
+        if clip.lower() != "none":
+            if self.in_clip:
+                self._drop("clip-path inside a clipPath")
+            else:
+                self._clip(clip, el, ctm, start, end, depth, refs)
+
+    def _visit_content(self, el, tag, spec, ctm, style, op, label, depth, refs, use_size):
         if tag in ("g", "a"):
             self._visit_children(el, ctm, style, op, label, depth, refs)
         elif tag == "switch":
@@ -923,7 +1175,8 @@ class _Converter:
                     self._visit(child, ctm, style, op, label, depth + 1, refs)
                     break
         elif tag == "svg":
-            self._visit_viewport(el, el, ctm, style, op, label, depth, refs)
+            w, h = use_size if use_size else (None, None)
+            self._visit_viewport(el, el, ctm, style, op, label, depth, refs, w, h, spec)
         elif tag == "use":
             self._visit_use(el, ctm, style, op, label, depth, refs)
         else:
@@ -931,23 +1184,37 @@ class _Converter:
                 return
             self._shape(el, tag, ctm, style, op, label)
 
-    def _transform(self, text, el) -> np.ndarray:
-        from svgpathtools.parser import parse_transform
-
+    def _transform(self, text, el, origin=None) -> np.ndarray:
         try:
-            try:
-                m = parse_transform(text, strict=True)
-            except TypeError:  # svgpathtools < 1.7 has no `strict`
-                m = parse_transform(text)
-            m = np.asarray(m, dtype=float)
-        except Exception as e:  # its parser raises ValueError / IndexError on bad syntax
+            m = _parse_transform(text)
+        except (ValueError, IndexError) as e:
             raise SketchError(f"Bad transform {_q(text)} on {_where(el)} ({_q(e, 80)}). Fix or remove it.") from None
-        if m.shape != (3, 3) or not np.isfinite(m).all():
+        if not np.isfinite(m).all():
             raise SketchError(f"Bad transform {_q(text)} on {_where(el)}: not a finite 2D affine map.")
+        if origin:
+            ox, oy = self._origin(origin, el)
+            m = _translate(ox, oy) @ m @ _translate(-ox, -oy)
         return m
 
-    def _visit_viewport(self, el, content, ctm, style, op, label, depth, refs, width=None, height=None):
-        """A nested <svg> (or a <symbol> through <use>): x/y offset plus viewBox mapping."""
+    def _origin(self, text, el) -> tuple[float, float]:
+        """transform-origin (keywords, lengths, percentages of the viewport) -> (x, y) in user units."""
+        vw, vh = self.viewport
+        words = str(text).replace(",", " ").split()[:2]
+        kw_x = {"left": 0.0, "center": 0.5, "right": 1.0}
+        kw_y = {"top": 0.0, "center": 0.5, "bottom": 1.0}
+        if len(words) == 2 and (words[0].lower() in ("top", "bottom") or words[1].lower() in ("left", "right")):
+            words = words[::-1]
+        out = []
+        for i, (w, ref, kw) in enumerate(zip(words + ["center"] * (2 - len(words)), (vw, vh), (kw_x, kw_y))):
+            if w.lower() in kw:
+                out.append(kw[w.lower()] * ref)
+            else:
+                out.append(_length(w, f"transform-origin of {_where(el)}", ref))
+        return out[0], out[1]
+
+    def _visit_viewport(self, el, content, ctm, style, op, label, depth, refs, width=None, height=None, spec=None):
+        """A nested <svg> (or a <symbol> through <use>): x/y offset plus viewBox mapping, clipped to
+        the viewport unless overflow is visible."""
         vw, vh = self.viewport
         x = _length(el.get("x", "0"), f"x of {_where(el)}", vw)
         y = _length(el.get("y", "0"), f"y of {_where(el)}", vh)
@@ -963,10 +1230,19 @@ class _Converter:
         if vb is not None:
             m = m @ _viewbox_matrix(vb, w, h, content.get("preserveAspectRatio"))
             self.viewport = (vb[2], vb[3])
+        start = len(self.paths)
         try:
             self._visit_children(content, m, style, op, label, depth, refs)
         finally:
             self.viewport = saved
+        overflow = (spec or self._specified(content)).get("overflow", "hidden").lower()
+        end = len(self.paths)
+        if overflow not in ("visible", "auto") and not self.in_clip and end > start:
+            if not self._inside(ctm, (x, y, x + w, y + h), start, end):
+                rect = [complex(x, y), complex(x + w, y), complex(x + w, y + h), complex(x, y + h)]
+                pts = _chain_points([_line(rect[i], rect[(i + 1) % 4]) for i in range(4)], True, ctm)
+                key = ("viewport", x, y, w, h, tuple(ctm.ravel()))
+                self._assign_clip([([(pts, "nonzero", 0)], key)], start, end)
 
     def _visit_use(self, el, ctm, style, op, label, depth, refs):
         href = (el.get("href") or el.get(XLINK_HREF) or "").strip()
@@ -980,25 +1256,140 @@ class _Converter:
         refs = refs | {href}
         _, ttag = _split_tag(target.tag)
         if ttag == "symbol":
-            self._visit_viewport(el, target, ctm, style, op, label, depth, refs, el.get("width"), el.get("height"))
+            if not self.in_clip:
+                tspec = self._specified(target)
+                self._visit_viewport(el, target, ctm, self._computed(tspec, style), op, label, depth, refs,
+                                     el.get("width"), el.get("height"), tspec)
             return
+        if self.in_clip and ttag not in _SHAPES:
+            return  # in a clipPath, <use> may only point at a shape
         vw, vh = self.viewport
         x = _length(el.get("x", "0"), f"x of {_where(el)}", vw)
         y = _length(el.get("y", "0"), f"y of {_where(el)}", vh)
+        if ttag == "svg" and (el.get("width") is not None or el.get("height") is not None):
+            self._pending_size = (el.get("width"), el.get("height"))
         self._visit(target, ctm @ _translate(x, y), style, op, label, depth + 1, refs)
+
+    # ---- clipping
+    def _clip(self, value, el, ctm, start, end, depth, refs):
+        m = re.fullmatch(r"\s*url\(\s*['\"]?#([^'\")]+)['\"]?\s*\)\s*", value)
+        if not m:
+            self._drop("clip-path shapes (inset, circle...)")
+            return
+        target = self.ids.get(m.group(1).strip())
+        if target is None or _split_tag(target.tag)[1] != "clipPath":
+            return  # a broken link: no clipping
+        chain = self._clip_chain(target, ctm, start, end, depth, refs)
+        if chain is None:
+            self.hidden.update(range(start, end))
+        else:
+            self._assign_clip(chain, start, end)
+
+    def _clip_chain(self, target, ctm, start, end, depth, refs):
+        """[(geometry, key)] of a clipPath and the clipPaths it is itself clipped by (outermost first),
+        or None when the region is empty."""
+        if id(target) in self._clip_stack:  # a reference cycle: invalid, the element is not drawn
+            self._drop("recursive clip paths")
+            return None
+        self._clip_stack.add(id(target))
+        try:
+            tspec = self._specified(target)
+            m = ctm
+            if (target.get("clipPathUnits") or "").strip() == "objectBoundingBox":
+                try:  # the bounding box in the element's own user space
+                    inv = np.linalg.inv(ctm)
+                except np.linalg.LinAlgError:
+                    return None
+                local = [p @ inv[:2, :2].T + inv[:2, 2] for p in self.paths[start:end]]
+                box = _bounds_of(local, self.closed[start:end])
+                if box is None or box[2] <= box[0] or box[3] <= box[1]:
+                    return None
+                m = ctm @ np.array([[box[2] - box[0], 0, box[0]], [0, box[3] - box[1], box[1]], [0, 0, 1.0]])
+            if tspec.get("transform"):
+                m = m @ self._transform(tspec["transform"], target, tspec.get("transform-origin"))
+            geom = self._clip_geometry(target, m, self._computed(tspec, dict(_ROOT_STYLE)), depth, refs)
+            if not geom:
+                return None
+            chain = [(geom, (id(target), tuple(ctm.ravel())))]
+            own = tspec.get("clip-path", "none")
+            mm = re.fullmatch(r"\s*url\(\s*['\"]?#([^'\")]+)['\"]?\s*\)\s*", own)
+            if mm:
+                outer = self.ids.get(mm.group(1).strip())
+                if outer is not None and _split_tag(outer.tag)[1] == "clipPath":
+                    more = self._clip_chain(outer, ctm, start, end, depth, refs)
+                    if more is None:
+                        return None
+                    chain = more + chain
+            return chain
+        finally:
+            self._clip_stack.discard(id(target))
+
+    def _clip_geometry(self, target, m, style, depth, refs):
+        """The shapes of a clipPath as [(segments, closed, clip-rule, matrix)]."""
+        keep = (self.paths, self.closed, self.widths, self.strokes, self.fills, self.rules_fill, self.labels,
+                self.compounds, self.stroke_styles, self.clip_of, self.n_elements)
+        self.paths, self.closed, self.widths, self.strokes, self.fills = [], [], [], [], []
+        self.rules_fill, self.labels, self.compounds, self.stroke_styles, self.clip_of = [], [], [], [], []
+        self.in_clip = True
+        try:
+            self._visit_children(target, m, style, 1.0, None, depth, refs)
+            geom = [(pts, rule) for pts, rule in zip(self.paths, self.rules_fill)]
+            comps = list(self.compounds)
+        finally:
+            self.in_clip = False
+            (self.paths, self.closed, self.widths, self.strokes, self.fills, self.rules_fill, self.labels,
+             self.compounds, self.stroke_styles, self.clip_of, n) = keep
+            self.n_elements = max(self.n_elements, n)
+        return [(pts, rule, comp) for (pts, rule), comp in zip(geom, comps)]
+
+    def _inside(self, m, rect, start, end) -> bool:
+        """True when every path in [start, end) (with half its stroke width) lies in the viewport rect."""
+        try:
+            inv = np.linalg.inv(m)
+        except np.linalg.LinAlgError:
+            return False
+        x0, y0, x1, y1 = rect
+        scale = math.sqrt(abs(float(np.linalg.det(inv[:2, :2]))))
+        for i in range(start, end):
+            p = self.paths[i] @ inv[:2, :2].T + inv[:2, 2]
+            pad = self.widths[i] / 2 * scale + 1e-9
+            if p[:, 0].min() - pad < x0 or p[:, 0].max() + pad > x1 or p[:, 1].min() - pad < y0 or p[:, 1].max() + pad > y1:
+                return False
+        return True
+
+    def _assign_clip(self, chain, start, end):
+        """Clip paths [start, end) by a chain of regions (intersected with what already clips them)."""
+        for i in range(start, end):
+            parent = self.clip_of[i]
+            key = (tuple(k for _, k in chain), parent)
+            if key not in self._clip_cache:
+                idx = parent
+                for geom, _ in chain:
+                    self.clip_regions.append((geom, idx))
+                    idx = len(self.clip_regions) - 1
+                self._clip_cache[key] = idx
+            self.clip_of[i] = self._clip_cache[key]
 
     # ---- shapes
     def _attr_len(self, el, name, ref, default=None):
         v = el.get(name)
         if v is None:
             return default
-        return _length(v, f"{name} of {_where(el)}", ref)
+        try:
+            return _length(v, f"{name} of {_where(el)}", ref)
+        except SketchError:  # an invalid geometry attribute is ignored, as browsers do
+            self._drop("invalid geometry attributes (ignored)")
+            return default
 
     def _geometry(self, el, tag) -> list[tuple[list, bool]]:
         vw, vh = self.viewport
         diag = math.sqrt((vw * vw + vh * vh) / 2)
         if tag == "path":
-            return _PathData(el.get("d") or "", _where(el), MAX_SEGMENTS - self.n_segments).subpaths()
+            reader = _PathData(el.get("d") or "", _where(el), MAX_SEGMENTS - self.n_segments)
+            subs = reader.subpaths()
+            if reader.error:
+                self._drop("path data after an error (drawn up to it)")
+            return subs
         if tag == "line":
             p = [complex(self._attr_len(el, f"x{i}", vw, 0.0), self._attr_len(el, f"y{i}", vh, 0.0)) for i in (1, 2)]
             return [([_line(p[0], p[1])], False)]
@@ -1060,6 +1451,10 @@ class _Converter:
             ref, _, fallback = v.partition(")")
             target = self.ids.get(ref[4:].strip().strip("'\"").lstrip("#"))
             color = self._gradient_color(target) if target is not None else None
+            if color is not None:
+                self._drop("gradients (drawn in their mean colour)")
+            elif target is not None and _split_tag(target.tag)[1] == "pattern":
+                self._drop("patterns")
             if color is None and fallback.strip():
                 return self._paint(fallback, el, style)
             return color
@@ -1095,12 +1490,23 @@ class _Converter:
         if not subpaths:
             return
         where = _where(el)
+        if self.in_clip:  # clip geometry: the filled area with the clip rule; paint does not matter
+            rule = style["clip-rule"].strip().lower()
+            rule = rule if rule in ("nonzero", "evenodd") else "nonzero"
+            compound = self.n_elements
+            self.n_elements += 1
+            for segs, _ in subpaths:
+                self._add(_close(segs), True, ctm, where, 0.0, _NO_PAINT, (0.0, 0.0, 0.0, 1.0), rule, label, compound,
+                          None)
+            return
         vw, vh = self.viewport
+        diag = math.sqrt((vw * vw + vh * vh) / 2)
         stroke = self._paint(style["stroke"], el, style)
         fill = self._paint(style["fill"], el, style) if tag != "line" else None
-        width = _length(style["stroke-width"], f"stroke-width of {where}", math.sqrt((vw * vw + vh * vh) / 2))
+        width = _length(style["stroke-width"], f"stroke-width of {where}", diag)
         lin = ctm[:2, :2]
-        width *= math.sqrt(abs(float(np.linalg.det(lin))))
+        scale = math.sqrt(abs(float(np.linalg.det(lin))))
+        width *= scale
         if not (math.isfinite(width) and width < 1e30):
             raise SketchError(f"The stroke-width of {where} is too large (over 1e30 px); give it a sensible width.")
         if stroke is None or width <= 0:
@@ -1114,25 +1520,57 @@ class _Converter:
         if rule not in ("nonzero", "evenodd"):
             raise SketchError(f"Unknown fill-rule {_q(style['fill-rule'])} in {where}; use 'nonzero' or 'evenodd'.")
         filled = fill_rgba[3] > 0
+        stroked = width > 0 and stroke_rgba[3] > 0
+        if opacity < 1 and filled and stroked:
+            self._drop("opacity of shapes with fill and stroke (applied to each)")
+        if stroked and filled and style["paint-order"].strip().lower() not in ("normal", "fill", "fill stroke"):
+            self._drop("paint-order")
+        if tag in ("path", "line", "polyline", "polygon") and any(
+            style[k].strip().lower() != "none" for k in ("marker-start", "marker-mid", "marker-end")
+        ):
+            self._drop("markers")
         if filled:  # SVG fills open subpaths as if closed
             subpaths = [(_close(segs), True) for segs, _ in subpaths]
+        stroke_style = self._stroke_style(style, where, scale, diag) if stroked else ("butt", "miter", 4.0, (), 0.0)
         # the subpaths of one element form one compound shape: filled together (holes stay holes)
         compound = self.n_elements
         self.n_elements += 1
         for segs, closed in subpaths:
-            self._add(segs, closed, ctm, where, width, stroke_rgba, fill_rgba, rule, label, compound)
+            self._add(segs, closed, ctm, where, width, stroke_rgba, fill_rgba, rule, label, compound, stroke_style)
 
-    def _add(self, segs, closed, ctm, where, width, stroke, fill, rule, label, compound):
+    def _stroke_style(self, style, where, scale, diag):
+        """(cap, join, miterlimit, dash pattern, dash offset) with lengths in canvas px; invalid values
+        fall back to SVG's initial ones (as a browser does)."""
+        from .style import canonical_dash
+
+        cap = style["stroke-linecap"].strip().lower()
+        cap = cap if cap in ("butt", "round", "square") else "butt"
+        join = style["stroke-linejoin"].strip().lower()
+        join = {"miter-clip": "miter", "arcs": "miter"}.get(join, join)
+        join = join if join in ("miter", "round", "bevel") else "miter"
+        try:
+            limit = _number(style["stroke-miterlimit"], "stroke-miterlimit")
+        except SketchError:
+            limit = 4.0
+        limit = limit if limit >= 1 else 4.0
+        dash, offset = (), 0.0
+        text = style["stroke-dasharray"].strip()
+        if text.lower() not in ("none", ""):
+            try:
+                values = [_length(v, f"stroke-dasharray of {where}", diag) * scale for v in re.split(r"[\s,]+", text) if v]
+                off = _length(style["stroke-dashoffset"], f"stroke-dashoffset of {where}", diag) * scale
+                dash, offset = canonical_dash(values, off)
+            except SketchError:
+                dash, offset = (), 0.0
+        return cap, join, float(min(limit, 1e6)), dash, offset
+
+    def _add(self, segs, closed, ctm, where, width, stroke, fill, rule, label, compound, stroke_style):
         self.n_segments += len(segs)
         if self.n_segments > MAX_SEGMENTS:
             raise SketchError(_too_many_segments())
         if len(self.paths) + 1 > MAX_PATHS:
             raise SketchError(f"The SVG has more than {MAX_PATHS} paths; simplify it or split it into several sketches.")
-        chain = [z for s in segs for z in s[:3]]
-        if not closed:
-            chain.append(segs[-1][3])
-        z = np.array(chain, dtype=complex)
-        pts = np.stack([z.real, z.imag], axis=1) @ ctm[:2, :2].T + ctm[:2, 2]
+        pts = _chain_points(segs, closed, ctm)
         if not np.isfinite(pts).all() or not np.isfinite(pts.astype(np.float32)).all():
             raise SketchError(f"{where} has coordinates that are not finite numbers (NaN, infinite or too large); fix them.")
         self.paths.append(pts)
@@ -1143,6 +1581,8 @@ class _Converter:
         self.rules_fill.append(rule)
         self.labels.append(label)
         self.compounds.append(compound)
+        self.stroke_styles.append(stroke_style or ("butt", "miter", 4.0, (), 0.0))
+        self.clip_of.append(-1)
 
 
 # ------------------------------------------------------------------- helpers

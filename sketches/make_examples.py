@@ -139,7 +139,8 @@ def two_objects() -> Sketch:
     return line_art(bird + tree, group=[0] * len(bird) + [1] * len(tree))
 
 
-ICON = """<svg xmlns="http://www.w3.org/2000/svg" width="256" height="256" viewBox="0 0 64 64">
+ICON = """<svg xmlns="http://www.w3.org/2000/svg" width="256" height="256" viewBox="0 0 64 64" stroke-linecap="round"
+     stroke-linejoin="round">
   <ellipse cx="31" cy="55" rx="24" ry="5" fill="#b8c4cc" stroke="#263238" stroke-width="0.75"/>
   <path fill="#e4572e" fill-rule="evenodd"
         d="M42 26 a11 10 0 1 1 0 20 a11 10 0 1 1 0 -20 Z M42 31 a6 5 0 1 1 0 10 a6 5 0 1 1 0 -10 Z"/>

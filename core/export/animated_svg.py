@@ -1,6 +1,6 @@
 """Animated SVG: one self-contained file, each path's `d` animated with SMIL `<animate>`.
 
-Static attributes follow core.svg.dumps (same paint attributes, round caps/joins,
+Static attributes follow core.svg.dumps (same paint attributes, caps/joins/dashes, clip paths,
 `<g data-object="k">` runs when object groups are set), so the file's first frame
 loads back with core.svg.load.
 
@@ -21,7 +21,7 @@ import os
 
 
 from ..sketch import SketchAnimation
-from ..svg import fmt_num, hex_color, path_data, shape_elements, style_attributes
+from ..svg import clip_defs, fmt_num, hex_color, path_data, shape_elements, style_attributes
 from .timeline import Timeline, make_timeline
 
 
@@ -43,6 +43,7 @@ def timeline_svg(tl: Timeline, interpolate: bool = True, background=None, decima
     ]
     if background is not None:
         out.append(f'<rect width="{W}" height="{H}" fill="{hex_color(background)}"/>')
+    out += clip_defs(sk)  # clip regions are static (they do not move with the frames)
 
     def element(first, members):
         ds = [

@@ -6,7 +6,10 @@ layer on top, so paint order is reversed). Each layer holds one group with
 - "sh": the path, animated with one keyframe per frame ("ks" with "a": 1); each value
   is Lottie's bezier form: vertices "v", in-tangents "i" and out-tangents "o" (both
   RELATIVE to their vertex) and the closed flag "c";
-- "st": stroke colour, opacity, width, round caps and joins ("lc": 2, "lj": 2);
+- "st": stroke colour, opacity, width, caps "lc" (1 butt, 2 round, 3 square), joins "lj" (1 miter,
+  2 round, 3 bevel), miter limit "ml" and dashes "d" (dash / gap entries then the offset) from the
+  sketch's PathStyle (round caps and joins for a sketch without one); clip regions are not exported
+  to Lottie (they would need track mattes): the Lottie file draws the paths unclipped;
 - "fl": fill (only for filled closed paths), with its fill rule;
 - "tr": the identity group transform.
 Keyframes interpolate linearly between frames (or hold with interpolate=False), the
@@ -56,6 +59,24 @@ def bezier_vertices(pts: np.ndarray, closed: bool) -> dict:
     }
 
 
+_LC = {"butt": 1, "round": 2, "square": 3}
+_LJ = {"miter": 1, "round": 2, "bevel": 3}
+
+
+def _stroke_style(sk, p: int) -> dict:
+    """lc / lj / ml (and d, the dash list) of path p."""
+    st = sk.style
+    if st is None:
+        return {"lc": 2, "lj": 2, "ml": 4}
+    out = {"lc": _LC[st.cap[p]], "lj": _LJ[st.join[p]], "ml": _r(st.miterlimit[p])}
+    if st.dash[p]:
+        d = [{"n": "d" if i % 2 == 0 else "g", "nm": "dash" if i % 2 == 0 else "gap", "v": _static(_r(x))}
+             for i, x in enumerate(st.dash[p])]
+        d.append({"n": "o", "nm": "offset", "v": _static(_r(st.dash_offset[p]))})
+        out["d"] = d
+    return out
+
+
 def _static(value) -> dict:
     return {"a": 0, "k": value}
 
@@ -96,9 +117,7 @@ def _path_layer(tl: Timeline, p: int, index: int, interpolate: bool) -> dict:
                 "c": _static(_color(sc)),
                 "o": _static(_r(sc[3] * 100)),
                 "w": _static(_r(sw)),
-                "lc": 2,
-                "lj": 2,
-                "ml": 4,
+                **_stroke_style(sk, p),
             }
         )
     fc = sk.fill_color[p].tolist()

@@ -122,6 +122,7 @@ def make_timeline(
         points=base.points.float() * scale,
         stroke_width=base.stroke_width.float() * wscale,
         canvas=(w, h),
+        style=None if base.style is None else base.style.transformed((sx, sy), canvas=(w, h)),
     )
     return Timeline(sketch=sketch, frames=frames * scale, fps=out_fps, loop=bool(loop), size=(w, h), width_scale=wscale)
 
