@@ -372,26 +372,113 @@ const done = arguments[arguments.length - 1];
 """
 
 
-def test_frontend_converts_workflows_like_the_test_converter(server, object_info):
-    """ComfyUI's own frontend (headless Chromium) loads each workflow and builds the same prompt."""
+@pytest.fixture(scope="module")
+def frontend(server):
+    """ComfyUI's own frontend in headless Chromium, started once (first-run dialogs and the minimap off)."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from browser import chromium_page
 
+    for key, value in {"Comfy.TutorialCompleted": True, "Comfy.Minimap.Visible": False}.items():
+        assert http(server, f"/settings/{key}", value)[0] == 200
     with chromium_page() as page:
         page.driver.set_script_timeout(90)
-        page.open(server.url + "/", 1280, 800)
+        page.open(server.url + "/", 2400, 1350)  # wide enough to show a whole workflow above the low-detail zoom
         deadline = time.monotonic() + 120
         ready = "return Object.keys(window.LiteGraph?.registered_node_types || {}).filter(k => k.startsWith('SketchMotion'))"
         while not (registered := page.js(ready)) or not page.js("return !!(window.app && window.app.graph)"):
             assert time.monotonic() < deadline, f"the frontend did not start: {page.console_errors()[:5]}"
             time.sleep(1)
-        assert sorted(registered) == sorted(declared_node_ids())
-        for workflow in sorted((REPO / "workflows").glob("*.json")):
-            ui = json.loads(workflow.read_text())
-            result = page.js_async(FRONTEND_TO_PROMPT, ui)
-            assert "error" not in result, f"{workflow.name}: {result['error']}"
-            theirs = {k: {"class_type": v["class_type"], "inputs": v["inputs"]} for k, v in result["output"].items()}
-            assert theirs == ui_to_api(ui, object_info), workflow.name
+        time.sleep(2)  # extensions finish loading
+        page.registered = registered
+        page.startup_errors = page.console_errors()
+        yield page
+
+
+def test_frontend_converts_workflows_like_the_test_converter(frontend, object_info):
+    """ComfyUI's own frontend (headless Chromium) loads each workflow and builds the same prompt."""
+    assert sorted(frontend.registered) == sorted(declared_node_ids())
+    for workflow in sorted((REPO / "workflows").glob("*.json")):
+        ui = json.loads(workflow.read_text())
+        result = frontend.js_async(FRONTEND_TO_PROMPT, ui)
+        assert "error" not in result, f"{workflow.name}: {result['error']}"
+        theirs = {k: {"class_type": v["class_type"], "inputs": v["inputs"]} for k, v in result["output"].items()}
+        assert theirs == ui_to_api(ui, object_info), workflow.name
+
+
+LOAD_GRAPH = """
+const done = arguments[arguments.length - 1];
+window.app.loadGraphData(arguments[0]).then(() => setTimeout(() => done(null), 500), e => done(String(e)));
+"""
+PREVIEW_ROOM = 220  # px: the frontend's image preview needs this much below the widgets, or the node grows
+ANIMATED_PREVIEWS = {"SketchMotionExportAnimation", "SketchMotionExport3DSketch", "SaveVideo", "SaveAnimatedWEBP"}
+
+
+def progress_preview_nodes() -> set[str]:
+    """Our nodes that show live previews while running (they report progress through comfy_callbacks)."""
+    import ast
+
+    ids = set()
+    for f in (REPO / "nodes").glob("*.py"):
+        source = f.read_text()
+        for cls in ast.parse(source).body:
+            text = ast.get_source_segment(source, cls) or ""
+            if isinstance(cls, ast.ClassDef) and "comfy_callbacks(" in text:
+                ids |= set(re.findall(r'node_id="(SketchMotion\w+)"', text))
+    return ids
+
+
+def screenshot_dir(tmp_path_factory) -> Path:
+    folder = os.environ.get("SKETCHMOTION_SCREENSHOTS")
+    path = Path(folder) if folder else tmp_path_factory.mktemp("screenshots")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def test_workflows_in_the_frontend_are_tidy_and_previews_stay_visible(server, frontend, object_info, tmp_path_factory):
+    """Each workflow in the real frontend: no missing nodes, no console errors, no overlapping nodes, no link
+    behind a node, room for every preview; the model-free ones are run from the frontend and checked again
+    with their previews showing. Screenshots go to $SKETCHMOTION_SCREENSHOTS (or a temp folder)."""
+    shots = screenshot_dir(tmp_path_factory)
+    layout = (Path(__file__).resolve().parent / "frontend_layout.js").read_text()
+    ours = [e for e in frontend.startup_errors if "sketchmotion" in e.lower()]
+    assert not ours, f"the pack's frontend files fail: {ours}"
+    previews = progress_preview_nodes() | {k for k, v in object_info.items() if v.get("output_node")}
+    problems = []
+    for workflow in sorted((REPO / "workflows").glob("*.json")):
+        ui = json.loads(workflow.read_text())
+        frontend.console_errors()  # clear
+        error = frontend.js_async(LOAD_GRAPH, ui)
+        assert error is None, f"{workflow.name}: loadGraphData failed: {error}"
+        geo = frontend.js(layout, {"fit": True})
+        time.sleep(0.3)
+        (shots / f"{workflow.stem}.png").write_bytes(frontend.driver.get_screenshot_as_png())
+        name = workflow.name
+        problems += [f"{name}: missing node type {n['type']}" for n in geo["nodes"] if n["missing"]]
+        problems += [f"{name}: console error {e}" for e in frontend.console_errors()]
+        problems += [f"{name}: {a} overlaps {b}" for a, b in geo["overlaps"]]
+        problems += [f"{name}: link {a} -> {b} runs behind {c}" for a, b, c in geo["hidden_links"]]
+        for n in geo["nodes"]:
+            if n["type"] in previews:
+                need = max(PREVIEW_ROOM, 0.9 * (n["rect"][2] - 20)) if n["type"] in ANIMATED_PREVIEWS else PREVIEW_ROOM
+                if n["room"] < need:
+                    problems.append(f"{name}: {n['title']} leaves {n['room']:.0f} px for its preview, needs {need:.0f}")
+        if missing_models(ui) or any(n["type"] in progress_preview_nodes() for n in ui["nodes"]):
+            continue  # needs models, or trains for minutes on a CPU (its preview room is checked above)
+        # run it from the frontend and look again with the previews showing
+        frontend.js("window.app.queuePrompt(0, 1)")
+        deadline = time.monotonic() + RUN_TIMEOUT
+        time.sleep(1)
+        while (q := http(server, "/queue")[1])["queue_running"] or q["queue_pending"]:
+            assert time.monotonic() < deadline, f"{name} did not finish in the frontend within {RUN_TIMEOUT} s"
+            time.sleep(1)
+        time.sleep(2)  # previews arrive and are drawn
+        geo = frontend.js(layout, {"fit": True})
+        time.sleep(0.3)
+        (shots / f"{workflow.stem}_ran.png").write_bytes(frontend.driver.get_screenshot_as_png())
+        problems += [f"{name} (after running): console error {e}" for e in frontend.console_errors()]
+        problems += [f"{name} (after running): {a} overlaps {b}" for a, b in geo["overlaps"]]
+    print(f"\nscreenshots: {shots}")
+    assert not problems, "\n".join(problems)
 
 
 def test_uploaded_svg_is_listed_and_loads(server):
