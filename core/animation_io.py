@@ -136,6 +136,8 @@ def save_animation(anim: SketchAnimation, path, motion_state: dict | None = None
         "num_segments": list(sk["num_segments"]),
         "closed": list(sk["closed"]),
         "fill_rule": list(sk["fill_rule"]),
+        "style": sk.get("style"),  # caps, joins, dashes, clip regions (core.style.PathStyle JSON) or None
+        "dropped": list(sk.get("dropped") or ()),
         "canvas": list(sk["canvas"]),
         "fps": float(state["fps"]),
         "settings": json_value(state["settings"], "settings"),
@@ -239,6 +241,7 @@ def load_animation(path, motion: bool = True) -> SketchAnimation:
         sketch = Sketch.from_state_dict({
             **{k: tensors[f"sketch.{k}"] for k in _SKETCH_TENSORS},
             **{k: info[k] for k in ("num_segments", "closed", "fill_rule", "canvas")},
+            **{k: info[k] for k in ("style", "dropped") if k in info},
         })
         return SketchAnimation(sketch=sketch, frames=tensors["frames"], fps=float(info["fps"]),
                                settings=dict(info.get("settings") or {}),
