@@ -106,9 +106,11 @@ def camera_path(mode: str, num_frames: int, size=256, fov: float = 40.0, distanc
         raise SketchError(f"Camera distance must be positive, got {distance}.")
     up = animation_up(anim, up)
     if mode == "fixed":
-        return fixed(num_frames, float(distance), elevation, azimuth, fov, size, target, projection, up)
+        return fixed(num_frames, radius=float(distance), elevation=elevation, azimuth=azimuth, fov=fov, size=size,
+                     target=target, projection=projection, up=up)
     span = 360.0 if mode == "turntable" else span
-    return orbit(num_frames, float(distance), elevation, fov, size, azimuth, span, target, projection, up)
+    return orbit(num_frames, radius=float(distance), elevation=elevation, fov=fov, size=size, azimuth_start=azimuth,
+                 azimuth_span=span, target=target, projection=projection, up=up)
 
 
 def _broadcast(cameras: Cameras, times, anim: SketchAnimation) -> tuple[Cameras, torch.Tensor]:

@@ -61,8 +61,9 @@ class Camera(io.ComfyNode):
                 orbit_degrees: float, size: int, frames: int, up: str = "+z") -> io.NodeOutput:
         from ..core.render3d import camera_path
 
-        return io.NodeOutput(camera_path(mode, frames, size, fov, distance, elevation, azimuth, orbit_degrees,
-                                         (0.0, 0.0, 0.0), projection, up=up))
+        return io.NodeOutput(camera_path(mode, frames, size=size, fov=fov, distance=distance, elevation=elevation,
+                                         azimuth=azimuth, span=orbit_degrees, target=(0.0, 0.0, 0.0),
+                                         projection=projection, up=up))
 
 
 class Render3DSketch(io.ComfyNode):
