@@ -275,7 +275,9 @@ def render_torch(
     inside_flags = torch.cat(inside_flags)
     ukeys, inv = torch.unique(keys, return_inverse=True)  # sorted: pixel-major, layer-minor
     n = ukeys.numel()
-    dmin = torch.empty(n, device=dev, dtype=dt).scatter_reduce(0, inv, dists, "amin", include_self=False)
+    # a defined initial value: the backward of "amin" compares it with the result even with include_self=False
+    # (torch.empty let garbage that equals the minimum take a share of the gradient: random halving)
+    dmin = torch.full((n,), float("inf"), device=dev, dtype=dt).scatter_reduce(0, inv, dists, "amin", include_self=False)
     inside = torch.zeros(n, dtype=torch.bool, device=dev).index_put_((inv,), inside_flags, accumulate=False)
     layer = ukeys % L
     path = layer // 2
