@@ -6,7 +6,7 @@
     python -m sketchmotion export ANIMATION --out PATH [--format FMT] [--fps N] [--size N|WxH] [--no-loop] [--pingpong]
     python -m sketchmotion preview-motion SKETCH.svg --out OUT [--kind wiggle|sway|none] [--frames N] [--fps N]
                                          [--amplitude A] [--seed S]
-    python -m sketchmotion resample | animate | group | render3d | metrics | reconstruct3d | sketchify ...
+    python -m sketchmotion resample | animate | group | render3d | metrics | scene3d | reconstruct3d | sketchify ...
 
 Each command is a module of this package with `register(subparsers)` (listed in
 COMMAND_MODULES, in the order `python -m sketchmotion -h` shows them); a new command
@@ -25,7 +25,7 @@ from importlib import import_module
 from ..errors import SketchError
 
 COMMAND_MODULES = ["info", "render", "normalize", "export", "preview_motion", "resample", "animate", "group",
-                   "render3d", "metrics", "reconstruct3d", "sketchify"]
+                   "render3d", "metrics", "scene3d", "reconstruct3d", "sketchify"]
 
 
 def build_parser() -> argparse.ArgumentParser:
