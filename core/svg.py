@@ -73,34 +73,30 @@ SVG_NS = "http://www.w3.org/2000/svg"
 XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
 
 _UNITS = {"": 1.0, "px": 1.0, "pt": 4.0 / 3.0, "pc": 16.0, "mm": 96.0 / 25.4, "cm": 96.0 / 2.54, "in": 96.0,
-          "q": 96.0 / 25.4 / 4,
-          # font-relative units with the initial font size (16 px): a sketch has no text to size them by
-          "em": 16.0, "rem": 16.0, "ex": 8.0, "ch": 8.0, "ic": 16.0, "cap": 11.2, "lh": 19.2, "rlh": 19.2}
-_VIEWPORT_UNITS = ("vw", "vh", "vi", "vb", "vmin", "vmax")
-_ROOT_VIEWPORT = [100.0, 100.0]  # (width, height) of the document being read, for vw / vh
+          "em": 16.0, "ex": 8.0}
+_FONT_SIZE = [16.0]  # the inherited font-size (px) of the element being read, for em / ex
 _NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
 _NUMBER_RE = re.compile(_NUMBER)
-_LENGTH_RE = re.compile(rf"\s*({_NUMBER})\s*(px|pt|pc|mm|cm|in|q|rem|em|ex|ch|ic|cap|rlh|lh|vw|vh|vi|vb|vmin|vmax|%)?\s*$",
-                        re.I)
+_LENGTH_RE = re.compile(rf"\s*({_NUMBER})\s*(px|pt|pc|mm|cm|in|em|ex|%)?\s*$", re.I)
 
 _STYLE_PROPS = (
     "fill", "stroke", "stroke-width", "fill-opacity", "stroke-opacity", "fill-rule",
     "opacity", "color", "display", "visibility",
     "stroke-linecap", "stroke-linejoin", "stroke-miterlimit", "stroke-dasharray", "stroke-dashoffset",
     "clip-rule", "clip-path", "mask", "filter", "marker-start", "marker-mid", "marker-end", "marker",
-    "transform", "transform-origin", "overflow", "paint-order", "mix-blend-mode",
+    "transform", "transform-origin", "overflow", "paint-order", "mix-blend-mode", "font-size",
 )
 _INHERITED = (
     "fill", "stroke", "stroke-width", "fill-opacity", "stroke-opacity", "fill-rule", "color", "visibility",
     "stroke-linecap", "stroke-linejoin", "stroke-miterlimit", "stroke-dasharray", "stroke-dashoffset", "clip-rule",
-    "marker-start", "marker-mid", "marker-end", "paint-order",
+    "marker-start", "marker-mid", "marker-end", "paint-order", "font-size",
 )
 _ROOT_STYLE = {
     "fill": "black", "stroke": "none", "stroke-width": "1", "fill-opacity": "1", "stroke-opacity": "1",
     "fill-rule": "nonzero", "color": "black", "visibility": "visible",
     "stroke-linecap": "butt", "stroke-linejoin": "miter", "stroke-miterlimit": "4", "stroke-dasharray": "none",
     "stroke-dashoffset": "0", "clip-rule": "nonzero", "marker-start": "none", "marker-mid": "none",
-    "marker-end": "none", "paint-order": "normal",
+    "marker-end": "none", "paint-order": "normal", "font-size": "16",
 }
 _SHAPES = ("path", "line", "polyline", "polygon", "rect", "circle", "ellipse")
 _NOT_DRAWN = {"text": "text", "image": "images", "foreignObject": "foreignObject"}
@@ -125,7 +121,7 @@ def load(
     """
     path = os.fspath(path)
     if not os.path.isfile(path):
-        raise SketchError(f"SVG file not found: {path!r}. Check the path (or upload the file to ComfyUI's input folder).")
+        raise SketchError(f"SVG file not found: {path!r}. Check the path and the file name.")
     size = os.path.getsize(path)
     if size > MAX_BYTES:
         raise SketchError(_too_big(size))
@@ -323,6 +319,20 @@ def stroke_style_attributes(sketch: Sketch, p: int) -> str:
     return " ".join(out)
 
 
+def dropped_note(sketch: Sketch) -> str:
+    """One line naming what the source SVG had that is not drawn ("" when nothing was dropped)."""
+    if not sketch.dropped:
+        return ""
+    return "not drawn: " + ", ".join(sketch.dropped)
+
+
+def summary(sketch: Sketch) -> str:
+    """One line for a UI: paths, canvas, and what was not drawn."""
+    line = f"{sketch.num_paths} paths on {sketch.canvas[0]}x{sketch.canvas[1]}"
+    note = dropped_note(sketch)
+    return f"{line}; {note}" if note else line
+
+
 def save(sketch: Sketch, path) -> None:
     """Write `dumps(sketch)` to a file (UTF-8)."""
     text = dumps(sketch)
@@ -432,9 +442,8 @@ def _length(text, what: str, ref: float | None = None) -> float:
         if ref is None:
             raise SketchError(f"{what}: a percentage ({_q(text)}) is not allowed here; give an absolute length.")
         v = v / 100.0 * ref
-    elif unit in _VIEWPORT_UNITS:
-        w, h = _ROOT_VIEWPORT
-        v *= {"vw": w, "vi": w, "vh": h, "vb": h, "vmin": min(w, h), "vmax": max(w, h)}[unit] / 100.0
+    elif unit in ("em", "ex"):
+        v *= _FONT_SIZE[0] * (1.0 if unit == "em" else 0.5)
     else:
         v *= _UNITS[unit]
     if not math.isfinite(v):
@@ -926,6 +935,7 @@ class _Converter:
         self.in_clip = False  # collecting the geometry of a <clipPath>
         self._clip_stack: set = set()
         self._pending_size = None  # width/height a <use> gives the <svg> it references
+        self._use_stack: list = []
         self.dropped: dict[str, int] = {}
 
     def _drop(self, what: str) -> None:
@@ -978,7 +988,7 @@ class _Converter:
         self._check_size(W or 1, H or 1)
         ctm = _viewbox_matrix(vb, W, H, self.root.get("preserveAspectRatio")) if vb else np.eye(3)
         self.viewport = (vb[2], vb[3]) if vb else (float(W or 256), float(H or 256))
-        _ROOT_VIEWPORT[:] = list(self.viewport)
+        _FONT_SIZE[0] = 16.0
         rspec = self._specified(self.root)
         if rspec.get("display", "").lower() == "none":
             raise SketchError("The SVG's root element has display:none, so nothing is drawn; remove it to see the drawing.")
@@ -991,6 +1001,8 @@ class _Converter:
             self._effects(rspec, self.root, ctm, 0, len(self.paths), op, 0, frozenset())
         if not self.paths:
             hint = " Its text was skipped: convert text to paths first (Inkscape: Path > Object to Path)." if self.skipped_text else ""
+            if "recursive <use> references" in self.dropped:
+                hint += " A <use> refers to itself (a reference cycle) and was skipped; remove the cycle."
             raise SketchError(
                 "The SVG has no drawable paths (path, line, polyline, polygon, rect, circle, ellipse) outside "
                 f"<defs>.{hint} Draw some strokes and save it again."
@@ -1101,6 +1113,13 @@ class _Converter:
             v = spec.get(k)
             if v is not None and v.lower() != "inherit":
                 style[k] = v
+        if spec.get("font-size"):  # resolved to px against the parent's size (em, %)
+            try:
+                _FONT_SIZE[0] = float(parent.get("font-size", "16"))
+                ref = _FONT_SIZE[0]
+                style["font-size"] = repr(_length(spec["font-size"], "font-size", ref))
+            except (SketchError, ValueError):
+                style["font-size"] = parent.get("font-size", "16")
         return style
 
     # ---- traversal
@@ -1137,7 +1156,11 @@ class _Converter:
         if spec.get("display", "").lower() == "none":
             return
         style = self._computed(spec, parent_style)
-        factor = _fraction(spec["opacity"], f"opacity of {_where(el)}") if spec.get("opacity") else 1.0
+        try:
+            factor = _fraction(spec["opacity"], f"opacity of {_where(el)}") if spec.get("opacity") else 1.0
+        except SketchError:  # an invalid opacity is ignored, as browsers do
+            factor = 1.0
+        _FONT_SIZE[0] = float(style.get("font-size", "16"))
         op = opacity * factor
         if el.get("data-object") is not None:
             label = el.get("data-object").strip()
@@ -1192,8 +1215,11 @@ class _Converter:
         if not np.isfinite(m).all():
             raise SketchError(f"Bad transform {_q(text)} on {_where(el)}: not a finite 2D affine map.")
         if origin:
-            ox, oy = self._origin(origin, el)
-            m = _translate(ox, oy) @ m @ _translate(-ox, -oy)
+            try:
+                ox, oy = self._origin(origin, el)
+                m = _translate(ox, oy) @ m @ _translate(-ox, -oy)
+            except SketchError:  # an invalid transform-origin is ignored
+                self._drop("invalid transform-origin (ignored)")
         return m
 
     def _origin(self, text, el) -> tuple[float, float]:
@@ -1204,6 +1230,8 @@ class _Converter:
         kw_y = {"top": 0.0, "center": 0.5, "bottom": 1.0}
         if len(words) == 2 and (words[0].lower() in ("top", "bottom") or words[1].lower() in ("left", "right")):
             words = words[::-1]
+        if len(words) == 1 and words[0].lower() in ("top", "bottom"):
+            words = ["center", words[0]]
         out = []
         for i, (w, ref, kw) in enumerate(zip(words + ["center"] * (2 - len(words)), (vw, vh), (kw_x, kw_y))):
             if w.lower() in kw:
@@ -1251,8 +1279,9 @@ class _Converter:
         target = self.ids.get(href[1:])
         if target is None:
             return  # a broken reference renders nothing
-        if href in refs:
-            raise SketchError(f"<use href={_q(href)}> refers to itself (a reference cycle); remove the cycle.")
+        if href in refs or el in self._use_stack:  # a reference cycle: the <use> is not drawn
+            self._drop("recursive <use> references")
+            return
         refs = refs | {href}
         _, ttag = _split_tag(target.tag)
         if ttag == "symbol":

@@ -64,7 +64,8 @@ class LoadSketch(io.ComfyNode):
         path = _files.resolve_svg(svg)
         if path is None:
             raise SketchError(_files.missing_svg_message(svg))
-        return io.NodeOutput(core_svg.load(path, **_options(normalize, stroke_width, stroke_color)))
+        sketch = core_svg.load(path, **_options(normalize, stroke_width, stroke_color))
+        return io.NodeOutput(sketch, ui={"text": [core_svg.summary(sketch)]})  # names what was not drawn
 
     @classmethod
     def validate_inputs(cls, svg: str):
@@ -103,4 +104,5 @@ class SketchFromSVGText(io.ComfyNode):
                 stroke_color: str = "") -> io.NodeOutput:
         from ..core import svg as core_svg
 
-        return io.NodeOutput(core_svg.loads(svg_text, **_options(normalize, stroke_width, stroke_color)))
+        sketch = core_svg.loads(svg_text, **_options(normalize, stroke_width, stroke_color))
+        return io.NodeOutput(sketch, ui={"text": [core_svg.summary(sketch)]})  # names what was not drawn

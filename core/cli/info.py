@@ -20,18 +20,24 @@ def sketch_info(sketch) -> dict:
         "paths_per_group": [int((sketch.group == g).sum()) for g in range(sketch.num_groups)],
         "bounds": [lo.tolist(), hi.tolist()],
         "stroke_width_range": [float(sketch.stroke_width.min()), float(sketch.stroke_width.max())],
+        "dropped": list(sketch.dropped),  # what the SVG had that is not drawn (core.svg)
     }
 
 
 def cmd_info(args) -> int:
     from ..svg import load
 
-    info = sketch_info(load(args.sketch))
+    sketch = load(args.sketch)
+    info = sketch_info(sketch)
     if args.json:
         print(json.dumps(info, indent=2))
     else:
+        from ..svg import dropped_note
+
         for k, v in info.items():
-            print(f"{k:>20}: {v}")
+            if k != "dropped":
+                print(f"{k:>20}: {v}")
+        print(f"{'dropped':>20}: {dropped_note(sketch)[len('not drawn: '):] or 'nothing'}")
     return 0
 
 
