@@ -66,7 +66,7 @@ def format_for_path(path, dim: int | None = None) -> str:
     if found:
         return found[0]
     known = ", ".join(e for f in FORMATS.values() for e in f.extensions)
-    raise SketchError(f"Cannot tell the export format from {os.fspath(path)!r}; use one of {known} or pass format=.")
+    raise SketchError(f"Cannot tell the export format from {os.fspath(path)!r}; give the file one of the extensions {known}, or name the format (--format on the command line).")
 
 
 def _check_dim(name: str, anim) -> None:
