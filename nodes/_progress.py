@@ -35,14 +35,13 @@ def comfy_callbacks(total: int, preview_every: int = PREVIEW_EVERY):
     return Callbacks(progress=progress, preview_every=preview_every)
 
 
-def checkpoint_path(*parts) -> str:
-    """A temp-folder checkpoint file named after the run's inputs (a re-run after Cancel resumes)."""
-    import hashlib
+def checkpoint_path(fingerprint: str) -> str:
+    """A temp-folder checkpoint file named after the run's fingerprint (a re-run after Cancel resumes)."""
     import os
 
     import folder_paths
 
-    h = hashlib.sha256(repr(parts).encode()).hexdigest()[:20]
+    h = str(fingerprint)[:20]
     folder = os.path.join(folder_paths.get_temp_directory(), "sketchmotion")
     os.makedirs(folder, exist_ok=True)
     return os.path.join(folder, f"animate_{h}.ckpt")

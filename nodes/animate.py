@@ -43,6 +43,14 @@ def _advanced_inputs():
                          tooltip="Random perspective + crop shared by all frames in every pass (paper: on)."),
         f("canonical_lr", default=0.0, min=0.0, max=1.0, step=0.01, optional=True,
           tooltip="> 0 also refines the strokes themselves through their warp (canonical score distillation)."),
+        io.Combo.Input("architecture", options=["continuous", "paper"], default="continuous", optional=True,
+                       tooltip="Displacement field: continuous-time (ours, 0.19M parameters, any frame count, starts "
+                       "exactly at the sketch) or the paper's flattened network (~51M parameters at 24 frames x 64 "
+                       "points)."),
+        io.Combo.Input("global_gradients", options=["accumulated", "zeroed"], default="accumulated", optional=True,
+                       tooltip="accumulated: as the reference LiveSketch code, the global path's own gradients are "
+                       "never zeroed, so each global step uses the running sum of both passes' gradients (it moves "
+                       "2-19x further); zeroed: each pass uses only its own gradient."),
     ]
 
 
@@ -55,38 +63,38 @@ _OUTPUTS = [SketchAnimation.Output(display_name="animation",
 
 def _train(sketch, video_prior, cfg, stages=None, per_object=False):
     """Run the trainer inside ComfyUI (grad enabled, progress bar, resumable after Cancel)."""
-    import os
-    from dataclasses import asdict
+    import logging
 
     import torch
 
-    from ..core.pipelines.animate import AnimationTrainer, sketch_digest
+    from ..core.pipelines.animate import AnimationTrainer
+    from ..core.training_run import TrainingRun
     from ._progress import checkpoint_path, comfy_callbacks
 
-    prior_id = getattr(video_prior, "fingerprint", None)
-    cfg.checkpoint_path = checkpoint_path(sketch_digest(sketch), cfg.to_dict(), [asdict(s) for s in stages or []],
-                                          prior_id() if callable(prior_id) else type(video_prior).__name__)
     with torch.inference_mode(False), torch.enable_grad():
         trainer = AnimationTrainer(sketch, video_prior, cfg, stages=stages, per_object=per_object)
-        trainer.resume_from(cfg.checkpoint_path)  # after a Cancel with the same inputs
-        anim = trainer.run(comfy_callbacks(trainer.total_steps)).to("cpu")
+        # a temp file named after the run: Cancel (or any error) keeps the last whole step, a re-run with the same
+        # inputs resumes, a finished run deletes it; the policy is the CLI's (core.training_run)
+        run = TrainingRun(checkpoint_path(trainer.fingerprint()), every=50, keep_finished=False,
+                          log=logging.getLogger("sketchmotion").info)
+        anim = run.execute(trainer, comfy_callbacks(trainer.total_steps)).to("cpu")
         with torch.no_grad():
             images = trainer.render_frames().detach().float().cpu()
-    os.remove(cfg.checkpoint_path)  # finished: nothing to resume
     return io.NodeOutput(anim, images, float(anim.fps))
 
 
 def _config(prompt, negative_prompt, frames, steps, fps, seed, guidance_local, guidance_global, render_size,
             advanced: dict, **kw):
     from ..core.augment import AugmentConfig
-    from ..core.motion.displacement_field import FieldConfig
-    from ..core.pipelines.animate import AnimateConfig
+    from ..core.pipelines.animate import preset_config
 
     a = {k: v for k, v in advanced.items() if v is not None}
-    field = FieldConfig(**{k: a.pop(k) for k in ("lambda_t", "lambda_r", "lambda_sh", "lambda_s") if k in a})
+    field = {k: a.pop(k) for k in ("lambda_t", "lambda_r", "lambda_sh", "lambda_s", "architecture") if k in a}
+    if "global_gradients" in a:
+        a["global_grads"] = a.pop("global_gradients")
     augment = AugmentConfig(enabled=a.pop("augment", True))
-    return AnimateConfig(prompt=prompt, negative_prompt=negative_prompt, num_frames=frames, steps=steps, fps=fps,
-                         seed=seed, guidance_local=guidance_local, guidance_global=guidance_global,
+    return preset_config("default", prompt=prompt, negative_prompt=negative_prompt, num_frames=frames, steps=steps,
+                         fps=fps, seed=seed, guidance_local=guidance_local, guidance_global=guidance_global,
                          render_size=render_size, field=field, augment=augment, **a, **kw)
 
 
@@ -143,7 +151,8 @@ class AnimateObjects(io.ComfyNode):
                                 tooltip="The motion of the whole scene, used in the stages that train all objects "
                                 "together."),
                 io.String.Input("object_prompts", multiline=True, default="The bird flaps its wings.\nThe tree sways.",
-                                tooltip="One prompt per object, one per line, in object order (0, 1, ...)."),
+                                tooltip="One prompt per object, one per line (or separated by ';'), in object order "
+                                "(0, 1, ...)."),
                 io.Combo.Input("schedule", options=list(SCHEDULES), default="paper",
                                tooltip="; ".join(f"{k}: {v}" for k, v in SCHEDULES.items())),
                 io.Combo.Input("others", options=["hidden", "static"], default="hidden",
@@ -152,17 +161,22 @@ class AnimateObjects(io.ComfyNode):
                 io.String.Input("negative_prompt", multiline=True, default="", optional=True,
                                 tooltip="Ignored by priors that take their own negative CONDITIONING."),
                 *_advanced_inputs(),
+                io.Float.Input("object_guidance_global", default=10.0, min=1.0, max=100.0, step=0.5, optional=True,
+                               tooltip="Global guidance of the per-object stages (the multi-object paper's best: 10); "
+                               "guidance_global applies to the scene stage."),
             ],
             outputs=_OUTPUTS,
         )
 
     @classmethod
     def execute(cls, sketch, video_prior, scene_prompt, object_prompts, schedule, others, frames, steps, fps, seed,
-                guidance_local, guidance_global, render_size, negative_prompt="", **advanced) -> io.NodeOutput:
+                guidance_local, guidance_global, render_size, negative_prompt="", object_guidance_global=10.0,
+                **advanced) -> io.NodeOutput:
         from ..core.pipelines.multi_object import make_schedule, parse_object_prompts
 
         ids = sorted(set(sketch.group.tolist()))
-        stages = make_schedule(ids, parse_object_prompts(object_prompts), scene_prompt, schedule, others=others)
+        stages = make_schedule(ids, parse_object_prompts(object_prompts), scene_prompt, schedule, others=others,
+                               object_guidance_global=object_guidance_global)
         cfg = _config(scene_prompt, negative_prompt, frames, steps, fps, seed, guidance_local, guidance_global,
                       render_size, advanced)
         return _train(sketch, video_prior, cfg, stages=stages, per_object=True)

@@ -38,6 +38,12 @@ def test_animate_writes_files_other_tools_read_and_resumes(tiny, tmp_path):
     assert svg.loads((tmp_path / "out" / "animation.svg").read_text()).num_paths == anim.sketch.num_paths
     assert iio.imread(tmp_path / "out" / "animation.gif", index=None).shape[0] == 4
     assert iio.improps(tmp_path / "out" / "animation.mp4", plugin="pyav").shape[0] >= 4
+    frames = sorted((tmp_path / "out" / "frames").glob("frame_*.svg"))  # one SVG per frame, as LiveSketch writes
+    assert [f.name for f in frames] == [f"frame_{i:04d}.svg" for i in range(4)]
+    for i in (0, 3):  # read back by the SVG reader: the frame's control points
+        back = svg.loads(frames[i].read_text())
+        assert back.num_paths == anim.sketch.num_paths and (back.points - anim.frames[i]).abs().max() < 1e-3
+    assert "prior: " in r.stderr and "default preset" in r.stderr
     again = animate(args, tmp_path)  # same run: the finished checkpoint is picked up, nothing retrained
     assert again.returncode == 0 and "resuming from step 2 of 2" in again.stderr
     changed = animate(args[:2] + ["a cat jumping"] + args[3:], tmp_path)
@@ -74,3 +80,10 @@ def test_resample_uses_the_trained_continuous_field(tiny, tmp_path):
     assert (b.frames[::2] - a.frames).abs().max() < 1e-4
     linear = a.resample(7)
     assert (b.frames[1::2] - linear.frames[1::2]).abs().max() > 1e-3  # not a linear blend: the field itself
+
+
+def test_zero_steps_is_a_one_line_user_error(tiny, tmp_path):
+    r = animate([str(ROOT / "sketches" / "cat.svg"), "--prompt", "x", "--model", str(tiny), "--steps", "0",
+                 "--frames", "4", "--size", "64", "--out", "o"], tmp_path)
+    assert r.returncode == 2 and r.stderr.strip().splitlines()[-1].startswith("error: steps must be >= 1")
+    assert "Traceback" not in r.stderr

@@ -115,3 +115,22 @@ def test_schedule_errors_and_prompt_parsing():
     single = sketch_from_paths([torch.rand(4, 2) * 30], canvas=(32, 32))
     with pytest.raises(SketchError, match="one object"):
         animate_objects(single, None, config(1), ["x"])
+
+
+def test_object_prompts_are_parsed_one_way_and_object_stages_use_global_guidance_10(scene):
+    assert parse_object_prompts("a bird flaps; a tree sways") == ["a bird flaps", "a tree sways"]  # the CLI's form
+    assert parse_object_prompts("a bird flaps\na tree sways;\n") == ["a bird flaps", "a tree sways"]  # the node's
+    stages = make_schedule([0, 1], ["A moves", "B rests"], "scene", "paper+global")
+    assert [st.guidance_global for st in stages] == [10.0, 10.0, None]  # MultiSketch's best for the object stages
+    sk, _, _, videos = scene
+    tr = AnimationTrainer(sk, PromptTargetPrior(videos, blur=1.5), config(1), stages=stages, per_object=True)
+    seen = []
+    while True:
+        seen.append({p.name: p.guidance for p in tr.passes})
+        if tr.stage_index + 1 >= len(tr.stages):
+            break
+        tr.stage_index += 1
+        tr._enter_stage()
+    assert seen == [{"local": 30.0, "global": 10.0}] * 2 + [{"local": 30.0, "global": 40.0}]
+    own = make_schedule([0, 1], ["A moves", "B rests"], "scene", object_guidance_global=None)
+    assert own[0].guidance_global is None

@@ -8,8 +8,18 @@ Adam (betas 0.9/0.9, eps 1e-6) and the delayed exponential learning-rate schedul
 and each on a freshly augmented render (one random perspective + resized crop
 shared by all frames). A step whose SDS gradient is NaN/inf is skipped and
 counted, never applied. Progress, previews and Cancel go through `Callbacks`;
-a stopped run returns the animation it has. Checkpoints hold everything needed
-to resume bit-for-bit (same seed, same result as an uninterrupted run).
+a stopped run returns the animation it has. Checkpoints, resuming and interrupts
+are one object, core.training_run.TrainingRun (the CLI and the nodes call it the
+same way); checkpoints hold everything needed to resume bit-for-bit (same seed,
+same result as an uninterrupted run), and an interruption at any moment keeps the
+last completed step.
+
+Presets (`preset_config`): "paper" reproduces the reference LiveSketch run as it
+really behaves; "default" is the pack's choice (see PRESETS for both and why).
+
+Frame counts: a prior may need another count than the user's T (Wan: 4k+1); it says
+so through `frames_to_render(T)`, and the trainer renders its motion at that many
+evenly spaced times of the clip, then returns the animation sampled at the user's T.
 """
 
 from __future__ import annotations
@@ -30,7 +40,9 @@ from ..motion.registry import StoredMotion
 from ..raster import render
 from ..sketch import Sketch, SketchAnimation
 
-CHECKPOINT_VERSION = 1
+CHECKPOINT_VERSION = 2
+GLOBAL_GRADS = ("zeroed", "accumulated")
+MULTI_OBJECT_GUIDANCE_GLOBAL = 10.0  # MultiSketch: the best global guidance for the per-object stages
 
 
 @dataclass
@@ -56,12 +68,21 @@ class AnimateConfig:
     canonical_lr: float = 0.0  # > 0: canonical score distillation also refines the strokes themselves
     canonical_centering: float = 10.0  # weight of ||mean_t(frame - canonical)||^2 (px^2) when refining
     canonical_anchor: float = 0.01  # weight of ||canonical - input||^2 (px^2): stay near the drawing
+    # "zeroed": each pass sees only its own gradient. "accumulated": the reference code's behaviour -
+    # the global path's own parameters are never zeroed, so every global step uses the running sum
+    # of both passes' gradients of every step so far (it moves the global path 2-19x further).
+    global_grads: str = "zeroed"
     checkpoint_path: str | None = None  # save here every `checkpoint_every` steps and at the end
     checkpoint_every: int = 0
 
     def validate(self) -> "AnimateConfig":
-        if self.num_frames < 1 or self.steps < 0:
-            raise SketchError("num_frames must be >= 1 and steps >= 0.")
+        if self.num_frames < 1:
+            raise SketchError(f"num_frames must be >= 1, got {self.num_frames}.")
+        if self.steps < 1:
+            raise SketchError(f"steps must be >= 1 (got {self.steps}): each step is one local-path and one "
+                              "global-path pass; the paper runs 1000, ~500 often suffice.")
+        if self.global_grads not in GLOBAL_GRADS:
+            raise SketchError(f"Unknown global_grads {self.global_grads!r}; use one of {GLOBAL_GRADS}.")
         if self.render_size < 16:
             raise SketchError(f"render_size {self.render_size} is too small; use 256 (the paper) or more.")
         if self.lr_schedule not in ("livesketch", "constant"):
@@ -81,6 +102,42 @@ class AnimateConfig:
         aug = {**aug, "crop_scale": tuple(aug["crop_scale"])} if "crop_scale" in aug else aug
         fld = FieldConfig.from_dict(d.pop("field", {}) or {})
         return cls(**d, augment=AugmentConfig(**aug), field=fld)
+
+
+PRESETS = {
+    # The reference LiveSketch run (yael-vinker/live_sketch, REFERENCE.md sections 1 and 7) as it really
+    # behaves: the flattened ~51M-parameter displacement field with its random (not zero) initial offsets,
+    # 1000 steps of two SDS passes (local guidance 30, global 40), lr 5e-3 / 1e-4 with the delayed
+    # exponential schedule, Adam betas (0.9, 0.9) eps 1e-6, and global-path gradients that are never zeroed.
+    # Not reproduced (accidents of the reference code): dropout on the positional encoding, the unused
+    # learned embedding, the scale taken from the shear head; the reference also runs one extra step (1001).
+    "paper": dict(steps=1000, guidance_local=30.0, guidance_global=40.0, lr_local=5e-3, lr_global=1e-4,
+                  lr_schedule="livesketch", global_grads="accumulated",
+                  field=dict(architecture="paper", zero_init=False)),
+    # The pack's default: the continuous-time field (0.19M parameters, any frame count, starts exactly at
+    # the sketch), 500 steps, the paper's guidance, lrs, schedule and optimiser, and the reference's
+    # accumulated global gradients (zeroed ones leave short runs with almost no global motion).
+    "default": dict(steps=500, guidance_local=30.0, guidance_global=40.0, lr_local=5e-3, lr_global=1e-4,
+                    lr_schedule="livesketch", global_grads="accumulated",
+                    field=dict(architecture="continuous", zero_init=True)),
+}
+
+
+def preset_config(name: str = "default", **overrides) -> AnimateConfig:
+    """An AnimateConfig from a preset (PRESETS) with explicit settings on top.
+
+    overrides: AnimateConfig fields; `field` may be a FieldConfig or a dict of FieldConfig fields
+    (merged over the preset's field settings).
+    """
+    if name not in PRESETS:
+        raise SketchError(f"Unknown preset {name!r}; use one of {sorted(PRESETS)}.")
+    base = {k: v for k, v in PRESETS[name].items() if k != "field"}
+    field_kw = dict(PRESETS[name].get("field", {}))
+    fld = overrides.pop("field", None)
+    if isinstance(fld, FieldConfig):
+        fld = {k: v for k, v in asdict(fld).items() if v != getattr(FieldConfig(), k)}
+    field_kw.update(fld or {})
+    return AnimateConfig(**{**base, **overrides}, field=FieldConfig(**field_kw)).validate()
 
 
 def livesketch_lr_lambda(steps: int):
@@ -145,7 +202,7 @@ class Stage:
 
     objects: group ids (None = every object). train: "local+global", "local" or "global".
     others: objects outside the stage are "hidden" (not rendered) or "static" (rendered
-    unmoved, as context). prompt/steps: None = the run's prompt / steps.
+    unmoved, as context). prompt/steps/guidance_global: None = the run's.
     """
 
     objects: list[int] | None = None
@@ -153,8 +210,11 @@ class Stage:
     prompt: str | None = None
     steps: int | None = None
     others: str = "hidden"
+    guidance_global: float | None = None  # None: the run's guidance_global
 
     def validate(self) -> "Stage":
+        if self.steps is not None and int(self.steps) < 1:
+            raise SketchError(f"A stage needs at least one step, got {self.steps}.")
         if self.train not in ("local+global", "local", "global"):
             raise SketchError(f"Stage train must be 'local+global', 'local' or 'global', got {self.train!r}.")
         if self.others not in ("hidden", "static"):
@@ -180,10 +240,17 @@ class AnimationTrainer:
         self.prior = prior
         S = config.render_size
         prior.check_video(config.num_frames, S, S)
+        # the count the prior sees (Wan: 4k+1): the motion is rendered at that many times of the same clip
+        count = getattr(prior, "frames_to_render", None)
+        self.render_count = int(count(config.num_frames)) if callable(count) else config.num_frames
+        if self.render_count < config.num_frames:
+            raise SketchError(f"The prior asks for {self.render_count} frames, fewer than the {config.num_frames} "
+                              "of the animation.")
         self.view, self.offset = _square_view(self.sketch)
         self.motion = ObjectFields(self.sketch, config.field, per_object=per_object, seed=config.seed,
-                                   num_frames=config.num_frames).to(self.device)
-        self.times = self.motion.frame_times(config.num_frames)
+                                   num_frames=self.render_count).to(self.device)
+        self.times = self.motion.frame_times(config.num_frames)  # the animation's frames
+        self.train_times = self.motion.frame_times(self.render_count)  # the frames the prior scores
         # canonical score distillation: the strokes themselves are refined through their warp
         self.canonical = (torch.nn.Parameter(self.sketch.points.clone()) if config.canonical_lr > 0 else None)
         self.stages = [st.validate() for st in (stages or [Stage()])]
@@ -201,6 +268,9 @@ class AnimationTrainer:
         self.skipped = 0
         self.history: list[dict] = []
         self._mid_step = False
+        self.snapshots = False  # TrainingRun sets it: keep the last completed step while a step runs
+        self._snapshot = None
+        self._fingerprint = None
         self._enter_stage()
 
     # ----------------------------------------------------------------- stages
@@ -237,6 +307,16 @@ class AnimationTrainer:
         self.passes = [p for p in self.passes if p.params]
         if not self.passes:
             raise SketchError("Nothing to train in this stage: the enabled paths of the field and the config do not overlap.")
+        if st.guidance_global is not None:
+            for p in self.passes:
+                if p.name == "global":
+                    p.guidance = float(st.guidance_global)
+        # accumulated global gradients (the reference code): the global path's OWN parameters (not those it
+        # shares with the local path) keep a running sum of both passes' gradients over the stage
+        local_ids = {id(q) for p in self.passes if p.name == "local" for q in p.params}
+        self.accumulated = [q for p in self.passes if p.name == "global" for q in p.params if id(q) not in local_ids] \
+            if cfg.global_grads == "accumulated" else []
+        self.grad_sums = [None] * len(self.accumulated)
         if objs is None:
             self.moving_paths = list(range(self.sketch.num_paths))
         else:
@@ -254,11 +334,12 @@ class AnimationTrainer:
 
     # ----------------------------------------------------------------- frames
     def frames(self, times=None) -> torch.Tensor:
-        """Points of every frame [T, N, 2] in canvas px (objects never trained stay still)."""
+        """Points of the animation's frames [T, N, 2] in canvas px (objects never trained stay still)."""
         return self.motion(self.times if times is None else times, base=self.canonical)
 
     def render_frames(self, points: torch.Tensor | None = None) -> torch.Tensor:
-        """Render the current stage's frames [T, S, S, 3] as the prior sees them (before augmentation).
+        """Render the current stage's frames [T, S, S, 3] (default: the animation's frames; training renders
+        the prior's count) as the prior sees them (before augmentation).
 
         Objects outside the stage are hidden, or drawn unmoved when the stage says "static".
         """
@@ -271,9 +352,11 @@ class AnimationTrainer:
     def train_step(self) -> dict:
         """One iteration: every pass renders, augments, scores and updates its parameters."""
         stats = {"stage": self.stage_index, "step": self.step}
-        self._mid_step = True  # an interruption now must not checkpoint a half-applied step
+        if self.snapshots:
+            self._snapshot = _detached_copy(self.state_dict())  # the last completed step, kept while this one runs
+        self._mid_step = True
         for p in self.passes:
-            pts = self.frames()
+            pts = self.frames(self.train_times)
             video = augment_video(self.render_frames(pts), self.config.augment, self.generator)
             loss, s = self.prior.sds_loss(video, guidance_scale=p.guidance, generator=self.generator)
             if self.canonical is not None and any(q is self.canonical for q in p.params):
@@ -283,9 +366,7 @@ class AnimationTrainer:
                 loss = loss + self.config.canonical_anchor * ((self.canonical - self.sketch.points) ** 2).sum()
             ok = bool(s.get("finite", True))
             if ok:
-                p.opt.zero_grad(set_to_none=True)
-                loss.backward(inputs=p.params)
-                ok = all(q.grad is None or bool(torch.isfinite(q.grad).all()) for q in p.params)
+                ok = self._backward(p, loss)
             if ok:
                 p.opt.step()
             else:
@@ -298,19 +379,49 @@ class AnimationTrainer:
                 p.sched.step()
         self.step += 1
         self._mid_step = False
+        self._snapshot = None
         stats["skipped"] = self.skipped
         self.history.append(stats)
         return stats
 
-    def run(self, callbacks: Callbacks = NO_CALLBACKS) -> SketchAnimation:
+    def _backward(self, p: "_Pass", loss) -> bool:
+        """Gradients of one pass; False (nothing kept) if any is not finite.
+
+        With accumulated global gradients (the reference), the global path's own parameters also
+        receive the local pass's gradient, every fresh gradient is added to their running sums, and
+        the global pass steps on those sums.
+        """
+        acc = [q for q in self.accumulated if not any(q is r for r in p.params)] if p.name == "local" else []
+        for q in p.params + acc:
+            q.grad = None
+        loss.backward(inputs=p.params + acc)
+        if not all(q.grad is None or bool(torch.isfinite(q.grad).all()) for q in p.params + acc):
+            for q in p.params + acc:
+                q.grad = None
+            return False
+        if self.accumulated:
+            for i, q in enumerate(self.accumulated):
+                if q.grad is not None:
+                    g = q.grad.detach()
+                    self.grad_sums[i] = g.clone() if self.grad_sums[i] is None else self.grad_sums[i] + g
+                    q.grad = None
+            if p.name == "global":
+                for q, total in zip(self.accumulated, self.grad_sums):
+                    q.grad = None if total is None else total.clone()
+        return True
+
+    def run(self, callbacks: Callbacks = NO_CALLBACKS, run=None) -> SketchAnimation:
         """Train every stage (or until a stop request) and return the animation.
 
-        If anything interrupts the loop (Cancel in ComfyUI raises from the progress
-        callback, Ctrl-C, out of memory) after a whole step, that step is written to
-        `checkpoint_path` before the exception propagates, so a re-run resumes; an
-        interruption inside a step keeps the last periodic checkpoint instead.
+        run: the core.training_run.TrainingRun that owns checkpoints and interrupts (None: a run
+        built from config.checkpoint_path / checkpoint_every). Whatever interrupts the loop (Cancel
+        in ComfyUI raises from the progress callback, Ctrl-C, out of memory), the last completed
+        step is saved before the exception propagates, so a re-run resumes.
         """
-        cfg = self.config
+        if run is None:
+            from ..training_run import TrainingRun
+
+            return TrainingRun(self.config.checkpoint_path, every=self.config.checkpoint_every).execute(self, callbacks)
         state = {"stopped": False}
         total = self.total_steps
 
@@ -320,21 +431,16 @@ class AnimationTrainer:
                     state["stopped"] = True
                     return
                 stats = self.train_step()
-                done = self.steps_done
-                callbacks.report(done, total, stats, preview_fn=self.render_frames)
-                if cfg.checkpoint_path and cfg.checkpoint_every and done % cfg.checkpoint_every == 0:
-                    self.save_checkpoint(cfg.checkpoint_path)
+                callbacks.report(self.steps_done, total, stats, preview_fn=self.render_frames)
+                run.step_completed(self)
 
-        try:
-            while True:
+        while True:
+            if self.step < self.stage_steps():
                 run_inside(self.prior, stage_loop)  # a prior that owns the loop sees each stage's prompt
-                if state["stopped"] or self.stage_index + 1 >= len(self.stages):
-                    break
-                self.stage_index, self.step = self.stage_index + 1, 0
-                self._enter_stage()
-        finally:
-            if cfg.checkpoint_path and not self._mid_step:
-                self.save_checkpoint(cfg.checkpoint_path)
+            if state["stopped"] or self.stage_index + 1 >= len(self.stages):
+                break
+            self.stage_index, self.step = self.stage_index + 1, 0
+            self._enter_stage()
         return self.result(stopped=state["stopped"])
 
     def result(self, stopped: bool = False) -> SketchAnimation:
@@ -357,17 +463,25 @@ class AnimationTrainer:
 
     # ------------------------------------------------------------ checkpoints
     def fingerprint(self) -> str:
-        """Identifies the run (sketch, settings, schedule): a checkpoint only resumes the same run."""
-        import hashlib
-        import json
+        """Identifies the run (sketch, settings, schedule, prior): a checkpoint only resumes the same run."""
+        if self._fingerprint is None:
+            import hashlib
+            import json
 
-        cfg = {k: v for k, v in self.config.to_dict().items() if k not in ("checkpoint_path", "checkpoint_every")}
-        blob = json.dumps([cfg, [asdict(st) for st in self.stages], self.motion.per_object], sort_keys=True, default=str)
-        h = hashlib.sha256(blob.encode())
-        h.update(sketch_digest(self.sketch).encode())
-        prior_id = getattr(self.prior, "fingerprint", None)
-        h.update((prior_id() if callable(prior_id) else type(self.prior).__name__).encode())
-        return h.hexdigest()
+            cfg = {k: v for k, v in self.config.to_dict().items() if k not in ("checkpoint_path", "checkpoint_every")}
+            blob = json.dumps([cfg, [asdict(st) for st in self.stages], self.motion.per_object], sort_keys=True,
+                              default=str)
+            h = hashlib.sha256(blob.encode())
+            h.update(sketch_digest(self.sketch).encode())
+            prior_id = getattr(self.prior, "fingerprint", None)
+            h.update((prior_id() if callable(prior_id) else type(self.prior).__name__).encode())
+            self._fingerprint = h.hexdigest()
+        return self._fingerprint
+
+    @property
+    def completed_steps(self) -> int:
+        """Steps whose updates are complete (inside a step: the ones before it)."""
+        return self.steps_done
 
     def state_dict(self) -> dict:
         return {
@@ -381,12 +495,26 @@ class AnimationTrainer:
             "optimizers": [p.opt.state_dict() for p in self.passes],
             "schedulers": [p.sched.state_dict() for p in self.passes],
             "generator": self.generator.get_state(),
+            "grad_sums": [g for g in self.grad_sums],
             "num_points": self.sketch.num_points,
             "num_stages": len(self.stages),
         }
 
+    def complete_state(self) -> dict:
+        """The state after the last completed step, also while a step is half applied (then the snapshot
+        taken when it began; TrainingRun turns snapshots on when it saves)."""
+        if self._mid_step:
+            if self._snapshot is None:
+                raise SketchError("Interrupted inside a step without a snapshot: nothing consistent to save.")
+            return self._snapshot
+        return self.state_dict()
+
+    def accepts(self, state: dict) -> bool:
+        """True when a checkpoint state belongs to this run (same version and fingerprint)."""
+        return bool(state) and state.get("version") == CHECKPOINT_VERSION and state.get("fingerprint") == self.fingerprint()
+
     def load_state_dict(self, state: dict) -> None:
-        if state.get("version") != CHECKPOINT_VERSION or state.get("fingerprint") != self.fingerprint():
+        if not self.accepts(state):
             raise SketchError("This checkpoint belongs to another run (sketch, prompt, settings or version changed); "
                               "delete it or start without resuming.")
         self.motion.load_state_dict(state["motion"])
@@ -398,34 +526,21 @@ class AnimationTrainer:
         for p, o, s in zip(self.passes, state["optimizers"], state["schedulers"]):
             p.opt.load_state_dict(o)
             p.sched.load_state_dict(s)
+        self.grad_sums = [None if g is None else g.to(self.device) for g in state.get("grad_sums", [])] \
+            or [None] * len(self.accumulated)
         self.generator.set_state(state["generator"].cpu())
         self.skipped = int(state["skipped"])
 
-    def save_checkpoint(self, path) -> None:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        torch.save(self.state_dict(), tmp)
-        tmp.replace(path)  # never leave a half-written checkpoint
 
-    def load_checkpoint(self, path) -> None:
-        try:  # on the CPU: the generator state must stay a CPU tensor; modules move what they load
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        except FileNotFoundError:
-            raise SketchError(f"Checkpoint {path} does not exist.") from None
-        except Exception as e:
-            raise SketchError(f"Checkpoint {path} cannot be read ({e}); delete it or start without resuming.") from None
-        self.load_state_dict(state)
-
-    def resume_from(self, path) -> bool:
-        """Load `path` if it exists and belongs to this run; False (and nothing loaded) otherwise."""
-        if not path or not Path(path).exists():
-            return False
-        try:
-            self.load_checkpoint(path)
-        except SketchError:
-            return False
-        return True
+def _detached_copy(obj):
+    """A deep copy of a (nested) state dict whose tensors are detached clones."""
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().clone()
+    if isinstance(obj, dict):
+        return {k: _detached_copy(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_detached_copy(v) for v in obj)
+    return obj
 
 
 def animate(
@@ -439,9 +554,13 @@ def animate(
     """Animate `sketch` so that its video matches `config.prompt` under the video `prior`.
 
     prior: any core.guidance VideoPrior (diffusers, ComfyUI model, known-answer).
-    resume: a checkpoint written by an earlier run with the same sketch and config.
+    resume: a checkpoint written by an earlier run with the same sketch and config (the
+    core.training_run policy: another run's checkpoint is not loaded, the run starts afresh).
+    Saves to config.checkpoint_path every config.checkpoint_every steps and whenever it ends.
     """
-    trainer = AnimationTrainer(sketch, prior, config or AnimateConfig(), device=device)
-    if resume is not None and Path(resume).exists():
-        trainer.load_checkpoint(resume)
-    return trainer.run(callbacks)
+    from ..training_run import TrainingRun
+
+    config = config or AnimateConfig()
+    trainer = AnimationTrainer(sketch, prior, config, device=device)
+    run = TrainingRun(config.checkpoint_path, resume_from=resume, every=config.checkpoint_every)
+    return run.execute(trainer, callbacks)

@@ -19,7 +19,7 @@ from typing import Sequence
 from ..callbacks import NO_CALLBACKS, Callbacks
 from ..errors import SketchError
 from ..sketch import Sketch, SketchAnimation
-from .animate import AnimateConfig, AnimationTrainer, Stage
+from .animate import MULTI_OBJECT_GUIDANCE_GLOBAL, AnimateConfig, AnimationTrainer, Stage
 
 SCHEDULES = {
     "paper": "each object alone (local + global), then all together (local only)",
@@ -29,13 +29,19 @@ SCHEDULES = {
 
 
 def parse_object_prompts(text: str) -> list[str]:
-    """One prompt per non-empty line (the node's multiline input)."""
-    return [line.strip() for line in text.splitlines() if line.strip()]
+    """Per-object prompts, in object order, from one text (the node's multiline input and the CLI's
+    --objects-prompts alike): one per line, and ';' also separates prompts; empty entries are dropped."""
+    return [part.strip() for line in text.splitlines() for part in line.split(";") if part.strip()]
 
 
 def make_schedule(object_ids: Sequence[int], object_prompts: Sequence[str], scene_prompt: str,
-                  preset: str = "paper", steps_per_stage: int | None = None, others: str = "hidden") -> list[Stage]:
-    """The stages of a schedule preset (see SCHEDULES)."""
+                  preset: str = "paper", steps_per_stage: int | None = None, others: str = "hidden",
+                  object_guidance_global: float | None = MULTI_OBJECT_GUIDANCE_GLOBAL) -> list[Stage]:
+    """The stages of a schedule preset (see SCHEDULES).
+
+    object_guidance_global: global guidance of the per-object stages (default 10, the best value in the
+    multi-object paper; None: the run's guidance_global); the scene stage uses the run's.
+    """
     if preset not in SCHEDULES:
         raise SketchError(f"Unknown schedule {preset!r}; use one of {sorted(SCHEDULES)}.")
     if preset == "joint":
@@ -48,7 +54,8 @@ def make_schedule(object_ids: Sequence[int], object_prompts: Sequence[str], scen
             f"The sketch has {len(object_ids)} objects but {len(object_prompts)} object prompts were given; "
             "write one prompt per object (one per line), in object order."
         )
-    stages = [Stage([k], "local+global", prompt, steps_per_stage, others) for k, prompt in zip(object_ids, object_prompts)]
+    stages = [Stage([k], "local+global", prompt, steps_per_stage, others, object_guidance_global)
+              for k, prompt in zip(object_ids, object_prompts)]
     combined = "local" if preset == "paper" else "local+global"
     stages.append(Stage(None, combined, scene_prompt, steps_per_stage, others))
     return stages
@@ -78,7 +85,8 @@ def animate_objects(
                                others=others)
     else:
         stages = list(schedule)
+    from ..training_run import TrainingRun
+
     trainer = AnimationTrainer(sketch, prior, config, device=device, stages=stages, per_object=True)
-    if resume is not None and Path(resume).exists():
-        trainer.load_checkpoint(resume)
-    return trainer.run(callbacks)
+    run = TrainingRun(config.checkpoint_path, resume_from=resume, every=config.checkpoint_every)
+    return run.execute(trainer, callbacks)
