@@ -1,6 +1,13 @@
-"""Image to Sketch: IMAGE (+ MASK batch, + CLIP_VISION) -> SKETCH + preview IMAGE (core.pipelines.sketchify)."""
+"""Image to Sketch: IMAGE (+ MASK batch, + CLIP_VISION) -> SKETCH + preview IMAGE (core.pipelines.sketchify).
+
+The pack's bundled pictures (sketches/pictures/*.png, made by sketches/pictures/make_pictures.py)
+are copied into ComfyUI's input/sketches/ folder when the node list is built (never over a user's
+file), so the image workflows' Load Image finds "sketches/fish.png" out of the box.
+"""
 
 from __future__ import annotations
+
+import os
 
 from comfy_api.latest import io, ui
 
@@ -10,6 +17,27 @@ ClipVision = io.Custom("CLIP_VISION")  # the output type of ComfyUI's Load CLIP 
 LOSSES = ["auto", "lines", "clip", "clip+lines"]
 COLORS = ["black", "image"]
 LPIPS = ["auto", "on", "off"]
+
+
+PICTURES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "sketches", "pictures")
+
+
+def copy_bundled_pictures() -> None:
+    """Copy the bundled pictures into input/sketches/ (missing files only; a read-only input folder is fine)."""
+    import shutil
+
+    import folder_paths
+
+    try:
+        names = [f for f in os.listdir(PICTURES_DIR) if f.lower().endswith(".png")]
+        target = os.path.join(folder_paths.get_input_directory(), "sketches")
+        for name in names:
+            dest = os.path.join(target, name)
+            if not os.path.exists(dest):
+                os.makedirs(target, exist_ok=True)
+                shutil.copyfile(os.path.join(PICTURES_DIR, name), dest)
+    except OSError:
+        pass
 
 
 def _clip_features(clip_vision):
@@ -31,6 +59,7 @@ def _clip_features(clip_vision):
 class ImageToSketch(io.ComfyNode):
     @classmethod
     def define_schema(cls):
+        copy_bundled_pictures()
         return io.Schema(
             node_id="SketchMotionImageToSketch",
             display_name="Image to Sketch",

@@ -81,6 +81,10 @@ class SketchifyConfig:
     mask_weight: float = 1.0  # per squared px of centre line outside its own mask (beyond the tolerance)
     max_stroke_length: float = 0.35  # longest initial stroke, as a fraction of the longer side
     relocate: bool = True  # move redundant / stray strokes onto undrawn lines at 30% and 60% of the run
+    # torch threads on the CPU (0 = leave torch's setting). The per-step tensors are small: more threads
+    # gain little, and on a shared CPU they collapse (bench/sketchify.py: 2 threads 60x slower than 1
+    # on this 2-core machine under load).
+    cpu_threads: int = 1
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
     def validate(self) -> "SketchifyConfig":
@@ -98,8 +102,8 @@ class SketchifyConfig:
             raise SketchError(f"lpips must be one of {', '.join(LPIPS_MODES)}, got {self.lpips!r}.")
         if not 32 <= self.work_size <= 2048:
             raise SketchError(f"work_size must be between 32 and 2048 px, got {self.work_size}.")
-        if self.canvas < 0 or self.augmentations < 0 or not self.lr > 0:
-            raise SketchError("canvas and augmentations must be >= 0 and lr > 0.")
+        if self.canvas < 0 or self.augmentations < 0 or self.cpu_threads < 0 or not self.lr > 0:
+            raise SketchError("canvas, augmentations and cpu_threads must be >= 0 and lr > 0.")
         return self
 
     def to_dict(self) -> dict:
@@ -442,10 +446,19 @@ def sketchify(image, masks=None, config: SketchifyConfig | None = None, clip=Non
     clip: None, an open_clip folder / spec, an open_clip model, or a ClipFeatures adapter.
     search_dirs: folders to look in for LPIPS's VGG16 weights (besides torch's hub cache).
     Safe to call under torch.inference_mode() (as ComfyUI runs nodes): inputs are copied into
-    normal tensors and the optimisation runs with gradients enabled.
+    normal tensors and the optimisation runs with gradients enabled. On the CPU it runs with
+    `cfg.cpu_threads` torch threads (restored afterwards).
     """
-    with torch.inference_mode(False), torch.enable_grad():
-        return _sketchify(image, masks, config, clip, callbacks, device, search_dirs)
+    cfg = (config or SketchifyConfig()).validate()
+    on_cpu = device is None or torch.device(device).type == "cpu"
+    saved = torch.get_num_threads()
+    if on_cpu and cfg.cpu_threads > 0:
+        torch.set_num_threads(cfg.cpu_threads)
+    try:
+        with torch.inference_mode(False), torch.enable_grad():
+            return _sketchify(image, masks, cfg, clip, callbacks, device, search_dirs)
+    finally:
+        torch.set_num_threads(saved)
 
 
 def _sketchify(image, masks, config, clip, callbacks, device, search_dirs) -> SketchifyResult:
