@@ -1,10 +1,16 @@
 """Renderer speed: milliseconds per frame, forward and forward+backward.
 
-    python bench/raster.py [--device cuda] [--frames 24] [--repeat 3]
+    python bench/raster.py [--device cuda] [--frames 24] [--repeat 3] [--styles-only]
 
 Batches of 24 frames x 16 and x 64 random strokes (~53 px long, width 3 px) at
 256x256, like LiveSketch's inputs. When `pydiffvg` is importable, the same input
 is also rendered by diffvg with 2x2 samples per pixel and the ratio is printed.
+
+Second table: the cost of stroke styles. The same sketch (strokes of two cubic
+segments meeting at a corner) drawn with round caps and joins (the default), with
+butt / square caps and miter / bevel joins, with dashes, with a clip region, and
+with all of them; 1 thread, the variants run alternately (A/B/C...) and the best
+of --repeat is kept; the ratio column is against round-only.
 """
 
 from __future__ import annotations
@@ -48,15 +54,105 @@ def bench_case(n_strokes, frames, size, device, repeat, backend="torch"):
     return _time(fwd, repeat, sync) * 1000 / frames, _time(fwd_bwd, repeat, sync) * 1000 / frames
 
 
+def cornered_strokes(n: int, size: int = 256, seed: int = 0):
+    """n open strokes of two ~27 px cubics that meet at a corner (turns of 30-120 degrees)."""
+    import math
+
+    from sketchmotion.core.sketch import sketch_from_paths
+
+    g = torch.Generator().manual_seed(seed)
+    paths = []
+    for _ in range(n):
+        c = torch.rand(2, generator=g) * (size - 80) + 40
+        a = float(torch.rand(1, generator=g)) * 2 * math.pi
+        turn = math.radians(30 + 90 * float(torch.rand(1, generator=g))) * (1 if torch.rand(1, generator=g) < 0.5 else -1)
+        d1 = torch.tensor([math.cos(a), math.sin(a)]) * 27
+        d2 = torch.tensor([math.cos(a + turn), math.sin(a + turn)]) * 27
+        bend = (torch.rand(2, generator=g) - 0.5) * 10
+        p0, p1, p2 = c - d1, c, c + d2
+        paths.append(torch.stack([p0, p0 + d1 / 3 + bend, p1 - d1 / 3, p1, p1 + d2 / 3, p2 - d2 / 3 - bend, p2]))
+    return sketch_from_paths(paths, stroke_width=3.0, canvas=(size, size))
+
+
+def style_variants(sketch):
+    """The same sketch with round-only (no style), caps+joins, dashes, a clip, and everything."""
+    import math
+    from dataclasses import replace
+
+    from sketchmotion.core.sketch import sketch_from_paths
+    from sketchmotion.core.style import ClipRegion, PathStyle
+
+    P = sketch.num_paths
+    caps = tuple(("butt", "square")[i % 2] for i in range(P))
+    joins = tuple(("miter", "bevel")[i % 2] for i in range(P))
+    plain = PathStyle(caps, joins, (4.0,) * P, ((),) * P, (0.0,) * P, (-1,) * P)
+    dashed = replace(PathStyle.default(P), dash=((8.0, 4.0),) * P)
+    W, H = sketch.canvas
+    th = torch.linspace(0, 2 * math.pi, 13)[:-1]
+    ring = torch.stack([W / 2 + 0.45 * W * th.cos(), H / 2 + 0.45 * H * th.sin()], 1)
+    pts = []
+    for i in range(12):
+        a, b = ring[i], ring[(i + 1) % 12]
+        pts += [a, a + (b - a) / 3, a + 2 * (b - a) / 3]
+    region = ClipRegion(sketch_from_paths([torch.stack(pts)], closed=[True], stroke_width=0.0,
+                                          fill_color=(0, 0, 0, 1), canvas=(W, H)))
+    clipped = replace(PathStyle.default(P), clip=(0,) * P, clips=(region,))
+    everything = replace(plain, dash=((8.0, 4.0),) * P, clip=(0,) * P, clips=(region,))
+    return {"round only": sketch, "caps+joins": replace(sketch, style=plain), "dashes": replace(sketch, style=dashed),
+            "clip": replace(sketch, style=clipped), "all": replace(sketch, style=everything)}
+
+
+def bench_styles(n_strokes, frames, device, repeat):
+    base = cornered_strokes(n_strokes)
+    variants = {k: v.to(device) for k, v in style_variants(base).items()}
+    g = torch.Generator(device="cpu").manual_seed(1)
+    pts = (base.points[None] + torch.randn(frames, *base.points.shape, generator=g)).to(device).contiguous()
+    sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
+    best = {k: [float("inf"), float("inf")] for k in variants}
+    for sk in variants.values():  # warm-up
+        with torch.no_grad():
+            render(sk, pts)
+    for _ in range(repeat):
+        for k, sk in variants.items():  # alternate the variants so machine load hits them alike
+            for j in (0, 1):
+                p = pts.clone().requires_grad_(j == 1)
+                sync()
+                t0 = time.perf_counter()
+                if j:
+                    render(sk, p).mean().backward()
+                else:
+                    with torch.no_grad():
+                        render(sk, p)
+                sync()
+                best[k][j] = min(best[k][j], time.perf_counter() - t0)
+    return {k: (v[0] * 1000 / frames, v[1] * 1000 / frames) for k, v in best.items()}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--frames", type=int, default=24)
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (1: steady numbers on a shared machine)")
+    ap.add_argument("--styles-only", action="store_true", help="only the stroke-style table")
     args = ap.parse_args()
+    torch.set_num_threads(args.threads)
     print(f"device {args.device}, torch {torch.__version__}, threads {torch.get_num_threads()}, "
           f"{args.frames} frames at {args.size}x{args.size}; ms per frame (best of {args.repeat})")
+    if not args.styles_only:
+        bench_round(args)
+    print(f"\nstroke styles, same sketch (strokes of two cubics with a corner), {args.frames} frames, "
+          f"ms per frame, ratio to round-only")
+    print(f"{'strokes':>8} {'variant':>12} {'forward':>9} {'ratio':>6} {'fwd+bwd':>9} {'ratio':>6}")
+    for n in (16, 64):
+        res = bench_styles(n, args.frames, args.device, args.repeat)
+        f0, b0 = res["round only"]
+        for k, (f, b) in res.items():
+            print(f"{n:>8} {k:>12} {f:>9.2f} {f / f0:>5.2f}x {b:>9.2f} {b / b0:>5.2f}x")
+
+
+def bench_round(args):
     has_diffvg = diffvg_available()
     print(f"{'strokes':>8} {'forward':>10} {'fwd+bwd':>10}" + (f" {'diffvg fwd+bwd':>15} {'speed-up':>9}" if has_diffvg else ""))
     for n in (16, 64):

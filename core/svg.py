@@ -912,7 +912,10 @@ class _Converter:
         self.root = root
         self.check_canvas = check_canvas
         self.rules = _stylesheet(root)
-        self.ids = {el.get("id"): el for el in root.iter() if el.get("id")}
+        self.ids = {}
+        for el in root.iter():  # the first element with an id wins (as in browsers)
+            if el.get("id"):
+                self.ids.setdefault(el.get("id"), el)
         self.paths: list[np.ndarray] = []
         self.closed: list[bool] = []
         self.widths: list[float] = []
@@ -1194,7 +1197,9 @@ class _Converter:
         elif tag == "switch":
             for child in el:
                 cns, ctag = _split_tag(child.tag)
-                if cns in ("", SVG_NS) and ctag != "foreignObject" and child.get("requiredExtensions") is None:
+                langs = [x.strip().lower() for x in (child.get("systemLanguage") or "en").split(",")]
+                if (cns in ("", SVG_NS) and ctag != "foreignObject" and child.get("requiredExtensions") is None
+                        and any(x == "en" or x.startswith("en-") for x in langs)):  # the reader's language: English
                     self._visit(child, ctm, style, op, label, depth + 1, refs)
                     break
         elif tag == "svg":
@@ -1287,8 +1292,15 @@ class _Converter:
         if ttag == "symbol":
             if not self.in_clip:
                 tspec = self._specified(target)
-                self._visit_viewport(el, target, ctm, self._computed(tspec, style), op, label, depth, refs,
+                try:
+                    factor = _fraction(tspec["opacity"], "opacity") if tspec.get("opacity") else 1.0
+                except SketchError:
+                    factor = 1.0
+                start = len(self.paths)
+                self._visit_viewport(el, target, ctm, self._computed(tspec, style), op * factor, label, depth, refs,
                                      el.get("width"), el.get("height"), tspec)
+                if factor < 1 and len(self.paths) - start > 1:
+                    self._drop("group opacity (applied to each shape)")
             return
         if self.in_clip and ttag not in _SHAPES:
             return  # in a clipPath, <use> may only point at a shape
@@ -1324,6 +1336,8 @@ class _Converter:
         try:
             tspec = self._specified(target)
             m = ctm
+            if tspec.get("transform"):  # in the referencing element's user space, outside the bbox units
+                m = m @ self._transform(tspec["transform"], target, tspec.get("transform-origin"))
             if (target.get("clipPathUnits") or "").strip() == "objectBoundingBox":
                 try:  # the bounding box in the element's own user space
                     inv = np.linalg.inv(ctm)
@@ -1333,10 +1347,8 @@ class _Converter:
                 box = _bounds_of(local, self.closed[start:end])
                 if box is None or box[2] <= box[0] or box[3] <= box[1]:
                     return None
-                m = ctm @ np.array([[box[2] - box[0], 0, box[0]], [0, box[3] - box[1], box[1]], [0, 0, 1.0]])
-            if tspec.get("transform"):
-                m = m @ self._transform(tspec["transform"], target, tspec.get("transform-origin"))
-            geom = self._clip_geometry(target, m, self._computed(tspec, dict(_ROOT_STYLE)), depth, refs)
+                m = m @ np.array([[box[2] - box[0], 0, box[0]], [0, box[3] - box[1], box[1]], [0, 0, 1.0]])
+            geom = self._clip_geometry(target, m, self._document_style(target), depth, refs)
             if not geom:
                 return None
             chain = [(geom, (id(target), tuple(ctm.ravel())))]
@@ -1352,6 +1364,20 @@ class _Converter:
             return chain
         finally:
             self._clip_stack.discard(id(target))
+
+    def _document_style(self, el) -> dict:
+        """The computed style of `el` from its ancestors in the document (not from a referencing element)."""
+        if not hasattr(self, "_parents"):
+            self._parents = {c: p for p in self.root.iter() for c in p}
+        chain = []
+        node = el
+        while node is not None and len(chain) <= MAX_DEPTH:
+            chain.append(node)
+            node = self._parents.get(node)
+        style = dict(_ROOT_STYLE)
+        for node in reversed(chain):
+            style = self._computed(self._specified(node), style)
+        return style
 
     def _clip_geometry(self, target, m, style, depth, refs):
         """The shapes of a clipPath as [(segments, closed, clip-rule, matrix)]."""
@@ -1463,6 +1489,8 @@ class _Converter:
             return [(_ellipse_subpath(cx, cy, r, r), True)] if r > 0 else []
         # ellipse
         rx, ry = self._attr_len(el, "rx", vw), self._attr_len(el, "ry", vh)
+        rx = None if rx is not None and rx < 0 else rx  # SVG 2: a negative radius is "auto" (the other one)
+        ry = None if ry is not None and ry < 0 else ry
         rx = ry if rx is None else rx
         ry = rx if ry is None else ry
         cx, cy = self._attr_len(el, "cx", vw, 0.0), self._attr_len(el, "cy", vh, 0.0)

@@ -91,13 +91,17 @@ class DashPattern:
             const = torch.where(torch.minimum(to_lo, to_hi) >= _BIG, _BIG, const)
             sign = torch.where(use_lo, 1.0, -1.0).to(s.dtype)
             on = (k % 2) == 0
+            off = (~on).to(s.dtype)
+            side = 2 * off - 1  # +1 in a gap, -1 on a dash
+            extends = (cap != 0).to(s.dtype)  # round and square caps reach r beyond a dash's end
+            round_gap = (cap == 1) & ~on
         delta = sign * s + const  # distance (arc length) to the nearest dash boundary, differentiable in s
         if beyond is not None:  # a pixel beyond the path's end: that much farther from the dash boundary
-            delta = torch.where(on, delta, delta + beyond)
-        signed = torch.where(on, -delta, delta)
-        rounded = torch.sqrt((delta * delta + perp * perp).clamp_min(1e-10)) - r
-        out = torch.where(cap == 2, signed - r, signed)
-        out = torch.where((cap == 1) & ~on, rounded, torch.where(cap == 1, signed - r, out))
+            delta = delta + beyond * off
+        out = side * delta - r * extends
+        if bool(round_gap.any()):
+            rounded = torch.sqrt((delta * delta + perp * perp).clamp_min(1e-10)) - r
+            out = torch.where(round_gap, rounded, out)
         return out
 
 
@@ -191,41 +195,61 @@ def styled_stroke_pairs(sketch, style, a, b, cubic, piece_path, paths, r_eff, sc
         cut_start = flat_end & (s0q_d < rq + 1)
         cut_end = flat_end & ((tot_d - s0q_d - Lq.detach()) < rq + 1)
 
+    cut_idx, cut_val = [], []
+    M = sdf.shape[0]
+
     def cut(mask, fn):
-        nonlocal sdf
+        """Collect cut distances for the pairs in `mask` (applied together, by max, below)."""
+        if bool(mask.all()):
+            cut_idx.append(None)
+            cut_val.append(fn(None))
+            return
         idx = torch.nonzero(mask, as_tuple=True)[0]
         if idx.numel():
-            sdf = sdf.scatter(0, idx, torch.maximum(sdf[idx], fn(idx)))
+            cut_idx.append(idx)
+            cut_val.append(fn(idx))
+
+    def sel(x, i):
+        return x if i is None else x.index_select(0, i)
 
     def plane(idx, T_, Q_, P_, D_, sign=1.0, offset=None):
-        ti_, q_ = T_, Q_
-        pt, dd = P_[ti_, q_], D_[ti_, q_]
-        val = sign * ((px[idx] - pt[:, 0]) * dd[:, 0] + (py[idx] - pt[:, 1]) * dd[:, 1])
+        flat = T_ * Qs + Q_
+        pt, dd = P_.reshape(-1, 2).index_select(0, flat), D_.reshape(-1, 2).index_select(0, flat)
+        val = sign * ((sel(px, idx) - pt[:, 0]) * dd[:, 0] + (sel(py, idx) - pt[:, 1]) * dd[:, 1])
         return val if offset is None else val - offset
 
     # butt / square caps: the pieces near each end are cut by the end plane
-    cut(cut_start, lambda i: plane(i, ti[i], first[p_of[i]], A, d, -1.0))
-    cut(cut_end, lambda i: plane(i, ti[i], last[p_of[i]], B, d))
+    cut(cut_start, lambda i: plane(i, sel(ti, i), first[sel(p_of, i)], A, d, -1.0))
+    cut(cut_end, lambda i: plane(i, sel(ti, i), last[sel(p_of, i)], B, d))
     # bevel cuts at the corners after and before each piece
     any_bevel = bool(bevel_cut.any())
     for jq in (qi, prv[qi]) if any_bevel else ():
         jc = jq.clamp_min(0)
         with torch.no_grad():
             mask = (jq >= 0) & bevel_cut.reshape(-1).index_select(0, ti * Qs + jc)
-        cut(mask, lambda i: plane(i, ti[i], jc[i], B, m, 1.0, rq[i] * cos_half[ti[i], jc[i]]))
+        cut(mask, lambda i: plane(i, sel(ti, i), sel(jc, i), B, m, 1.0,
+                                  sel(rq, i) * cos_half.reshape(-1).index_select(0, sel(ti, i) * Qs + sel(jc, i))))
     # dashes: unclamped projection, so a pixel beyond a piece's end gets the arc length it would have
     # on the next piece (neighbouring capsules agree on the gaps); clamped to the path's own ends
     with torch.no_grad():
         dashed = dash.has.index_select(0, p_of)
 
     def dash_cut(i):
-        s_free = s0.reshape(-1).index_select(0, lin.index_select(0, i)) + along.index_select(0, i)
-        tot = total.reshape(-1).index_select(0, (ti * P + p_of).index_select(0, i))
+        s_free = s0.reshape(-1).index_select(0, sel(lin, i)) + sel(along, i)
+        tot = total.reshape(-1).index_select(0, sel(ti * P + p_of, i))
         s_ = torch.minimum(s_free.clamp_min(0), tot)
-        perp = (vx[i] * dq[i, 1] - vy[i] * dq[i, 0]).abs()
-        return dash.sdf(s_, p_of[i], perp, rq[i], capq[i], tot, (s_free - s_).abs())
+        dqi = sel(dq, i)
+        perp = (sel(vx, i) * dqi[:, 1] - sel(vy, i) * dqi[:, 0]).abs()
+        return dash.sdf(s_, sel(p_of, i), perp, sel(rq, i), sel(capq, i), tot, (s_free - s_).abs())
 
     cut(dashed, dash_cut)
+    for idx, val in zip(cut_idx, cut_val):  # every cut at once: sdf = max(sdf, cuts)
+        if idx is None:
+            sdf = torch.maximum(sdf, val)
+    parts = [(i, v) for i, v in zip(cut_idx, cut_val) if i is not None]
+    if parts:
+        sdf = sdf.scatter_reduce(0, torch.cat([i for i, _ in parts]), torch.cat([v for _, v in parts]), "amax",
+                                 include_self=True)
     keep(ti, xs, ys, p_of, sdf)
 
     # ---- miter kites at corners
