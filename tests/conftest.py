@@ -1,11 +1,11 @@
-"""Fixtures shared by several test files (helpers for node tests: node_helpers.py)."""
+"""Fixtures shared by several test files (helpers for node tests: node_testing.py (not node_helpers: that name is a ComfyUI module))."""
 
 import sys
 from types import SimpleNamespace
 
 import pytest
 import torch
-from node_helpers import API_ROOT, REAL
+from node_testing import API_ROOT, REAL
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import os
 import pytest
 import torch
 
-from node_helpers import LINE_SVG, node, run
+from node_testing import LINE_SVG, node, run
 
 from sketchmotion.testing.tiny_models import build_tiny_text_to_video
 

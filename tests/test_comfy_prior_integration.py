@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 import torch
 
-from node_helpers import LINE_SVG, node, run
+from node_testing import LINE_SVG, node, run
 
 from sketchmotion.testing.comfy_models import conditioning, tiny_wan_state_dict, wan_vae_state_dict
 

@@ -14,7 +14,7 @@ import pytest
 import torch
 from PIL import Image
 
-from node_helpers import DIAGONAL_SVG, LINE_SVG, node, run, write
+from node_testing import DIAGONAL_SVG, LINE_SVG, node, run, write
 
 FRAMES = 6
 

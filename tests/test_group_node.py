@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from node_helpers import node, run
+from node_testing import node, run
 
 from sketchmotion.core import svg
 from sketchmotion.core.errors import SketchError

@@ -35,7 +35,7 @@ from sketchmotion.core.sketch import SketchAnimation, sketch_from_paths
 
 pytest.importorskip("open_clip")
 
-from node_helpers import LINE_SVG, node, run, write
+from node_testing import LINE_SVG, node, run, write
 
 from sketchmotion.testing.tiny_clip import build_tiny_open_clip, build_tiny_xclip
 from sketchmotion.testing.tiny_models import install_in_hf_cache

@@ -2,7 +2,7 @@
 
 With COMFYUI_PATH pointing at a ComfyUI checkout the real `comfy_api.latest` and
 `folder_paths` are used; otherwise the small stand-in in tests/comfy_stub (the `comfy`
-fixture in conftest.py; helpers in node_helpers.py).
+fixture in conftest.py; helpers in node_testing.py).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import pytest
 import torch
 from PIL import Image
 
-from node_helpers import API_ROOT, DIAGONAL_SVG, LINE_SVG, REPO, node, run, write
+from node_testing import API_ROOT, DIAGONAL_SVG, LINE_SVG, REPO, node, run, write
 
 
 # ------------------------------------------------------------------ schema contract

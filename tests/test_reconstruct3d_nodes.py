@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from node_helpers import node, run
+from node_testing import node, run
 
 from sketchmotion.core.errors import SketchError
 from sketchmotion.core.scenes3d import render_dnerf_folder

@@ -15,7 +15,7 @@ import pytest
 import torch
 from PIL import Image
 
-from node_helpers import node, run
+from node_testing import node, run
 
 from sketchmotion.core import camera
 from sketchmotion.core.errors import SketchError
