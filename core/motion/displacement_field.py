@@ -43,8 +43,10 @@ Two architectures (``architecture=``):
     not on the K-frame grid are linearly interpolated between frames.
     The reference's accidental behaviours are NOT reproduced: no dropout on the
     positional encoding, no unused learned embedding, the scale head feeds the
-    scale (not the shear head). Zeroing the gradients of both groups is the
-    trainer's job.
+    scale (not the shear head). Gradients are the trainer's job: with AnimateConfig.global_grads
+    "accumulated" (the reference's behaviour, used by the "paper" and "default" presets) the
+    global path's own parameters keep the running sum of both passes' gradients. The "paper"
+    preset also builds this field with zero_init=False: random initial offsets, as the reference.
 
 Parameter counts for 16 strokes x 4 points (N = 64), K = 24, D = 128:
 continuous 189,705; paper 50,918,440 (the reference has ~51.3M: the same plus an
