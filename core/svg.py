@@ -11,12 +11,30 @@ What is converted, and how:
   four straight sides plus four corner arcs.
 - Transforms of nested groups, `use`, nested `svg` viewports and the root
   viewBox (with preserveAspectRatio) are applied to the control points (exact for
-  affine maps). Stroke widths are scaled by sqrt(|det|) of the linear part.
+  affine maps); the `transform` attribute or CSS property (deg/rad/turn/px units,
+  translateX...), with `transform-origin`. Stroke widths and dash lengths are
+  scaled by sqrt(|det|) of the linear part.
 - Style: presentation attributes < `<style>` rules (simple selectors: `*`, `tag`,
   `.cls`, `#id`, `tag.cls`, comma lists; rules with combinators, attribute or
-  pseudo selectors are ignored) < `style` attribute. fill, stroke, stroke-width,
-  *-opacity, fill-rule, color and visibility inherit; `opacity` multiplies down
-  the tree (per path, an approximation of group opacity).
+  pseudo selectors are ignored) < `style` attribute < `!important` rules <
+  `!important` in `style`. Paint, widths, opacities, fill/clip rules, colour,
+  visibility, caps, joins, miter limits, dashes, markers and font-size inherit.
+- Stroke styles (core.style.PathStyle, attached to every loaded sketch): SVG's
+  defaults (butt caps, miter joins, miter limit 4, solid); stroke-linecap,
+  -linejoin, -miterlimit, -dasharray, -dashoffset. Invalid values fall back to the
+  initial ones, as browsers do. (A Sketch made in code has no PathStyle and draws
+  round caps and joins, LiveSketch's look; so do files that say so, e.g. the
+  bundled sketches.)
+- Clipping: `clip-path="url(#id)"` on shapes, groups, `use`, nested `svg` and the
+  root: the clipPath's shapes (and `use` of shapes) with their clip-rule, in
+  userSpaceOnUse or objectBoundingBox units, its transform, and a clip-path on the
+  clipPath itself (nested clips intersect). Nested `svg` and `symbol` viewports
+  clip their content unless overflow is visible. Clip regions are static (they do
+  not move with an animation's frames).
+- Opacity: `opacity` multiplies down the tree and applies to each shape's fill
+  and stroke separately. SVG composites a group (or a shape with fill and stroke)
+  first and then applies its opacity; where such shapes overlap the result
+  differs, so this approximation is listed in `Sketch.dropped`.
 - Gradient paint (`url(#id)`) becomes the mean colour of its stops (or the
   fallback colour written after the url); patterns and broken references paint
   nothing.
@@ -24,25 +42,28 @@ What is converted, and how:
   Sketch path. An open subpath with a visible fill is filled by SVG as if closed,
   so it is made closed here too; note that its stroke then also draws the closing
   segment, which SVG would not draw.
-- Skipped, by design: defs, symbol (except through `use`), clipPath, mask,
-  marker, pattern, metadata, title, desc, text (convert text to paths in your
-  editor), image, foreignObject, elements with display:none or
-  visibility:hidden, and elements of foreign namespaces (Inkscape, sodipodi).
-  Clipping, masks, filters, dashes, markers, caps and joins are not represented
-  (SketchMotion draws round caps and joins).
+- Not drawn, and named in `Sketch.dropped` (`info` prints it, Load Sketch shows
+  it): gradients (as their mean colour), patterns, filters, masks, markers, text
+  (convert text to paths in your editor), images, foreignObject, blend modes,
+  paint-order, group opacity (approximated), path data after an error (drawn up
+  to it), invalid geometry attributes (ignored), recursive references. Skipped
+  by design: defs, symbol (except through `use`), metadata, title, desc,
+  elements with display:none or visibility:hidden, and elements of foreign
+  namespaces (Inkscape, sodipodi).
 - Object groups: `data-object="k"` on an ancestor sets a path's group id.
 
 Input is treated as untrusted: entity declarations and external references are
-refused, and file size, element count, path count, segment count, nesting depth
-and canvas size are capped. Every problem raises one `SketchError` that says
-what to do.
+refused, and file size, element count, path count, segment count (counted while
+converting), nesting depth and canvas size are capped. Every problem raises one
+`SketchError` that says what to do, cut to about 200 characters.
 
-`dumps` / `save` write one `<path>` per Sketch path with absolute M/C/Z data.
+`dumps` / `save` write one `<path>` per Sketch path with absolute M/C/Z data,
+its stroke style and clip path (clip regions as `<clipPath>` in `<defs>`).
 
 Path data is read by the small interpreter below rather than
 svgpathtools.parse_path, which loses subpath boundaries and asserts on an arc
-that ends where it starts; svgpathtools still converts arcs (Arc.as_cubic_curves)
-and parses transforms.
+that ends where it starts; arcs are converted here too (endpoint to centre
+parametrisation, ceil(|sweep| / 45 deg) cubics with the 4/3 tan(theta/4) rule).
 """
 
 from __future__ import annotations
@@ -531,6 +552,7 @@ def _user_color(value) -> tuple[float, float, float, float]:
 def _declarations(text: str, important: set | None = None) -> dict[str, str]:
     """name -> value of CSS declarations; names marked !important are added to `important`."""
     out = {}
+    text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)  # CSS comments
     for part in text.split(";"):
         name, sep, value = part.partition(":")
         if sep:
@@ -1198,7 +1220,8 @@ class _Converter:
             for child in el:
                 cns, ctag = _split_tag(child.tag)
                 langs = [x.strip().lower() for x in (child.get("systemLanguage") or "en").split(",")]
-                if (cns in ("", SVG_NS) and ctag != "foreignObject" and child.get("requiredExtensions") is None
+                if (cns in ("", SVG_NS) and ctag in _SHAPES + _CONTAINERS + ("text", "image")
+                        and child.get("requiredExtensions") is None
                         and any(x == "en" or x.startswith("en-") for x in langs)):  # the reader's language: English
                     self._visit(child, ctm, style, op, label, depth + 1, refs)
                     break
@@ -1263,6 +1286,8 @@ class _Converter:
         if vb is not None:
             m = m @ _viewbox_matrix(vb, w, h, content.get("preserveAspectRatio"))
             self.viewport = (vb[2], vb[3])
+        else:  # percentages inside resolve against this viewport
+            self.viewport = (w, h)
         start = len(self.paths)
         try:
             self._visit_children(content, m, style, op, label, depth, refs)
@@ -1356,7 +1381,9 @@ class _Converter:
             mm = re.fullmatch(r"\s*url\(\s*['\"]?#([^'\")]+)['\"]?\s*\)\s*", own)
             if mm:
                 outer = self.ids.get(mm.group(1).strip())
-                if outer is not None and _split_tag(outer.tag)[1] == "clipPath":
+                if outer is not None and id(outer) in self._clip_stack:  # a cycle: that clip-path is ignored
+                    self._drop("recursive clip paths")
+                elif outer is not None and _split_tag(outer.tag)[1] == "clipPath":
                     more = self._clip_chain(outer, ctm, start, end, depth, refs)
                     if more is None:
                         return None
