@@ -31,3 +31,17 @@ row = np.concatenate([np.concatenate(ins, 1), np.concatenate([tt[i][..., :3] for
 Image.fromarray(row).resize((row.shape[1] * 2, row.shape[0] * 2), Image.NEAREST).save("docs/stick_figure_3d.png")
 PYEOF
 $PY -m sketchmotion render sketches/cat.svg --out docs/icon.png --size 400 --width-scale 1.5
+# Image -> sketch: the bundled picture (filled shapes, no outlines) traced into 16 and 32 strokes, model-free loss
+$PY -m sketchmotion sketchify sketches/pictures/fish.png --strokes 16 --out "$tmp/fish16.svg" --preview "$tmp/fish16.png"
+$PY -m sketchmotion sketchify sketches/pictures/fish.png --strokes 32 --color image --out "$tmp/fish32.svg" --preview "$tmp/fish32.png"
+$PY - "$tmp" <<'PYEOF'
+import sys
+from PIL import Image
+tmp = sys.argv[1]
+tiles = [Image.open("sketches/pictures/fish.png").convert("RGB").resize((256, 256), Image.LANCZOS)]
+tiles += [Image.open(f"{tmp}/fish{n}.png").convert("RGBA") for n in (16, 32)]
+row = Image.new("RGB", (256 * 3 + 16, 256), "white")
+for i, t in enumerate(tiles):
+    row.paste(t, (i * 264, 0), t if t.mode == "RGBA" else None)
+row.save("docs/image_to_sketch.png")
+PYEOF
