@@ -284,7 +284,6 @@ def styled_stroke_pairs(sketch, style, a, b, cubic, piece_path, paths, r_eff, sc
     sq_paths = [p for p in paths if style.cap[p] == "square" and not sketch.closed[p]]
     if sq_paths:
         spt = torch.tensor(sq_paths, device=dev)
-        ends = torch.cat([first[spt], last[spt]])
         sign = torch.cat([-torch.ones(len(sq_paths), device=dev), torch.ones(len(sq_paths), device=dev)]).to(dt)
         C = torch.cat([A[:, first[spt]], B[:, last[spt]]], 1)  # [T, E, 2]
         Dd = torch.cat([d[:, first[spt]], d[:, last[spt]]], 1) * sign[None, :, None]
@@ -303,7 +302,6 @@ def styled_stroke_pairs(sketch, style, a, b, cubic, piece_path, paths, r_eff, sc
             se = torch.where(sign[ei] > 0, total[ti, p_of], torch.zeros_like(u))
             ds_ = dash.sdf(se, p_of, torch.zeros_like(u), rq, cap_code[p_of], total[ti, p_of])
             sdf = torch.where(dash.has[p_of], torch.maximum(sdf, ds_), sdf)
-        del ends
         keep(ti, xs, ys, p_of, sdf)
 
     return [torch.cat(x) for x in (out_t, out_x, out_y, out_p, out_sdf)]

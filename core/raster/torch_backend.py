@@ -13,7 +13,9 @@ How it works (and why it stays small in memory):
 3. Strokes: coverage = clamp(r - d + 0.5, 0, 1), d the distance from the pixel
    centre to the path's centre line (minimum over its pieces), r the half-width.
    This is a 1-px box-filter ramp: it conserves ink across an edge, and round
-   caps and joins come for free. Strokes thinner than 1 px are drawn 1 px wide
+   caps and joins come for free. Other caps, joins, dashes (a sketch's
+   core.style.PathStyle) cut or extend that distance: see core.raster.strokes.
+   Clip regions (static) multiply the coverage of the paths they clip. Strokes thinner than 1 px are drawn 1 px wide
    with proportionally lower opacity (same ink).
 4. Fills: the inside test is the winding number of the pixel centre (nonzero or
    even-odd), from crossings accumulated per row and a prefix sum (no autograd
