@@ -43,7 +43,7 @@ print(json.dumps(out))
 
 @pytest.fixture(scope="module")
 def schemas():
-    run = subprocess.run([sys.executable, "-c", DUMP, API_ROOT], capture_output=True, text=True, timeout=120,
+    run = subprocess.run([sys.executable, "-c", DUMP, API_ROOT], capture_output=True, text=True, timeout=600,
                          cwd=REPO.parent)
     assert run.returncode == 0, run.stderr[-3000:]
     return json.loads(run.stdout.strip().splitlines()[-1])
