@@ -87,3 +87,26 @@ def test_zero_steps_is_a_one_line_user_error(tiny, tmp_path):
                  "--frames", "4", "--size", "64", "--out", "o"], tmp_path)
     assert r.returncode == 2 and r.stderr.strip().splitlines()[-1].startswith("error: steps must be >= 1")
     assert "Traceback" not in r.stderr
+
+
+def test_auto_falls_back_to_the_learned_prior_and_says_so(tmp_path):
+    """No large model on the machine (empty HF cache): `--model auto` runs the committed learned prior at its
+    own 8 frames x 64 px through the real score-distillation path, and says which prior ran and how to use
+    ModelScope / Wan instead."""
+    from sketchmotion.core.errors import SketchError
+    from sketchmotion.core.guidance.learned_prior import bundled_motion_prior_path
+
+    try:
+        bundled_motion_prior_path("modelscope")
+    except SketchError:
+        pytest.skip("the learned prior is not committed yet")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "HF_HOME": str(tmp_path / "hf"),
+           "HF_HUB_CACHE": str(tmp_path / "hf" / "hub")}
+    r = subprocess.run([sys.executable, "-m", "sketchmotion", "animate", str(ROOT / "sketches" / "cat.svg"), "--prompt",
+                        "moving right", "--steps", "2", "--out", "o"], cwd=tmp_path, env=env, capture_output=True,
+                       text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert "no large text-to-video model on this machine" in r.stderr and "learned motion prior" in r.stderr
+    assert "ModelScope" in r.stderr and "Wan 2.1" in r.stderr
+    anim = load_animation(tmp_path / "o" / "animation.safetensors")
+    assert anim.num_frames == 8 and anim.sketch.canvas == (64, 64) and anim.settings["steps_done"] == 2

@@ -68,7 +68,7 @@ def choose_prior(model: str, search_dirs, allow_download: bool) -> tuple[str, st
             f"prior: {why}the pack's small learned motion prior ({path}): a synthetic test model that knows only "
             f"{', '.join(repr(c) for c in CAPTIONS)}, 8 frames at 64 px. For real prompts put ModelScope "
             "(damo-vilab/text-to-video-ms-1.7b, a diffusers folder) in the Hugging Face cache or pass --model PATH / "
-            "--models-dir DIR, or use Wan 2.1 in ComfyUI (workflows/animate_sketch_wan.json).", True)
+            "--models-dir DIR, or use Wan 2.1 in ComfyUI (workflows/animate_sketch_wan.json)."), True
     return model, f"prior: {model}", False
 
 
@@ -108,6 +108,13 @@ def cmd_animate(args) -> int:
     prior = load_diffusers_prior(model, search_dirs=args.models_dir, device=device, precision=args.precision,
                                  allow_download=args.allow_download)
     print(line, file=sys.stderr)
+    if learned:
+        from ..guidance.learned_prior import CAPTIONS
+
+        unknown = [p for p in [args.prompt, *parse_object_prompts(args.objects_prompts or "")] if p not in CAPTIONS]
+        if unknown:
+            print(f"note: the learned prior does not know {unknown[0]!r}: it will move the sketch as if unprompted; "
+                  f"use one of its captions (e.g. 'moving right').", file=sys.stderr)
     stages, per_object = None, False
     if args.objects_prompts:
         ids = sorted(set(sketch.group.tolist()))

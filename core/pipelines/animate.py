@@ -47,7 +47,9 @@ MULTI_OBJECT_GUIDANCE_GLOBAL = 10.0  # MultiSketch: the best global guidance for
 
 @dataclass
 class AnimateConfig:
-    """Settings of one animation run (defaults: the LiveSketch paper)."""
+    """Settings of one animation run: the building block (defaults: the paper's numbers, the continuous
+    field, zeroed global gradients). The CLI and the nodes start from `preset_config` ("default" or
+    "paper", see PRESETS), not from these defaults."""
 
     prompt: str = ""
     negative_prompt: str = ""
