@@ -238,9 +238,10 @@ def styled_stroke_pairs(sketch, style, a, b, cubic, piece_path, paths, r_eff, sc
         s_free = s0.reshape(-1).index_select(0, sel(lin, i)) + sel(along, i)
         tot = total.reshape(-1).index_select(0, sel(ti * P + p_of, i))
         s_ = torch.minimum(s_free.clamp_min(0), tot)
-        dqi = sel(dq, i)
-        perp = (sel(vx, i) * dqi[:, 1] - sel(vy, i) * dqi[:, 0]).abs()
-        return dash.sdf(s_, sel(p_of, i), perp, sel(rq, i), sel(capq, i), tot, (s_free - s_).abs())
+        # across the piece (for round dash ends): the distance to the piece, which is the perpendicular
+        # distance within its span (beyond its ends the neighbouring piece's own pairs take over)
+        across = sel(sdf, i) + sel(rq, i)
+        return dash.sdf(s_, sel(p_of, i), across, sel(rq, i), sel(capq, i), tot, (s_free - s_).abs())
 
     cut(dashed, dash_cut)
     for idx, val in zip(cut_idx, cut_val):  # every cut at once: sdf = max(sdf, cuts)
