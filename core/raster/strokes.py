@@ -308,22 +308,24 @@ def styled_stroke_pairs(sketch, style, a, b, cubic, piece_path, paths, r_eff, sc
     return [torch.cat(x) for x in (out_t, out_x, out_y, out_p, out_sdf)]
 
 
-def clip_masks(style, W, H, scale_xy, dev, dt):
-    """[C + 1, H * W] coverage of every clip region (row 0: no clip = ones), parents applied."""
+def clip_mask(style, c, W, H, scale_xy, dev, dt):
+    """[H * W] coverage of clip region c, intersected with its parents (no autograd: regions are static)."""
     from .torch_backend import render_torch
 
-    rows = [torch.ones(H * W, device=dev, dtype=dt)]
     sx, sy = scale_xy
+    mask = None
     with torch.no_grad():
-        for c in style.clips:
-            sk = c.sketch
+        while c >= 0:
+            region = style.clips[c]
+            sk = region.sketch
             pts = (sk.points.to(dev, dt) * torch.tensor([sx, sy], device=dev, dtype=dt))[None]
             fill = sk.fill_color.to(dev, dt).clone()
-            fill[:, 3] = torch.where(fill[:, 3] > 0, torch.ones_like(fill[:, 3]), fill[:, 3])
+            fill[:, 3] = (fill[:, 3] > 0).to(dt)
             img = render_torch(
                 sk, pts, (W, H), stroke_width=torch.zeros(sk.num_paths, device=dev, dtype=dt),
                 stroke_color=torch.zeros(sk.num_paths, 4, device=dev, dtype=dt), fill_color=fill, background=None,
             )
-            mask = img[0, ..., 3].reshape(-1)
-            rows.append(mask * rows[c.parent + 1])
-    return torch.stack(rows)
+            m = img[0, ..., 3].reshape(-1)
+            mask = m if mask is None else mask * m
+            c = region.parent
+    return mask

@@ -292,11 +292,15 @@ def render_torch(
     rgba = torch.where(is_stroke[:, None], stroke_color[path], fill_color[path])
     alpha = cov * rgba[:, 3]
     if style is not None and style.clips:  # clip regions (static masks) multiply coverage
-        from .strokes import clip_masks
+        from .strokes import clip_mask
 
-        masks = clip_masks(style, W, H, scale, dev, dt)
-        clip_row = torch.tensor(style.clip, device=dev) + 1
-        alpha = alpha * masks[clip_row[path], (ukeys // L) % HW]
+        clip_of = torch.tensor(style.clip, device=dev)[path]
+        factor = torch.ones_like(alpha.detach())
+        for c in torch.unique(clip_of).tolist():  # one mask in memory at a time
+            if c >= 0:
+                idx = torch.nonzero(clip_of == c, as_tuple=True)[0]
+                factor[idx] = clip_mask(style, c, W, H, scale, dev, dt)[(ukeys[idx] // L) % HW]
+        alpha = alpha * factor
     return _finish(ukeys // L, alpha, rgba[:, :3], T, H, W, background, dev, dt)
 
 
