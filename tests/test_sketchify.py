@@ -138,6 +138,10 @@ def test_sketchify_with_a_clip_folder_reports_the_clip_loss(tiny_clip_folder, on
     both = sketchify(image, clip=str(tiny_clip_folder), config=SketchifyConfig(strokes=8, iterations=2, loss="clip+lines",
                                                                                lpips="off"))
     assert "CLIP geometric" in both.loss and "line map" in both.loss
+    wide = render(random_strokes(8, 128, seed=5), size=(192, 128), background=WHITE)  # 3:2: views of two sizes
+    res = sketchify(wide, clip=str(tiny_clip_folder), config=SketchifyConfig(strokes=4, iterations=2, augmentations=2,
+                                                                             lpips="off"))
+    assert res.sketch.canvas == (256, 171) and all(math.isfinite(v) for v in res.history)
     with pytest.raises(SketchError, match="needs a CLIP model"):
         sketchify(image, config=SketchifyConfig(loss="clip", iterations=1))
 
@@ -190,3 +194,36 @@ def test_user_errors(one_thread):
         sketchify(img, config=SketchifyConfig(color="red"))
     res = sketchify(img, config=SketchifyConfig(strokes=3, iterations=2, lpips="off"))  # blank page: still a sketch
     assert res.sketch.num_paths == 3
+
+
+# ------------------------------------------------------------------ end to end: picture -> sketch -> prompted motion
+@pytest.mark.slow
+def test_learned_prior_animates_a_sketch_made_from_a_picture(tmp_path, one_thread):
+    """The bundled picture -> 16 strokes (model-free) -> `animate` with the pack's learned motion prior:
+    the strokes move the prompted way ("growing": the caption the bundled snapshot has learned)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import numpy as np
+    from PIL import Image
+
+    from sketchmotion.core import svg
+    from sketchmotion.core.animation_io import load_animation
+    from sketchmotion.core.guidance.learned_prior import bundled_motion_prior_path, matches, points_motion
+
+    prior = bundled_motion_prior_path("modelscope")
+    picture = Path(__file__).resolve().parents[1] / "sketches" / "pictures" / "fish.png"
+    image = torch.from_numpy(np.asarray(Image.open(picture).convert("RGB")).astype(np.float32) / 255)
+    res = sketchify(image, config=SketchifyConfig(strokes=16, iterations=100, lpips="off"))
+    assert res.loss == MODEL_FREE
+    svg.save(res.sketch, tmp_path / "fish.svg")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+    r = subprocess.run([sys.executable, "-m", "sketchmotion", "animate", str(tmp_path / "fish.svg"), "--prompt", "growing",
+                        "--model", str(prior), "--frames", "8", "--size", "64", "--steps", "300", "--seed", "0",
+                        "--out", str(tmp_path / "anim")], env=env, capture_output=True, text=True, timeout=3600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    m = points_motion(load_animation(tmp_path / "anim" / "animation.safetensors").frames)
+    print(m)
+    assert matches("growing", m) and not matches("shrinking", m), m

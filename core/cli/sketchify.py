@@ -73,13 +73,16 @@ def cmd_sketchify(args) -> int:
             last[0] = pct
             print(f"\r{pct:3d}% step {step}/{total} loss {stats.get('loss', 0):.4f}", end="", file=sys.stderr)
 
+    import torch
+
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     clip = args.clip_model
     if clip:
         from ..metrics_clip import load_clip
 
-        clip = load_clip(clip, search_dirs=args.models_dir, device=args.device)
+        clip = load_clip(clip, search_dirs=args.models_dir, device=device)
     result = sketchify(image, masks=masks, config=cfg, clip=clip, callbacks=Callbacks(progress=progress),
-                       device=args.device, search_dirs=args.models_dir)
+                       device=device, search_dirs=args.models_dir)
     print(file=sys.stderr)
     out = out_path(args.out)
     save(result.sketch, out)
@@ -116,5 +119,5 @@ def register(sub) -> None:
     p.add_argument("--canvas", type=int, default=256, help="longer side of the sketch's canvas (0 = the image's size)")
     p.add_argument("--preview", default=None, help="also write a PNG of the sketch")
     p.add_argument("--models-dir", action="append", default=[], help="folder(s) holding CLIP / VGG weights")
-    p.add_argument("--device", default=None, help="cpu, cuda, ... (default cpu)")
+    p.add_argument("--device", default=None, help="cpu, cuda, ... (default: cuda when available)")
     p.set_defaults(func=cmd_sketchify)

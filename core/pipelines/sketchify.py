@@ -437,6 +437,13 @@ def _square(x: torch.Tensor, fill: float = 1.0) -> torch.Tensor:
     return F.pad(x.permute(0, 3, 1, 2), (l, S - W - l, t, S - H - t), value=fill).permute(0, 2, 3, 1)
 
 
+def _resize_views(x: torch.Tensor, side: int) -> torch.Tensor:
+    """[B, S, S, C] -> [B, side, side, C] (bilinear, differentiable)."""
+    if x.shape[1] == side:
+        return x
+    return F.interpolate(x.permute(0, 3, 1, 2), size=(side, side), mode="bilinear", align_corners=False).permute(0, 2, 3, 1)
+
+
 # --------------------------------------------------------------------------- the pipeline
 def sketchify(image, masks=None, config: SketchifyConfig | None = None, clip=None,
               callbacks: Callbacks = NO_CALLBACKS, device=None, search_dirs=()) -> SketchifyResult:
@@ -535,8 +542,9 @@ def _sketchify(image, masks, config, clip, callbacks, device, search_dirs) -> Sk
             stats["lines"] = float(ll.detach())
             loss = loss + cfg.lines_weight * ll
         if "clip" in kind:
-            rs = torch.cat([_square(v) for v in views_r[:1]] + views_r[1:])
-            ts = torch.cat([_square(v) for v in views_t[:1]] + views_t[1:])
+            side = max(h, w)  # the plain view padded square, the augmented (min-side) views resized to match
+            rs = torch.cat([_square(views_r[0])] + [_resize_views(v, side) for v in views_r[1:]])
+            ts = torch.cat([_square(views_t[0])] + [_resize_views(v, side) for v in views_t[1:]])
             geo, sem = clip_losses(feats, rs, ts)
             stats["geometric"], stats["semantic"] = float(geo.detach()), float(sem.detach())
             loss = loss + cfg.geometric_weight * geo + cfg.semantic_weight * sem
