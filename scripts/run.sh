@@ -7,7 +7,7 @@
 #      a diffusers folder; SKETCHMOTION_MODELS_DIR: a folder holding diffusers models; GPU advised),
 #      otherwise with the pack's committed small learned motion prior (it knows "moving left/right/
 #      up/down", "rotating clockwise/counterclockwise", "growing", "shrinking"; 8 frames at 64 px),
-#      prompted "moving right" - a few minutes on a CPU (SKETCHMOTION_STEPS, default 200).
+#      prompted "growing" (SKETCHMOTION_PROMPT: another of its captions) - SKETCHMOTION_STEPS, default 200.
 # Usage: bash scripts/run.sh [OUTPUT_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,7 +36,8 @@ else
   echo "(a synthetic test model that knows only simple motions). For real prompts put ModelScope"
   echo "(damo-vilab/text-to-video-ms-1.7b, diffusers folder) in the Hugging Face cache or set SKETCHMOTION_MODELS_DIR /"
   echo "SKETCHMOTION_MODEL, or use Wan 2.1 in ComfyUI (workflows/animate_sketch_wan.json); see README: Video models."
-  OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} $py -m sketchmotion animate sketches/cat.svg --prompt "moving right" \
+  OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} $py -m sketchmotion animate sketches/cat.svg \
+      --prompt "${SKETCHMOTION_PROMPT:-growing}" \
       --model learned --steps "${SKETCHMOTION_STEPS:-200}" --out "$out/cat_animation"
 fi
 echo "outputs in $out/"
