@@ -122,10 +122,14 @@ def styled_stroke_pairs(sketch, style, a, b, cubic, piece_path, paths, r_eff, sc
     Qs = sp.numel()
     P = sketch.num_paths
     closed_p = torch.tensor(sketch.closed, device=dev)
-    cap_code = torch.tensor([{"butt": 0, "round": 1, "square": 2}[c] for c in style.cap], device=dev)
-    join_code = torch.tensor([{"miter": 0, "round": 1, "bevel": 2}[j] for j in style.join], device=dev)
-    limit = torch.tensor(style.miterlimit, dtype=dt, device=dev)
-    dash = DashPattern(style.dash, style.dash_offset, scale, dev, dt)
+
+    def tables():
+        return (torch.tensor([{"butt": 0, "round": 1, "square": 2}[c] for c in style.cap], device=dev),
+                torch.tensor([{"miter": 0, "round": 1, "bevel": 2}[j] for j in style.join], device=dev),
+                torch.tensor(style.miterlimit, dtype=dt, device=dev),
+                DashPattern(style.dash, style.dash_offset, scale, dev, dt))
+
+    cap_code, join_code, limit, dash = _cached(style, ("tables", str(dev), dt, float(scale)), tables)
     r = r_eff
 
     # ---- structure (no grad): first / last piece of each path, the piece after each piece
@@ -308,8 +312,24 @@ def styled_stroke_pairs(sketch, style, a, b, cubic, piece_path, paths, r_eff, sc
     return [torch.cat(x) for x in (out_t, out_x, out_y, out_p, out_sdf)]
 
 
+def _cached(style, key, make, limit: int = 8):
+    """A small per-PathStyle cache (styles are immutable, so what is derived from one stays valid)."""
+    cache = style.__dict__.setdefault("_render_cache", {})
+    if key not in cache:
+        if len(cache) >= limit:
+            cache.pop(next(iter(cache)))
+        cache[key] = make()
+    return cache[key]
+
+
 def clip_mask(style, c, W, H, scale_xy, dev, dt):
-    """[H * W] coverage of clip region c, intersected with its parents (no autograd: regions are static)."""
+    """[H * W] coverage of clip region c, intersected with its parents (no autograd: regions are static);
+    cached on the style for the last few sizes."""
+    return _cached(style, ("clip", c, W, H, float(scale_xy[0]), float(scale_xy[1]), str(dev), dt),
+                   lambda: _clip_mask(style, c, W, H, scale_xy, dev, dt))
+
+
+def _clip_mask(style, c, W, H, scale_xy, dev, dt):
     from .torch_backend import render_torch
 
     sx, sy = scale_xy
