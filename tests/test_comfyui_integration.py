@@ -420,9 +420,12 @@ def progress_preview_nodes() -> set[str]:
     ids = set()
     for f in (REPO / "nodes").glob("*.py"):
         source = f.read_text()
-        for cls in ast.parse(source).body:
+        body = ast.parse(source).body
+        markers = ["comfy_callbacks("] + [f"{d.name}(" for d in body if isinstance(d, ast.FunctionDef)
+                                          and "comfy_callbacks(" in (ast.get_source_segment(source, d) or "")]
+        for cls in body:
             text = ast.get_source_segment(source, cls) or ""
-            if isinstance(cls, ast.ClassDef) and "comfy_callbacks(" in text:
+            if isinstance(cls, ast.ClassDef) and any(m in text for m in markers):
                 ids |= set(re.findall(r'node_id="(SketchMotion\w+)"', text))
     return ids
 
