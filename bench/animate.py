@@ -1,108 +1,136 @@
-"""Animation training speed with a tiny random text-to-video model (no weights needed).
+"""Preset comparison of `animate` on the pack's learned motion prior (and seconds per step).
 
-    python bench/animate.py [--frames 8] [--size 64] [--steps 6] [--device cpu|cuda]
+    python bench/animate.py [--steps 50] [--prompts "moving right" "rotating clockwise"] [--seeds 0]
+                            [--prior PATH] [--device cpu|cuda]
 
-Prints, side by side in one run:
-- seconds per training step of a single-object LiveSketch run (two SDS passes per step),
-- seconds per stage of the multi-object default schedule ("paper": each object alone,
-  then the scene) on the two-object example, and the ratio of its total time to a
-  single-object run of the same step count (steps x stages),
-- the share of a step spent rendering (forward + backward) versus the video prior.
-The tiny model makes the prior cheap, so the numbers show the pipeline's own cost;
-with ModelScope the UNet and VAE dominate.
+The prior is the committed small learned text-to-video model (core.guidance.learned_prior,
+8 frames at 64 px; it knows only its captions). The sketch is one it never saw (random
+strokes, seed 101). For each prompt and seed it runs, side by side in one process:
+
+    paper            the reference run: flattened field, accumulated global gradients, 2N steps
+    paper-short      the same, N steps
+    default          continuous-time field, accumulated global gradients, 2N steps
+    default-short    the same, N steps
+    zeroed-short     continuous-time field, zeroed global gradients, N steps
+
+N = --steps (the paper's 500 vs 1000 become N vs 2N: the same ratio; a CPU cannot run 1000
+steps of five presets in a bench). Everything else is the paper's (guidance 30 / 40, lrs,
+schedule, Adam, augmentation). Printed per preset (means over prompts and seeds):
+
+- amplitude: px the captioned way from the first to the last frame (translation: centroid
+  shift along the captioned direction; rotation: the arc length of the fitted rotation at the
+  sketch's radius; growing / shrinking: the radius change) - measured from the animation's
+  control points with learned_prior.points_motion;
+- direction: fraction of runs whose motion goes the captioned way at all (> 0) and by the
+  learned prior's own margin (learned_prior.matches: 1/8 of the frame, 15 degrees, 1.15x);
+- shape residual: RMS px of the control points after the best similarity transform to the
+  first frame, averaged over frames (0 = the strokes keep their shape; the sketch-consistency
+  proxy here, as CLIP weights are not available offline);
+- s/step: wall seconds per training step (two SDS passes).
+Threads are pinned to 1 (a loaded machine collapses with more).
 """
 
 from __future__ import annotations
 
 import argparse
-import resource
-import tempfile
+import math
 import time
-from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
 
-from sketchmotion.core import svg  # noqa: E402
-from sketchmotion.core.augment import AugmentConfig  # noqa: E402
-from sketchmotion.core.callbacks import Callbacks  # noqa: E402
-from sketchmotion.core.guidance.diffusers_prior import load_diffusers_prior  # noqa: E402
-from sketchmotion.core.pipelines.animate import AnimateConfig, AnimationTrainer  # noqa: E402
-from sketchmotion.core.pipelines.multi_object import make_schedule  # noqa: E402
-from sketchmotion.testing.tiny_models import build_tiny_text_to_video  # noqa: E402
+def shape_residual(points: torch.Tensor) -> float:
+    """Mean over frames of the RMS distance (px) between frame 0 and each frame after the best
+    similarity transform (rotation, uniform scale, translation) of frame 0 onto it."""
+    p = points.detach().double().cpu()
+    ref = p[0] - p[0].mean(0)
+    out = []
+    for f in p:
+        q = f - f.mean(0)
+        a = (ref * q).sum()
+        b = (ref[:, 0] * q[:, 1] - ref[:, 1] * q[:, 0]).sum()
+        s = (ref**2).sum()
+        R = torch.tensor([[a, -b], [b, a]], dtype=torch.float64) / s  # scaled rotation
+        fit = ref @ R.T
+        out.append(float(((fit - q) ** 2).sum(1).mean().sqrt()))
+    return sum(out) / len(out)
 
 
-def timed_run(trainer: AnimationTrainer) -> tuple[float, list[float]]:
-    """Total seconds and seconds per stage."""
-    marks = []
+def amplitude(caption: str, motion: dict, radius: float) -> float:
+    """Signed px moved the captioned way (negative: the opposite way)."""
+    from sketchmotion.core.synthetic_motion import MOTIONS
 
-    def progress(step, total, preview, stats):
-        marks.append((stats.get("stage", 0), time.perf_counter()))
+    kind, sign = MOTIONS[caption]
+    if kind == "translate":
+        return motion["dx"] * sign[0] + motion["dy"] * sign[1]
+    if kind == "rotate":
+        return math.radians(motion["rotation"]) * sign * radius
+    return (motion["scale"] - 1.0) * radius * (1 if sign > 0 else -1)
 
-    t0 = time.perf_counter()
-    trainer.run(Callbacks(progress=progress))
-    total = time.perf_counter() - t0
-    per_stage, last = [], t0
-    for s in range(len(trainer.stages)):
-        ends = [t for st, t in marks if st == s]
-        per_stage.append(ends[-1] - last)
-        last = ends[-1]
-    return total, per_stage
+
+PRESETS = [  # (name, preset, steps factor, overrides)
+    ("paper", "paper", 2, {}),
+    ("paper-short", "paper", 1, {}),
+    ("default", "default", 2, {}),
+    ("default-short", "default", 1, {}),
+    ("zeroed-short", "default", 1, {"global_grads": "zeroed"}),
+]
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--frames", type=int, default=8)
-    ap.add_argument("--size", type=int, default=64)
-    ap.add_argument("--steps", type=int, default=6)
+    ap.add_argument("--steps", type=int, default=50, help="N: short runs take N steps, long runs 2N")
+    ap.add_argument("--prompts", nargs="+", default=["moving right", "rotating clockwise"])
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0])
+    ap.add_argument("--prior", default=None, help="learned prior folder (default: the bundled one)")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--only", nargs="+", default=None, help="run only these presets (names above)")
     args = ap.parse_args()
-    base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    with tempfile.TemporaryDirectory() as tmp:
-        prior = load_diffusers_prior(build_tiny_text_to_video(Path(tmp) / "tiny"), device=args.device,
-                                     precision="fp32")
-        cfg = AnimateConfig(prompt="a bird passes a tree", num_frames=args.frames, render_size=args.size,
-                            steps=args.steps, augment=AugmentConfig())
-        sketch = svg.load(ROOT / "sketches" / "two_objects.svg", normalize=args.size)
-        print(f"device {args.device}, torch {torch.__version__}, threads {torch.get_num_threads()}, "
-              f"{args.frames} frames at {args.size}x{args.size}, {args.steps} steps per stage, tiny prior")
+    torch.set_num_threads(1)
 
-        warm = AnimationTrainer(sketch, prior, AnimateConfig(**{**cfg.__dict__, "steps": 2}))
-        timed_run(warm)  # first calls pay one-off costs (allocator, lazy init): keep them out of the numbers
-        single = AnimationTrainer(sketch, prior, AnimateConfig(**{**cfg.__dict__, "steps": 3 * args.steps}))
-        t_single, _ = timed_run(single)
-        stages = make_schedule([0, 1], ["a bird flaps its wings", "a tree sways"], cfg.prompt, "paper")
-        multi = AnimationTrainer(sketch, prior, cfg, stages=stages, per_object=True)
-        t_multi, per_stage = timed_run(multi)
+    from sketchmotion.core.guidance.diffusers_prior import load_diffusers_prior
+    from sketchmotion.core.guidance.learned_prior import bundled_motion_prior_path, matches, points_motion
+    from sketchmotion.core.pipelines.animate import AnimationTrainer, preset_config
+    from sketchmotion.core.synthetic import random_strokes
+    from sketchmotion.core.training_run import TrainingRun
 
-        # split one step's time between rendering and the prior
-        video = single.render_frames()
-        t0 = time.perf_counter()
-        for _ in range(3):
-            single.render_frames().mean().backward()
-        t_render = (time.perf_counter() - t0) / 3
-        t0 = time.perf_counter()
-        for _ in range(3):
-            v = video.detach().requires_grad_(True)
-            loss, _ = prior.sds_loss(v, guidance_scale=30.0)
-            loss.backward()
-        t_prior = (time.perf_counter() - t0) / 3
-
-    n = 3 * args.steps
-    print(f"single object : {n} steps in {t_single:.2f} s = {t_single / n:.3f} s/step")
-    for i, (st, t) in enumerate(zip(multi.stages, per_stage)):
-        what = "scene" if st.objects is None else f"object {st.objects[0]}"
-        print(f"multi stage {i} ({what}, {st.train}): {t:.2f} s = {t / args.steps:.3f} s/step")
-    print(f"multi total   : {t_multi:.2f} s; ratio to single-object run of the same step count: "
-          f"{t_multi / t_single:.2f}x")
-    print(f"one pass      : render fwd+bwd {t_render * 1000:.0f} ms, prior (VAE + UNet + backward) "
-          f"{t_prior * 1000:.0f} ms")
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    line = f"peak memory   : process RSS {peak:.0f} MB (baseline before training {base_rss:.0f} MB)"
-    if args.device.startswith("cuda"):
-        line += f", CUDA max allocated {torch.cuda.max_memory_allocated() / 2**20:.0f} MB"
-    print(line)
+    path = args.prior or bundled_motion_prior_path("modelscope")
+    prior = load_diffusers_prior(path, device=args.device, precision="fp32")
+    sketch = random_strokes(7, 64, seed=101, width=2.5, length=16.0)
+    radius = float((sketch.points - sketch.points.mean(0)).norm(dim=1).mean())
+    presets = [p for p in PRESETS if args.only is None or p[0] in args.only]
+    print(f"learned prior {path}; device {args.device}, torch {torch.__version__}, 1 thread; unseen sketch: "
+          f"{sketch.num_paths} strokes, {sketch.num_points} points, radius {radius:.1f} px; 8 frames at 64 px; "
+          f"N = {args.steps} (short) / {2 * args.steps} (long) steps; prompts {args.prompts}; seeds {args.seeds}")
+    rows = {}
+    for seed in args.seeds:
+        for prompt in args.prompts:
+            for name, preset, factor, over in presets:
+                cfg = preset_config(preset, prompt=prompt, num_frames=8, render_size=64, steps=factor * args.steps,
+                                    seed=seed, **over)
+                trainer = AnimationTrainer(sketch, prior, cfg)
+                t0 = time.perf_counter()
+                anim = TrainingRun(None).execute(trainer)
+                dt = (time.perf_counter() - t0) / cfg.steps
+                m = points_motion(anim.frames)
+                amp = amplitude(prompt, m, radius)
+                r = dict(amp=amp, right=amp > 0, margin=matches(prompt, m, size=64), shape=shape_residual(anim.frames),
+                         sps=dt, steps=cfg.steps, params=trainer.motion.fields[0].num_parameters())
+                rows.setdefault(name, []).append(r)
+                print(f"  {name:14s} {prompt!r:22s} seed {seed}: {amp:+6.1f} px the captioned way, shape residual "
+                      f"{r['shape']:.2f} px, {dt:.2f} s/step, motion {m}", flush=True)
+    print()
+    print(f"{'preset':14s} {'steps':>5s} {'field params':>12s} {'amplitude px':>12s} {'direction':>9s} "
+          f"{'by margin':>9s} {'shape px':>8s} {'s/step':>7s}")
+    base = sum(r["amp"] for r in rows.get("zeroed-short", [])) / max(1, len(rows.get("zeroed-short", [])))
+    for name, rs in rows.items():
+        n = len(rs)
+        mean = lambda k: sum(float(r[k]) for r in rs) / n  # noqa: E731
+        print(f"{name:14s} {rs[0]['steps']:5d} {rs[0]['params']:12,d} {mean('amp'):12.1f} {mean('right'):9.2f} "
+              f"{mean('margin'):9.2f} {mean('shape'):8.2f} {mean('sps'):7.2f}")
+    if "default-short" in rows and "zeroed-short" in rows and abs(base) > 1e-9:
+        acc = sum(r["amp"] for r in rows["default-short"]) / len(rows["default-short"])
+        print(f"accumulated / zeroed global gradients (continuous field, N steps): amplitude ratio {acc / base:.2f}x")
 
 
 if __name__ == "__main__":
