@@ -5,6 +5,7 @@ CLIP vision model built by ComfyUI's own loader code (inference tensors, as Load
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -100,7 +101,7 @@ def test_execute_with_a_comfyui_clip_vision_model(comfy, tmp_path, one_thread):
 # ------------------------------------------------------------------ CLI
 def cli(args, cwd):
     return subprocess.run([sys.executable, "-m", "sketchmotion", "sketchify", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=300, env={**__import__("os").environ, "OMP_NUM_THREADS": "1"})
+                          text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
 
 
 def test_cli_writes_a_grouped_svg_and_says_which_loss_ran(tmp_path):
