@@ -9,8 +9,9 @@ is also rendered by diffvg with 2x2 samples per pixel and the ratio is printed.
 Second table: the cost of stroke styles. The same sketch (strokes of two cubic
 segments meeting at a corner) drawn with round caps and joins (the default), with
 butt / square caps and miter / bevel joins, with dashes, with a clip region, and
-with all of them; 1 thread, the variants run alternately (A/B/C...) and the best
-of --repeat is kept; the ratio column is against round-only.
+with all of them; 1 thread. Each variant is timed right next to round-only (A/B
+pairs, order alternated); the ratio column is the median over --repeat pairs, the
+ms columns the best.
 """
 
 from __future__ import annotations
@@ -103,29 +104,42 @@ def style_variants(sketch):
 
 
 def bench_styles(n_strokes, frames, device, repeat):
+    """Per variant: best ms per frame, and the median over repeats of its time divided by the time of
+    round-only measured right next to it (A/B pairs, order alternated), which cancels slow drifts of
+    machine load that a best-of-N alone does not."""
+    import statistics
+
     base = cornered_strokes(n_strokes)
     variants = {k: v.to(device) for k, v in style_variants(base).items()}
     g = torch.Generator(device="cpu").manual_seed(1)
     pts = (base.points[None] + torch.randn(frames, *base.points.shape, generator=g)).to(device).contiguous()
     sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
-    best = {k: [float("inf"), float("inf")] for k in variants}
+
+    def once(sk, backward):
+        p = pts.clone().requires_grad_(backward)
+        sync()
+        t0 = time.perf_counter()
+        if backward:
+            render(sk, p).mean().backward()
+        else:
+            with torch.no_grad():
+                render(sk, p)
+        sync()
+        return time.perf_counter() - t0
+
     for sk in variants.values():  # warm-up
-        with torch.no_grad():
-            render(sk, pts)
-    for _ in range(repeat):
-        for k, sk in variants.items():  # alternate the variants so machine load hits them alike
+        once(sk, False)
+    best = {k: [float("inf"), float("inf")] for k in variants}
+    ratios = {k: ([], []) for k in variants}
+    ref = variants["round only"]
+    for r in range(repeat):
+        for k, sk in variants.items():
             for j in (0, 1):
-                p = pts.clone().requires_grad_(j == 1)
-                sync()
-                t0 = time.perf_counter()
-                if j:
-                    render(sk, p).mean().backward()
-                else:
-                    with torch.no_grad():
-                        render(sk, p)
-                sync()
-                best[k][j] = min(best[k][j], time.perf_counter() - t0)
-    return {k: (v[0] * 1000 / frames, v[1] * 1000 / frames) for k, v in best.items()}
+                pair = (once(ref, j == 1), once(sk, j == 1)) if r % 2 == 0 else (once(sk, j == 1), once(ref, j == 1))[::-1]
+                best[k][j] = min(best[k][j], pair[1])
+                ratios[k][j].append(pair[1] / pair[0])
+    return {k: (best[k][0] * 1000 / frames, statistics.median(ratios[k][0]),
+                best[k][1] * 1000 / frames, statistics.median(ratios[k][1])) for k in variants}
 
 
 def main():
@@ -142,14 +156,13 @@ def main():
           f"{args.frames} frames at {args.size}x{args.size}; ms per frame (best of {args.repeat})")
     if not args.styles_only:
         bench_round(args)
-    print(f"\nstroke styles, same sketch (strokes of two cubics with a corner), {args.frames} frames, "
-          f"ms per frame, ratio to round-only")
+    print(f"\nstroke styles, same sketch (strokes of two cubics with a corner), {args.frames} frames: best ms per "
+          f"frame, and the median ratio to round-only timed next to it (A/B pairs)")
     print(f"{'strokes':>8} {'variant':>12} {'forward':>9} {'ratio':>6} {'fwd+bwd':>9} {'ratio':>6}")
     for n in (16, 64):
         res = bench_styles(n, args.frames, args.device, args.repeat)
-        f0, b0 = res["round only"]
-        for k, (f, b) in res.items():
-            print(f"{n:>8} {k:>12} {f:>9.2f} {f / f0:>5.2f}x {b:>9.2f} {b / b0:>5.2f}x")
+        for k, (f, fr, b, br) in res.items():
+            print(f"{n:>8} {k:>12} {f:>9.2f} {fr:>5.2f}x {b:>9.2f} {br:>5.2f}x")
 
 
 def bench_round(args):
