@@ -136,7 +136,7 @@ class AnimateSketch(io.ComfyNode):
 class AnimateObjects(io.ComfyNode):
     @classmethod
     def define_schema(cls):
-        from ..core.pipelines.multi_object import SCHEDULES
+        from ..core.options import SCHEDULES
 
         return io.Schema(
             node_id="SketchMotionAnimateObjects",

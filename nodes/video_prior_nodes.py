@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from comfy_api.latest import io
 
-from ..core.guidance.frame_rules import DEFAULT_PERCENT_RANGE, NOISE_LEVELS, PAPER_T_RANGE
-from ..core.guidance.sds import WEIGHTINGS
+from ..core.options import DEFAULT_PERCENT_RANGE, NOISE_LEVELS, PAPER_T_RANGE, WEIGHTINGS
 from ._types import CATEGORY_ANIMATE, VideoPrior
 
 # Same io_types as io.Model / io.Vae / io.Conditioning (io.Custom keeps the CI stand-in small).

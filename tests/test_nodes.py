@@ -281,7 +281,8 @@ def test_save_refuses_paths_outside_output(comfy):
 
 
 # ------------------------------------------------------------------ import cost
-HEAVY = ("diffusers", "transformers", "open_clip", "lpips", "svgpathtools", "imageio")
+# torch too: ComfyUI has it loaded anyway, but listing the nodes must not need it (the schemas stay light).
+HEAVY = ("torch", "diffusers", "transformers", "open_clip", "lpips", "svgpathtools", "imageio")
 
 
 def test_loading_the_pack_imports_nothing_heavy():

@@ -60,8 +60,8 @@ import torch
 from torch import Tensor
 
 from ..errors import SketchError
+from ..options import DEFAULT_PERCENT_RANGE, NOISE_LEVELS, PAPER_T_RANGE  # noqa: F401 (re-exported)
 
-PAPER_T_RANGE = (50, 948)  # LiveSketch's t ~ U{50..948} of 1000 DDPM steps
 
 
 # ----------------------------------------------------------------- frame rules
@@ -202,7 +202,6 @@ def percent_to_timestep(percent: float, num_steps: int = 1000) -> float:
     return (1.0 - float(percent)) * (num_steps - 1)
 
 
-DEFAULT_PERCENT_RANGE = (round(timestep_to_percent(PAPER_T_RANGE[1]), 3), round(timestep_to_percent(PAPER_T_RANGE[0]), 3))
 
 
 def check_percent_range(start: float, end: float) -> tuple[float, float]:
@@ -241,12 +240,6 @@ def noise_coefficients(noise_scaling: Callable, sigma: float) -> tuple[float, fl
 
 
 # ----------------------------------------------------------------- equal-SNR noise levels
-NOISE_LEVELS = {
-    "paper": "the paper's signal-to-noise range: t ~ U{50..948} of the 1000-step scaled-linear DDPM schedule, "
-             "given to the model at the sigma of its own sampling with the same SNR",
-    "model": "the model's own schedule: a sampling percent p ~ U[start, end] through its percent_to_sigma "
-             "(flow models apply their shift, e.g. Wan 8)",
-}
 
 
 def ddpm_alpha_bar(t: int, num_steps: int = 1000) -> float:

@@ -37,8 +37,8 @@ import torch
 from torch import Tensor
 
 from ..errors import SketchError
+from ..options import WEIGHTINGS  # noqa: F401 (re-exported)
 
-WEIGHTINGS = ("1-alpha_bar", "sqrt(1-alpha_bar)", "uniform")
 
 
 @dataclass(frozen=True)

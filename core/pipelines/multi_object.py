@@ -18,14 +18,9 @@ from typing import Sequence
 
 from ..callbacks import NO_CALLBACKS, Callbacks
 from ..errors import SketchError
+from ..options import SCHEDULES
 from ..sketch import Sketch, SketchAnimation
 from .animate import MULTI_OBJECT_GUIDANCE_GLOBAL, AnimateConfig, AnimationTrainer, Stage
-
-SCHEDULES = {
-    "paper": "each object alone (local + global), then all together (local only)",
-    "paper+global": "each object alone (local + global), then all together (local + global)",
-    "joint": "all objects together from the start (local + global), one field per object",
-}
 
 
 def parse_object_prompts(text: str) -> list[str]:
