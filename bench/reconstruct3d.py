@@ -13,7 +13,8 @@ scene and camera, for the stage-1 points and the final strokes (16 samples per s
 - vel x / track x: velocity error and tracking error as ratios to the SAME recovered sketch held
   still at its first frame (core.metrics.motion_report): 1 = no better than not moving;
 - img vel x (fixed cameras): the image-plane velocity ratio, what a single view can observe;
-- seconds: wall time of both stages (threads pinned to --threads, default 1).
+- cpu s: CPU seconds of both stages (process time, threads pinned to --threads, default 1: on a
+  shared machine wall time measures the neighbours, CPU time the method).
 Targets (issue 11): moving camera chamfer <= 1.5 %, vel <= 0.4x, track <= 0.5x; fixed with depth
 <= 3 % and <= 0.6x; fixed without depth img vel <= 0.5x; <= 120 s per scene at 96 px, 24 frames.
 """
@@ -57,10 +58,10 @@ def run_case(scene: str, camera: str, seed: int, args) -> dict:
     if args.iters2 is not None:
         cfg.strokes.iterations = args.iters2
     if args.loss:
-        cfg.motion.frame_loss = cfg.strokes.frame_loss = args.loss
-    t0 = time.perf_counter()
+        cfg.motion.frame_loss.name = cfg.strokes.frame_loss.name = args.loss
+    t0 = time.process_time()
     anim, motion = reconstruct3d(video, cfg)
-    seconds = time.perf_counter() - t0
+    seconds = time.process_time() - t0
     T = anim.num_frames
     cams = video.cameras if mode == "fixed" else None
     pts = motion_report(motion.trajectories, gt["samples"], cams)
@@ -89,7 +90,7 @@ def main():
     print(f"device {args.device}, torch {torch.__version__}, threads {torch.get_num_threads()}, "
           f"{args.frames} frames at {args.size}px")
     head = (f"{'scene':13s} {'camera':12s} {'seed':>4s} | {'pts cd%':>7s} {'vel x':>6s} {'trk x':>6s} | "
-            f"{'str cd%':>7s} {'vel x':>6s} {'trk x':>6s} {'img v x':>7s} | {'s':>5s}")
+            f"{'str cd%':>7s} {'vel x':>6s} {'trk x':>6s} {'img v x':>7s} | {'cpu s':>5s}")
     print(head)
     print("-" * len(head))
     for scene in args.scenes.split(","):

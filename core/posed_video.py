@@ -133,6 +133,24 @@ def foreground(rgb: torch.Tensor, alpha: torch.Tensor | None = None, threshold: 
     return mask, (1.0 - mask)[..., None].expand(-1, -1, -1, 3).contiguous()
 
 
+def with_depth(video: PosedVideo, depth, depth_mode: str = "relative") -> PosedVideo:
+    """The video with depth maps attached: [T, H, W] or IMAGE-like [T, H, W, C] (first channel), resized
+    (bilinear) to the frames' size; one map for every frame, or one for all. "relative": bright = near (a
+    depth-estimation node's output); "metric": distance along the view direction in world units (0 = none)."""
+    d = torch.as_tensor(depth, dtype=torch.float32).detach().cpu()
+    if d.ndim == 4:
+        d = d[..., 0]
+    if d.ndim == 2:
+        d = d[None]
+    if d.ndim != 3 or d.shape[0] not in (1, video.num_frames):
+        raise SketchError(f"Depth maps must be one per frame ({video.num_frames}) or one for all, as [T, H, W] or "
+                          f"an IMAGE batch; got {tuple(torch.as_tensor(depth).shape)}.")
+    W, H = video.size
+    if tuple(d.shape[1:]) != (H, W):
+        d = torch.nn.functional.interpolate(d[:, None], (H, W), mode="bilinear", align_corners=False)[:, 0]
+    return replace(video, depth=d.expand(video.num_frames, -1, -1).contiguous(), depth_mode=depth_mode)
+
+
 # --------------------------------------------------------------------- D-NeRF
 def _read_rgba(path: str) -> torch.Tensor:
     from PIL import Image

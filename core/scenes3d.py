@@ -273,16 +273,18 @@ def bird() -> DynamicScene:
 
 
 def rotating_box() -> DynamicScene:
-    """A wireframe box with a cross on its front face (so its turn is visible) spinning a half turn about z
-    and rocking about x: one rigid object whose every point moves differently."""
+    """A wireframe box with a cross on its front face and a mast on one top corner (no symmetry hides its
+    turn) turning a quarter turn about z while rocking about x: one rigid object whose every point moves
+    differently."""
     a, b, c = 0.45, 0.3, 0.35
     corners = [torch.tensor((x, y, z)) for z in (-c, c) for y in (-b, b) for x in (-a, a)]
     edges = [(0, 1), (2, 3), (4, 5), (6, 7), (0, 2), (1, 3), (4, 6), (5, 7), (0, 4), (1, 5), (2, 6), (3, 7)]
     paths = [line3(corners[i], corners[j]) for i, j in edges] + [line3(corners[0], corners[5]),
-                                                                 line3(corners[1], corners[4])]
+                                                                 line3(corners[1], corners[4]),
+                                                                 line3(corners[7], corners[7] + torch.tensor([0, 0, 0.4]))]
 
     def part_motion(part, p, t):
-        p = rotate(p, (0.0, 0.0, 1.0), math.pi * t)
+        p = rotate(p, (0.0, 0.0, 1.0), 0.5 * math.pi * t)
         return rotate(p, (1.0, 0.0, 0.0), 0.25 * math.sin(2 * math.pi * t))
 
     return _scene("rotating_box", paths, [False] * len(paths), [0] * len(paths), part_motion)

@@ -8,7 +8,37 @@ from comfy_api.latest import io
 
 from ._types import CATEGORY_3D, Cameras, PosedVideo, SketchAnimation
 
-FRAME_LOSS_CHOICES = ["auto", "lpips", "vgg", "l2_blur"]
+FRAME_LOSS_CHOICES = ["auto", "lpips", "vgg", "l2_blur", "l2", "l1"]
+ClipVision = io.Custom("CLIP_VISION")  # the output type of ComfyUI's Load CLIP Vision
+DEPTH_TOOLTIP = ("Depth maps (IMAGE, one per frame; bright = near, e.g. from a depth-estimation node): they seed the "
+                 "points at their depth and constrain stage 1. A fixed camera sees no parallax: without depth the "
+                 "shape in depth and any motion towards or away from the camera are not observable (points start in "
+                 "a thin slab at the look-at depth and motion along the view is discouraged); the motion across the "
+                 "image is recovered either way. A moving camera (orbit / posed video) observes depth by itself.")
+
+
+def _clip_encoder(clip_vision):
+    """A gradient-capable copy of a ComfyUI CLIP vision model as core.metrics_clip.ClipImageEncoder (its
+    projected image embedding). Loader weights are inference tensors: deepcopy outside inference mode."""
+    import copy
+
+    import torch
+
+    from ..core.metrics_clip import ClipImageEncoder
+
+    class Tower(torch.nn.Module):
+        def __init__(self, m):
+            super().__init__()
+            self.m = m
+
+        def encode_image(self, x):
+            return self.m(x)[2]  # ComfyUI's CLIPVisionModelProjection: (hidden, intermediate, image_embeds, ...)
+
+    device = getattr(clip_vision, "load_device", None) or torch.device("cpu")
+    with torch.inference_mode(False):
+        module = copy.deepcopy(clip_vision.model).to(device=device, dtype=torch.float32).eval().requires_grad_(False)
+    return ClipImageEncoder(Tower(module), clip_vision.image_size, clip_vision.image_mean, clip_vision.image_std,
+                            name=f"ComfyUI CLIP_VISION {type(clip_vision.model).__name__}")
 VIDEO_OUTPUTS = [
     PosedVideo.Output(display_name="posed_video", tooltip="Frames + one camera and one time per frame, for "
                       "Reconstruct 3D Sketch."),
@@ -71,7 +101,7 @@ class LoadPosedVideo(io.ComfyNode):
 class Synthetic3DScene(io.ComfyNode):
     @classmethod
     def define_schema(cls):
-        from ..core.scenes3d import SCENES
+        from ..core.options import SCENE_NAMES
 
         return io.Schema(
             node_id="SketchMotionSynthetic3DScene",
@@ -80,7 +110,7 @@ class Synthetic3DScene(io.ComfyNode):
             description="A small dynamic 3D stroke scene with known motion, rendered as a posed video (written as a "
             "D-NeRF folder in the temp folder): for demos and for checking Reconstruct 3D Sketch.",
             inputs=[
-                io.Combo.Input("scene", options=list(SCENES), default="stick_figure",
+                io.Combo.Input("scene", options=list(SCENE_NAMES), default="stick_figure",
                                tooltip="Which moving 3D stroke scene to film (a stick figure waving, a walker, a bird, "
                                "a rotating box, ...)."),
                 io.Combo.Input("camera", options=["moving", "fixed"], default="moving",
@@ -137,7 +167,18 @@ class Reconstruct3DSketch(io.ComfyNode):
                 io.Int.Input("points", default=2000, min=16, max=200000, tooltip="Stage-1 points (paper: ~10k)."),
                 io.Int.Input("render_size", default=256, min=16, max=2048, tooltip="Longest side used for fitting."),
                 io.Combo.Input("frame_loss", options=FRAME_LOSS_CHOICES, default="auto",
-                               tooltip="auto: LPIPS when VGG16 ImageNet weights are in the torch cache, else blurred L2."),
+                               tooltip="auto: LPIPS when torchvision's VGG16 ImageNet weights are in models/lpips or "
+                               "torch's cache (or may be downloaded), else blurred L2 (with a warning)."),
+                io.Image.Input("depth", optional=True, tooltip=DEPTH_TOOLTIP),
+                io.Float.Input("clip_weight", default=0.0, min=0.0, max=10.0, step=0.05, optional=True,
+                               tooltip="Stroke stage: weight of the paper's CLIP term 1 - cos(CLIP(frame), "
+                               "CLIP(render)); needs clip_vision (or open_clip ViT-B-32 in models/open_clip). "
+                               "0 = off (fast on CPU)."),
+                ClipVision.Input("clip_vision", optional=True, tooltip="The CLIP vision model for clip_weight > 0 "
+                                 "(Load CLIP Vision)."),
+                io.Boolean.Input("allow_download", default=False, optional=True,
+                                 tooltip="Let torchvision download the LPIPS trunk weights (VGG16, ~530 MB) into "
+                                 "torch's cache when they are not on disk."),
                 io.Int.Input("seed", default=0, min=0, max=2**31 - 1,
                              tooltip="Seeds the initial points, strokes and sampling: same seed, same result."),
             ],
@@ -148,26 +189,32 @@ class Reconstruct3DSketch(io.ComfyNode):
 
     @classmethod
     def execute(cls, strokes: int, iterations_stage1: int, iterations_stage2: int, points: int, render_size: int,
-                frame_loss: str, seed: int, posed_video=None, frames=None, cameras=None) -> io.NodeOutput:
+                frame_loss: str, seed: int, posed_video=None, frames=None, cameras=None, depth=None,
+                clip_weight: float = 0.0, clip_vision=None, allow_download: bool = False) -> io.NodeOutput:
         import torch
 
         from ..core.errors import SketchError
-        from ..core.pipelines.reconstruct3d import (MotionGuidanceConfig, Reconstruct3DConfig, StrokeConfig,
-                                                    reconstruct3d, resolve_frame_loss)
+        from ..core.guidance.perceptual import FrameLossConfig
+        from ..core.pipelines.reconstruct3d import MotionGuidanceConfig, Reconstruct3DConfig, StrokeConfig, reconstruct3d
         from ..core.render3d import render_3d
-        from ..core.posed_video import from_frames
+        from ..core.posed_video import from_frames, with_depth
+        from ._common import model_dirs
         from ._progress import comfy_callbacks
 
         if posed_video is None:
             if frames is None or cameras is None:
                 raise SketchError("Connect a posed_video, or frames together with cameras.")
             posed_video = from_frames(frames, camera=cameras)
-        loss = resolve_frame_loss(frame_loss)
+        if depth is not None:
+            posed_video = with_depth(posed_video, depth, "relative")
+        loss = FrameLossConfig(frame_loss, search_dirs=tuple(model_dirs("lpips")), allow_download=allow_download)
+        clip = _clip_encoder(clip_vision) if clip_vision is not None and clip_weight > 0 else "ViT-B-32:openai"
         cfg = Reconstruct3DConfig(
             MotionGuidanceConfig(iterations=iterations_stage1, num_points=points, frame_loss=loss, seed=seed,
                                  render_size=render_size),
             StrokeConfig(num_strokes=strokes, iterations=iterations_stage2, frame_loss=loss, seed=seed,
-                         render_size=render_size))
+                         render_size=render_size, clip_weight=clip_weight, clip_model=clip,
+                         clip_search_dirs=tuple(model_dirs("open_clip"))))
         with torch.inference_mode(False), torch.enable_grad():
             video = _fresh(posed_video)
             anim, _ = reconstruct3d(video, cfg, comfy_callbacks(max(iterations_stage1 + iterations_stage2, 1)))

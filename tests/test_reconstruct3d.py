@@ -75,10 +75,42 @@ def test_deformation_field_identity_and_anchor():
 def test_frame_losses_are_zero_on_identical_images():
     a = torch.rand(2, 32, 32)
     for kind in ("l2", "l1", "l2_blur"):
-        fn, _ = make_frame_loss(kind, "cpu")
+        fn = make_frame_loss(kind, "cpu")
         assert fn(a, a).shape == (2,) and float(fn(a, a).max()) == 0.0 and float(fn(a, 1 - a).min()) > 0
     with pytest.raises(SketchError, match="Unknown frame loss"):
         make_frame_loss("ssim", "cpu")
+
+
+def test_each_frame_loss_name_is_what_it_says():
+    """One meaning per name, in both stages (issue 14 item 1): l1 != l2, l2_blur is the L2 of blurred images."""
+    from sketchmotion.core.filters import gaussian_blur
+
+    torch.manual_seed(0)
+    r, g = torch.rand(3, 24, 24), torch.rand(3, 24, 24)
+    l1, l2, lb = (make_frame_loss(k, "cpu", blur=1.5) for k in ("l1", "l2", "l2_blur"))
+    assert torch.allclose(l1(r, g), (r - g).abs().mean((1, 2)))
+    assert torch.allclose(l2(r, g), ((r - g) ** 2).mean((1, 2)))
+    assert not torch.allclose(l1(r, g), l2(r, g), rtol=0.05)
+    blur = lambda x: gaussian_blur(x[:, None], 1.5)[:, 0]  # noqa: E731
+    assert torch.allclose(lb(r, g), ((blur(r) - blur(g)) ** 2).mean((1, 2)), atol=1e-7)
+    assert float(lb(r, g).mean()) < 0.5 * float(l2(r, g).mean())  # blurring noise removes most of its L2
+    assert torch.allclose(lb(r, g, blur=0.0), l2(r, g))  # blur 0 is plain L2
+    rel = l1.relative(r, g)  # divided by the loss of a white render
+    assert torch.allclose(rel, l1(r, g) / l1(torch.ones_like(g), g)) and float(l1.relative(g, g).max()) == 0.0
+    # the stages take the same names through one sub-config; a wrong name fails before any work
+    from sketchmotion.core.pipelines.reconstruct3d import FrameLossConfig, Reconstruct3DConfig, StrokeConfig, reconstruct3d
+
+    assert MotionGuidanceConfig(frame_loss="l1").frame_loss == FrameLossConfig(name="l1")
+    assert StrokeConfig(frame_loss=FrameLossConfig("l2_blur", blur=2.0)).validate().frame_loss.blur == 2.0
+    bad = Reconstruct3DConfig(MotionGuidanceConfig(frame_loss="l1"), StrokeConfig(frame_loss="mse"))
+    with pytest.raises(SketchError, match="Unknown frame loss 'mse'"):
+        reconstruct3d(None, bad)  # validated up front: not even the video is looked at
+    with pytest.raises(SketchError, match="clip_weight"):
+        reconstruct3d(None, Reconstruct3DConfig(strokes=StrokeConfig(clip_weight=-1.0)))
+    with pytest.raises(SketchError, match="xi_k"):
+        StrokeConfig(xi_k=0.0).validate()
+    with pytest.raises(SketchError, match="static_warmup"):
+        MotionGuidanceConfig(static_warmup=1.5).validate()
 
 
 def test_frequency_window_fades_bands_in():
@@ -94,8 +126,8 @@ def test_lpips_never_downloads(tmp_path, monkeypatch):
     torchvision = pytest.importorskip("torchvision")
     pytest.importorskip("lpips")
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    with pytest.warns(UserWarning, match="random-init"):
-        model, pre = load_lpips("alex")
+    with pytest.warns(UserWarning, match="random-init"):  # only when a random trunk is allowed, and warned
+        model, pre = load_lpips("alex", allow_random=True)
     assert pre is False
     with pytest.raises(SketchError, match="alexnet-owt-7be5be79.pth"):
         load_lpips("alex", allow_random=False)
@@ -110,15 +142,21 @@ def test_lpips_never_downloads(tmp_path, monkeypatch):
     assert torch.equal(model.net.slice1[0].weight, feats["features.0.weight"])
     x = torch.rand(1, 3, 32, 32) * 2 - 1
     assert float(model(x, x)) == pytest.approx(0.0, abs=1e-6) and float(model(x, -x)) > 0
-    fn, desc = make_frame_loss("lpips", "cpu", net="alex")
-    assert desc == "lpips-alex" and float(fn(torch.rand(1, 32, 32), torch.ones(1, 32, 32))[0]) > 0
+    fn = make_frame_loss("lpips", "cpu", net="alex")
+    assert fn.description == "lpips-alex" and float(fn(torch.rand(1, 32, 32), torch.ones(1, 32, 32))[0]) > 0
+    assert make_frame_loss("auto", "cpu", net="alex").name == "lpips"  # weights found: auto is LPIPS
 
 
 def test_vgg_feature_loss_random_trunk(tmp_path, monkeypatch):
     pytest.importorskip("torchvision")
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    with pytest.raises(SketchError, match="vgg16-397923af.pth"):  # no weights: a clear error, never silent
+        make_frame_loss("vgg", "cpu")
+    with pytest.warns(UserWarning, match="blurred L2"):  # auto says so when it cannot use LPIPS
+        assert make_frame_loss("auto", "cpu").name == "l2_blur"
     with pytest.warns(UserWarning):
-        fn, desc = make_frame_loss("vgg", "cpu")
+        fn = make_frame_loss("vgg", "cpu", allow_random=True)
+    desc = fn.description
     a = torch.rand(1, 32, 32)
     assert "random" in desc and float(fn(a, a)[0]) == pytest.approx(0.0, abs=1e-6) and float(fn(a, 1 - a)[0]) > 0
     b = torch.rand(1, 32, 32, requires_grad=True)
@@ -180,12 +218,13 @@ def test_motion_guidance_recovers_motion_moving_camera(stick24, one_thread):
     """Stage 1 recovers the stick figure's geometry AND motion from a moving camera.
 
     Scene: radius ~1 world unit, 24 frames at 64 px, a new camera pose every frame;
-    one pixel at the scene centre is ~0.045 units. The initial cloud (rays through
-    the frame-0 mask at random depth) has Chamfer ~0.31. The motion test: velocity
+    one pixel at the scene centre is ~0.045 units. The initial cloud, carved from the
+    views around t = 0, has Chamfer ~0.067 (rays through the frame-0 mask at random
+    depth, the earlier start, had ~0.31). The motion test: velocity
     error (units per frame, tracking correspondence) against the FROZEN baseline,
     the same final points with zero motion (a result that only places points well
-    scores exactly that). Measured: Chamfer 0.008, velocity error 0.0023 vs frozen
-    0.0045 (ratio 0.50; the waving forearm's points 0.0076 vs 0.0225).
+    scores exactly that). Measured: Chamfer 0.008, velocity error 0.0024 vs frozen
+    0.0046 (ratio 0.52).
     """
     v = load_dnerf(stick24)
     gt = load_ground_truth(stick24)["samples"]
@@ -195,8 +234,8 @@ def test_motion_guidance_recovers_motion_moving_camera(stick24, one_thread):
     after = motion_metrics(r.trajectories, gt)
     frozen = motion_metrics(_frozen(r, len(v.times)), gt)
     print("before", before, "after", after, "frozen", frozen, "s/step", r.settings["seconds_per_step"])
-    assert before["chamfer"] > 0.2
-    assert after["chamfer"] < 0.1 * before["chamfer"] and after["chamfer"] < 0.02  # < half a pixel at the centre
+    assert 0.03 < before["chamfer"] < 0.12  # carved: on the object from the start, but not the answer
+    assert after["chamfer"] < 0.3 * before["chamfer"] and after["chamfer"] < 0.02  # < half a pixel at the centre
     assert after["velocity_error"] < 0.6 * frozen["velocity_error"]
     assert r.settings["weights_used"][1:3] == [1.0, 0.1] and r.settings["parallax"] is True
 
@@ -236,3 +275,25 @@ def test_bad_config():
     with pytest.raises(SketchError, match="empty"):  # white frames: no ink to place points on
         motion_guidance(v, MotionGuidanceConfig(init="ink", num_points=10, iterations=1, frame_loss="l2",
                                                 device="cpu"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [0, 1])
+def test_walker_motion_is_recovered_in_3d(tmp_path, one_thread, seed):
+    """The figure whose limbs swing in depth, moving camera, 64 px, 300 stage-1 steps (CPU-sized).
+
+    Measured at README's settings (96 px, 400 steps, bench/reconstruct3d.py): points Chamfer 1.0 % of the
+    diagonal, velocity error 0.53x and tracking error 0.53x those of the same points held still (before the
+    carved start: 1.4 %, 0.66x, 0.73x). The bounds below leave margin for seeds and the smaller size.
+    """
+    from sketchmotion.core.metrics import motion_report
+
+    render_dnerf_folder("walker", str(tmp_path), num_frames=24, size=96, camera_mode="moving", seed=seed)
+    v = load_dnerf(str(tmp_path), size=64)
+    gt = load_ground_truth(str(tmp_path))["samples"]
+    r = motion_guidance(v, MotionGuidanceConfig(num_points=1500, iterations=300, frame_loss="l2_blur", seed=seed,
+                                                device="cpu"))
+    rep = motion_report(r.trajectories, gt)
+    print("walker seed", seed, rep)
+    assert rep["chamfer_pct"] < 2.2
+    assert rep["velocity_ratio"] < 0.8 and rep["tracking_ratio"] < 0.8

@@ -58,3 +58,22 @@ def test_synthetic_scene_to_reconstructed_sketch(comfy):
     assert anim2.frames.shape == anim.frames.shape
     with pytest.raises(SketchError, match="posed_video, or frames"):
         run(node(comfy, "SketchMotionReconstruct3DSketch"), frames=frames, **quick)
+    # depth maps (an IMAGE batch, bright = near, any size) and the CLIP term through a CLIP_VISION-like model
+    import torch
+
+    class Vision(torch.nn.Module):  # ComfyUI's CLIPVisionModelProjection returns (hidden, intermediate, embeds)
+        def __init__(self):
+            super().__init__()
+            self.proj = torch.nn.Linear(3 * 16 * 16, 8)
+
+        def forward(self, x):
+            e = self.proj(torch.nn.functional.interpolate(x, (16, 16)).flatten(1))
+            return None, None, e
+
+    clip_vision = type("ClipVision", (), {"model": Vision(), "image_size": 32, "image_mean": [0.5] * 3,
+                                          "image_std": [0.5] * 3, "load_device": torch.device("cpu")})()
+    depth = torch.rand(8, 24, 24, 3)
+    anim3, _ = run(node(comfy, "SketchMotionReconstruct3DSketch"), frames=frames, cameras=cams, depth=depth,
+                   clip_weight=0.5, clip_vision=clip_vision, **quick).result
+    assert anim3.frames.shape == anim.frames.shape and "CLIP_VISION" in str(anim3.settings.get("stage2.clip_model"))
+    assert anim3.settings["stage2.clip_weight"] == 0.5

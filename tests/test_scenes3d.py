@@ -195,3 +195,22 @@ def test_scenes_are_written_y_up_like_dnerf(tmp_path):
         pts = gt["samples"][0]
         assert float(pts[:, 1].max() - pts[:, 1].min()) > 1.5  # the figure stands along y
         assert torch.allclose(get_scene("walker", up="+y").sample_points(gt["times"], 2000), gt["samples"], atol=1e-5)
+
+
+def test_with_depth_attaches_resized_maps_and_refuses_wrong_counts():
+    from sketchmotion.core.posed_video import with_depth
+
+    v = from_frames(torch.ones(3, 16, 24, 3))
+    d = with_depth(v, torch.rand(3, 8, 12, 3))  # an IMAGE batch at half size: first channel, resized
+    assert d.depth.shape == (3, 16, 24) and d.depth_mode == "relative"
+    one = with_depth(v, torch.rand(16, 24), "metric")  # one map for every frame
+    assert one.depth.shape == (3, 16, 24) and torch.equal(one.depth[0], one.depth[2])
+    with pytest.raises(SketchError, match="one per frame"):
+        with_depth(v, torch.rand(2, 16, 24))
+
+
+def test_scene_names_for_node_schemas_match_the_builders():
+    from sketchmotion.core.options import SCENE_NAMES
+    from sketchmotion.core.scenes3d import SCENES
+
+    assert tuple(SCENES) == SCENE_NAMES

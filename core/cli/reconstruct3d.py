@@ -1,7 +1,8 @@
 """`python -m sketchmotion reconstruct3d`: dynamic 3D strokes from a posed video (Liv3Stroke).
 
     python -m sketchmotion reconstruct3d DNERF_FOLDER --out DIR [--strokes N] [--iters-stage1 N]
-        [--iters-stage2 N] [--size N] [--points N] [--frame-loss auto|lpips|vgg|l2_blur] [--seed N]
+        [--iters-stage2 N] [--size N] [--points N] [--frame-loss auto|lpips|vgg|l2_blur|l2|l1]
+        [--allow-download] [--clip-weight W] [--clip-model SPEC] [--seed N]
 
 Writes DIR/sketch3d.safetensors (the D = 3 animation with the input cameras,
 readable by core.animation_io.load_animation), DIR/turntable.gif, and
@@ -19,7 +20,7 @@ import sys
 def _metrics(folder: str, motion, anim) -> dict:
     import torch
 
-    from ..metrics import chamfer_distance, motion_metrics
+    from ..metrics import chamfer_distance, motion_metrics, motion_report
     from ..pipelines.reconstruct3d import stroke_samples
     from ..scenes3d import load_ground_truth
 
@@ -31,7 +32,11 @@ def _metrics(folder: str, motion, anim) -> dict:
     frozen = motion_metrics(motion.canonical[None].expand(tr.shape[0], -1, -1), gt)
     out["points.velocity_error_frozen"] = frozen.get("velocity_error")
     n = anim.sketch.num_points // 4
-    out["strokes.chamfer"] = chamfer_distance(stroke_samples(anim.frames.reshape(anim.num_frames, n, 4, 3)), gt)
+    strokes = stroke_samples(anim.frames.reshape(anim.num_frames, n, 4, 3))
+    out["strokes.chamfer"] = chamfer_distance(strokes, gt)
+    for name, traj in (("points", tr), ("strokes", strokes)):  # scale-free: % of the diagonal, x a still sketch
+        rep = motion_report(traj, gt)
+        out.update({f"{name}.{k}": rep[k] for k in ("chamfer_pct", "velocity_ratio", "tracking_ratio") if k in rep})
     out["units"] = "world units of the scene (velocity: per frame); see core.metrics"
     return {k: (float(v) if isinstance(v, (int, float)) or torch.is_tensor(v) else v) for k, v in out.items()}
 
@@ -39,8 +44,8 @@ def _metrics(folder: str, motion, anim) -> dict:
 def cmd_reconstruct3d(args) -> int:
     from ..animation_io import save_animation
     from ..errors import SketchError
-    from ..pipelines.reconstruct3d import (MotionGuidanceConfig, Reconstruct3DConfig, StrokeConfig, reconstruct3d,
-                                          resolve_frame_loss)
+    from ..guidance.perceptual import FrameLossConfig
+    from ..pipelines.reconstruct3d import MotionGuidanceConfig, Reconstruct3DConfig, StrokeConfig, reconstruct3d
     from ..render3d import camera_path, render_3d, save_images
     from ..posed_video import load_dnerf
     from ..callbacks import Callbacks
@@ -48,12 +53,13 @@ def cmd_reconstruct3d(args) -> int:
     if args.strokes < 1 or args.size < 16:
         raise SketchError("--strokes must be >= 1 and --size >= 16.")
     video = load_dnerf(args.folder, size=args.size)
-    loss = resolve_frame_loss(args.frame_loss)
+    loss = FrameLossConfig(args.frame_loss, allow_download=args.allow_download)
     cfg = Reconstruct3DConfig(
         MotionGuidanceConfig(iterations=args.iters_stage1, num_points=args.points, frame_loss=loss, seed=args.seed,
                              render_size=args.size, device=args.device),
         StrokeConfig(num_strokes=args.strokes, iterations=args.iters_stage2, frame_loss=loss, seed=args.seed,
-                     render_size=args.size, device=args.device, clip_weight=args.clip_weight))
+                     render_size=args.size, device=args.device, clip_weight=args.clip_weight,
+                     clip_model=args.clip_model))
     last = [-1]
 
     def progress(step, total, preview, stats):
@@ -71,7 +77,8 @@ def cmd_reconstruct3d(args) -> int:
     gif = os.path.join(args.out, "turntable.gif")
     save_images((frames.clamp(0, 1).numpy() * 255 + 0.5).astype("uint8"), gif, fps=anim.fps)
     metrics = {"stage1_seconds": motion.settings["seconds"], "stage2_seconds": anim.settings["stage2.seconds"],
-               "frame_loss": loss, "points": int(motion.canonical.shape[0]), "strokes": args.strokes}
+               "frame_loss": anim.settings.get("stage2.frame_loss_used", loss.name), "points": int(motion.canonical.shape[0]),
+               "strokes": args.strokes}
     if os.path.isfile(os.path.join(args.folder, "ground_truth.npz")):
         metrics.update(_metrics(args.folder, motion, anim))
     with open(os.path.join(args.out, "metrics.json"), "w") as f:
@@ -92,11 +99,16 @@ def register(sub) -> None:
                    help="stroke-fitting steps (default 1000)")
     p.add_argument("--size", type=int, default=256, help="longest side of the frames used for fitting (default 256)")
     p.add_argument("--points", type=int, default=None, help="stage-1 points (default 10000 on GPU, 2000 on CPU)")
-    p.add_argument("--frame-loss", default="auto", choices=["auto", "lpips", "vgg", "l2_blur", "l2"],
-                   help="auto: LPIPS when torchvision's VGG16 weights are in the torch cache, else blurred L2")
+    p.add_argument("--frame-loss", default="auto", choices=["auto", "lpips", "vgg", "l2_blur", "l2", "l1"],
+                   help="auto: LPIPS when torchvision's VGG16 weights are in torch's cache (or --allow-download), "
+                        "else blurred L2 with a warning")
+    p.add_argument("--allow-download", action="store_true",
+                   help="let torchvision download the LPIPS trunk weights (VGG16) into torch's cache")
     p.add_argument("--clip-weight", type=float, default=0.0,
                    help="weight of the CLIP term in the stroke-stage loss (default 0: off; needs open_clip and "
-                        "ViT-B-32 openai weights in the Hugging Face cache)")
+                        "the --clip-model weights on disk)")
+    p.add_argument("--clip-model", default="ViT-B-32:openai",
+                   help="open_clip model for --clip-weight: ARCH:TAG (Hugging Face cache), a folder, or local-dir:PATH")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default=None, help="cpu / cuda (default: cuda when available)")
     p.set_defaults(func=cmd_reconstruct3d)

@@ -1,25 +1,33 @@
-"""Perceptual frame losses shared by the 3D stages (and anyone comparing images).
+"""Frame losses shared by both 3D stages (and anyone comparing images): one name, one meaning.
 
-- `load_lpips(net)`: the `lpips` package's LPIPS; the trunk's ImageNet weights are
-  read from a local file (never downloaded); a missing file either falls back to a
-  random trunk with a warning or raises a SketchError naming the file.
-- `VGGFeatureLoss`: the sketch papers' "LPIPS" (CLIPasso, 3Doodle): VGG16 conv
-  outputs before ReLU at 5 stages, channel-normalised, no learned heads.
-- `make_frame_loss(kind, device)`: loss(render, target) on grayscale [B, H, W].
-- `barron_rho(x, alpha=1, c=0.1)`: Barron's robust loss (alpha = 1: pseudo-Huber
-  sqrt((x/c)^2 + 1) - 1), the rho of Liv3Stroke's stroke-stage frame loss.
-- `blurred_l2(render, target, sigma)`: L2 between Gaussian-blurred images, divided
-  by the same measure for an empty (white) render: 1 = nothing drawn, 0 = exact.
-  The blur widens the basin of attraction of thin strokes (coarse-to-fine).
-- `clip_distance(encoder, render, target)`: 1 - cosine of CLIP image embeddings
-  (core.metrics_clip.ClipImageEncoder), differentiable in the render: the CLIP term
-  of Liv3Stroke's stroke-stage frame loss.
+`make_frame_loss(name, ...)` -> a `FrameLoss`: loss(render, target) -> per-image loss [B] on
+grayscale [B, H, W] images in 0..1. The names (FRAME_LOSSES), the same in every stage:
+- "l1": mean |r - g|;
+- "l2": mean (r - g)^2;
+- "l2_blur": mean (G_s r - G_s g)^2, G_s a Gaussian blur of sigma s = `blur` px (the basin of
+  attraction of thin strokes grows with s; blur 0 is "l2");
+- "lpips": the `lpips` package's LPIPS (learned heads ship with the package) on a VGG16 / AlexNet
+  trunk with torchvision's ImageNet weights;
+- "vgg": the sketch papers' "LPIPS" (CLIPasso, 3Doodle): VGG16 conv outputs before ReLU at 5
+  stages, channel-normalised, no learned heads (`VGGFeatureLoss`);
+- "auto": "lpips" when its trunk weights are found, else "l2_blur" with a warning naming the file.
+`FrameLoss.relative(r, g)` divides by the same loss of an empty (white) render (1 = nothing
+drawn, 0 = exact), so weights mean the same at any size. `FrameLossConfig` is the sub-config both
+stages share (name, blur, trunk, where weights are looked for, whether a download is allowed).
+
+Trunk weights are found by core.models.find_backbone_weights: the given file, ComfyUI model
+folders (`search_dirs`), torch's hub cache, or torchvision's download when allowed; otherwise a
+SketchError says where to put the file (a random trunk only when explicitly allowed, warned).
+
+Also: `barron_rho` (Barron's robust loss, the rho of Liv3Stroke's stroke stage) and the CLIP
+term (`clip_embed`, `clip_distance`: 1 - cosine of open_clip image embeddings).
 """
 
 from __future__ import annotations
 
 import os
 import warnings
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -28,44 +36,57 @@ from ..errors import SketchError
 from ..filters import gaussian_blur
 
 FRAME_LOSSES = ("lpips", "vgg", "l2", "l1", "l2_blur")
-BACKBONE_FILES = {"vgg": "vgg16-397923af.pth", "alex": "alexnet-owt-7be5be79.pth"}
+LOSS_CHOICES = ("auto", *FRAME_LOSSES)
+PERCEPTUAL = ("lpips", "vgg")
 
 
-def backbone_file(net: str) -> str:
-    """Where torchvision caches the ImageNet weights of `net` ('vgg' or 'alex')."""
-    return os.path.join(torch.hub.get_dir(), "checkpoints", BACKBONE_FILES[net])
+def backbone_file(net: str, search_dirs=()) -> str | None:
+    """The trunk weights file of `net` ('vgg' or 'alex') that would be used (core.models), or None."""
+    from ..models import find_backbone_weights
+
+    p = find_backbone_weights(net, search_dirs)
+    return None if p is None else str(p)
 
 
-def backbone_state(net: str, weights_path: str | None = None, allow_random: bool = True) -> dict | None:
-    """The trunk's state dict from `weights_path` or torchvision's cache; None = random trunk (warned)."""
-    path = weights_path or backbone_file(net)
-    if os.path.isfile(path):
-        try:
-            return torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as e:  # noqa: BLE001 - a broken file is a user-fixable error
-            raise SketchError(f"Cannot read loss backbone weights {path}: {e}.") from e
-    if weights_path or not allow_random:
-        raise SketchError(
-            f"Loss backbone weights not found: {path}. Put torchvision's ImageNet {net} weights "
-            f"({BACKBONE_FILES[net]}) there, or allow a random backbone.")
-    warnings.warn(f"No ImageNet weights at {path}; the perceptual loss uses a random-init {net} trunk.")
-    return None
+def backbone_state(net: str, weights_path: str | None = None, allow_random: bool = False, search_dirs=(),
+                   allow_download: bool = False) -> dict | None:
+    """The trunk's state dict from `weights_path`, else as core.models.find_backbone_weights finds it.
 
-
-def load_lpips(net: str = "vgg", weights_path: str | None = None, allow_random: bool = True):
-    """The `lpips` package's LPIPS (learned heads ship with the package); never downloads.
-
-    The trunk is built random (pnet_rand) and then loaded from `weights_path` or
-    torchvision's cache file under $TORCH_HOME/hub/checkpoints when present.
-    Returns (module, pretrained_trunk: bool).
+    Not found: a SketchError saying where to put the file, or with allow_random a random trunk
+    (None) and a warning: never a silent fallback.
     """
-    if net not in BACKBONE_FILES:
+    from ..models import find_backbone_weights
+
+    if weights_path:
+        if not os.path.isfile(weights_path):
+            raise SketchError(f"Loss backbone weights not found: {weights_path}.")
+        path = weights_path
+    else:
+        path = find_backbone_weights(net, search_dirs, allow_download, required=not allow_random)
+        if path is None:
+            warnings.warn(f"No ImageNet {net} weights found (see core.models.find_backbone_weights); the "
+                          f"perceptual loss uses a random-init {net} trunk.")
+            return None
+    try:
+        return torch.load(str(path), map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - a broken file is a user-fixable error
+        raise SketchError(f"Cannot read loss backbone weights {path}: {e}.") from e
+
+
+def load_lpips(net: str = "vgg", weights_path: str | None = None, allow_random: bool = True, search_dirs=(),
+               allow_download: bool = False):
+    """The `lpips` package's LPIPS (learned heads ship with the package).
+
+    The trunk is built random (pnet_rand), then loaded from the weights `backbone_state` finds
+    (downloaded only with allow_download). Returns (module, pretrained_trunk: bool).
+    """
+    if net not in ("vgg", "alex"):
         raise SketchError(f"LPIPS net must be 'vgg' or 'alex', got {net!r}.")
     try:
         import lpips
     except ImportError as e:
         raise SketchError("The LPIPS frame loss needs the `lpips` package: pip install lpips.") from e
-    state = backbone_state(net, weights_path, allow_random)
+    state = backbone_state(net, weights_path, allow_random, search_dirs, allow_download)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model = lpips.LPIPS(net=net, pnet_rand=True, verbose=False)
@@ -120,41 +141,110 @@ class VGGFeatureLoss(torch.nn.Module):
         return total
 
 
-def pyramid_l2(r: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
-    """Sum of MSEs over an average-pooling pyramid of grayscale [B, H, W] images (down to 8 px)."""
-    r, g = r[:, None], g[:, None]
-    loss = F.mse_loss(r, g)
-    while min(r.shape[-2:]) >= 8:
-        r, g = F.avg_pool2d(r, 2), F.avg_pool2d(g, 2)
-        loss = loss + F.mse_loss(r, g)
-    return loss
+@dataclass
+class FrameLossConfig:
+    """The frame loss of a 3D stage (see the module docstring); both stages take one."""
+
+    name: str = "auto"  # one of LOSS_CHOICES
+    blur: float = 1.0  # px at the fitting size: sigma of "l2_blur"
+    lpips_net: str = "vgg"  # trunk of "lpips": vgg or alex ("vgg" always uses VGG16)
+    weights_path: str | None = None  # the trunk's torchvision ImageNet state dict (else searched)
+    search_dirs: tuple = ()  # folders to look for the trunk file in (e.g. ComfyUI model folders)
+    allow_download: bool = False  # let torchvision download the trunk weights into torch's cache
+    allow_random_backbone: bool = False  # no weights -> a random trunk (warned) instead of an error
+
+    def validate(self) -> "FrameLossConfig":
+        if self.name not in LOSS_CHOICES:
+            raise SketchError(f"Unknown frame loss {self.name!r}; use one of {', '.join(LOSS_CHOICES)}.")
+        if not self.blur >= 0:
+            raise SketchError(f"The frame loss blur must be >= 0 px, got {self.blur}.")
+        if self.lpips_net not in ("vgg", "alex"):
+            raise SketchError(f"LPIPS net must be 'vgg' or 'alex', got {self.lpips_net!r}.")
+        return self
 
 
-def make_frame_loss(kind: str, device, net: str = "vgg", weights_path: str | None = None,
-                    allow_random: bool = True):
-    """(loss(render [B,H,W], target [B,H,W]) -> per-image loss [B], description) for grayscale images in 0..1."""
-    if kind not in FRAME_LOSSES:
-        raise SketchError(f"Unknown frame loss {kind!r}; use one of {', '.join(FRAME_LOSSES)}.")
-    if kind == "l2":
-        return (lambda r, g: ((r - g) ** 2).flatten(1).mean(1)), "l2"
-    if kind == "l1":
-        return (lambda r, g: (r - g).abs().flatten(1).mean(1)), "l1"
-    if kind == "l2_blur":
-        return (lambda r, g: torch.stack([pyramid_l2(a[None], b[None]) for a, b in zip(r, g)])), "l2_blur"
-    if kind == "lpips":
-        model, pre = load_lpips(net, weights_path, allow_random)
+def as_frame_loss_config(value) -> FrameLossConfig:
+    """A FrameLossConfig from a config or a loss name (validated)."""
+    if isinstance(value, FrameLossConfig):
+        return value.validate()
+    if isinstance(value, str):
+        return FrameLossConfig(name=value).validate()
+    raise SketchError(f"frame_loss must be a loss name or a FrameLossConfig, got {type(value).__name__}.")
+
+
+def resolve_loss_name(name: str, net: str = "vgg", weights_path: str | None = None, search_dirs=(),
+                      allow_download: bool = False) -> str:
+    """'auto' -> "lpips" when its trunk weights are found (or may be downloaded), else "l2_blur" (warned)."""
+    if name != "auto":
+        return name
+    if weights_path or allow_download or backbone_file(net, search_dirs) is not None:
+        return "lpips"
+    warnings.warn(f"No ImageNet {net} weights for LPIPS were found ({', '.join(search_dirs) or 'no model folders'}, "
+                  "torch's hub cache); the frame loss is blurred L2. Put torchvision's file there or allow a "
+                  "download to use LPIPS.")
+    return "l2_blur"
+
+
+class FrameLoss:
+    """loss(render [B,H,W], target [B,H,W], blur=None) -> [B]; `relative` divides by an empty render's loss."""
+
+    def __init__(self, name: str, fn, description: str, blur: float = 0.0):
+        self.name, self.fn, self.description, self.blur = name, fn, description, float(blur)
+
+    def __call__(self, render: torch.Tensor, target: torch.Tensor, blur: float | None = None) -> torch.Tensor:
+        return self.fn(render, target, self.blur if blur is None else float(blur))
+
+    def relative(self, render: torch.Tensor, target: torch.Tensor, blur: float | None = None,
+                 empty: torch.Tensor | None = None) -> torch.Tensor:
+        """loss / (the loss of a white render of the same target), detached normaliser: 1 = nothing drawn."""
+        if empty is None:
+            with torch.no_grad():
+                empty = self(torch.ones_like(target), target, blur)
+        return self(render, target, blur) / empty.clamp_min(1e-8)
+
+    def __repr__(self) -> str:
+        return f"FrameLoss({self.description})"
+
+
+def _blurred(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    return gaussian_blur(x[:, None], sigma)[:, 0] if sigma > 0 else x
+
+
+def make_frame_loss(name: str, device="cpu", *, blur: float = 1.0, net: str = "vgg", weights_path: str | None = None,
+                    search_dirs=(), allow_download: bool = False, allow_random: bool = False) -> FrameLoss:
+    """The FrameLoss called `name` (FRAME_LOSSES, or "auto"; see the module docstring)."""
+    name = resolve_loss_name(name, net, weights_path, search_dirs, allow_download) if name == "auto" else name
+    if name not in FRAME_LOSSES:
+        raise SketchError(f"Unknown frame loss {name!r}; use one of {', '.join(LOSS_CHOICES)}.")
+    if name == "l1":
+        return FrameLoss("l1", lambda r, g, s: (r - g).abs().flatten(1).mean(1), "l1")
+    if name == "l2":
+        return FrameLoss("l2", lambda r, g, s: ((r - g) ** 2).flatten(1).mean(1), "l2")
+    if name == "l2_blur":
+        return FrameLoss("l2_blur", lambda r, g, s: ((_blurred(r, s) - _blurred(g, s)) ** 2).flatten(1).mean(1),
+                         f"l2_blur (sigma {blur:g} px)", blur)
+    if name == "lpips":
+        model, pre = load_lpips(net, weights_path, allow_random, search_dirs, allow_download)
         model = model.to(device)
 
-        def lp(r, g):
+        def lp(r, g, s):
             return model(r[:, None].expand(-1, 3, -1, -1) * 2 - 1, g[:, None].expand(-1, 3, -1, -1) * 2 - 1).flatten()
-        return lp, f"lpips-{net}" + ("" if pre else " (random trunk)")
-    state = backbone_state("vgg", weights_path, allow_random)
+        return FrameLoss("lpips", lp, f"lpips-{net}" + ("" if pre else " (random trunk)"))
+    state = backbone_state("vgg", weights_path, allow_random, search_dirs, allow_download)
     model = VGGFeatureLoss(state).to(device)
 
-    def vgg(r, g):
+    def vgg(r, g, s):
         return torch.stack([model(a[None, None].expand(-1, 3, -1, -1), b[None, None].expand(-1, 3, -1, -1))
                             for a, b in zip(r, g)])
-    return vgg, "vgg-features" + ("" if state is not None else " (random trunk)")
+    return FrameLoss("vgg", vgg, "vgg-features" + ("" if state is not None else " (random trunk)"))
+
+
+def frame_loss_from_config(cfg: FrameLossConfig, device="cpu") -> FrameLoss:
+    """make_frame_loss with a FrameLossConfig's settings."""
+    cfg = as_frame_loss_config(cfg)
+    return make_frame_loss(cfg.name, device, blur=cfg.blur, net=cfg.lpips_net, weights_path=cfg.weights_path,
+                           search_dirs=cfg.search_dirs, allow_download=cfg.allow_download,
+                           allow_random=cfg.allow_random_backbone)
 
 
 def barron_rho(x: torch.Tensor, alpha: float = 1.0, c: float = 0.1) -> torch.Tensor:
@@ -166,19 +256,6 @@ def barron_rho(x: torch.Tensor, alpha: float = 1.0, c: float = 0.1) -> torch.Ten
         return torch.log1p(0.5 * z)
     b = abs(alpha - 2.0)
     return b / alpha * ((z / b + 1.0) ** (alpha / 2.0) - 1.0)
-
-
-def blurred_l2(render: torch.Tensor, target: torch.Tensor, sigma: float, background: float = 1.0) -> torch.Tensor:
-    """Per-image [B] L2 of Gaussian-blurred grayscale images [B, H, W], relative to an empty render.
-
-    1.0 means "as far as a blank canvas", 0.0 an exact match; the normaliser is
-    detached, so gradients are those of the plain blurred L2 scaled per image.
-    """
-    r = gaussian_blur(render[:, None], sigma)[:, 0]
-    g = gaussian_blur(target[:, None], sigma)[:, 0]
-    err = ((r - g) ** 2).flatten(1).mean(1)
-    empty = ((background - g) ** 2).flatten(1).mean(1).detach().clamp_min(1e-12)
-    return err / empty
 
 
 def clip_embed(encoder, images: torch.Tensor) -> torch.Tensor:

@@ -10,8 +10,13 @@ and moves over time t in [0, 1] as
 - T_i^t: translation from M_T (same inputs), initialised by distillation from
   the stage-1 deformation field (see `distill_from_field`);
 - L_i^t: per-control-point offsets from M_L (same inputs, 4 x 3 outputs);
-- xi(v) = v sigmoid(k (|v| - tau)), the static-period correction: motions much
-  smaller than tau are suppressed (|v| in normalised scene units, per stroke).
+- xi(v) = v sigmoid(k (|v| - tau)), the static-period correction on R and T: with
+  k tau = 10 (defaults k = 500, tau = 0.02 scene radii, under a pixel at 96 px) a
+  motion of tau / 2 keeps 0.7% of itself and one of 2 tau 99.99%: still
+  periods stay still, real motion passes (with k tau = 1 the slope at 0 was 0.27: no
+  suppression). R and T start from the distilled stage-1 motion, above tau where
+  anything moves. The offsets L start at zero, where a steep xi would have no
+  gradient, so they are left to the magnitude regulariser instead.
 Every head's last layer starts at zero and the outputs at the canonical time are
 subtracted, so the strokes start exactly at the canonical control points and the
 canonical frame stays canonical.
@@ -278,7 +283,7 @@ class StrokeMotion(nn.Module):
 
     def __init__(self, canonical: torch.Tensor, center=(0.0, 0.0, 0.0), scale: float = 1.0, time_freqs: int = 4,
                  embed_dim: int = 16, width: int = 64, depth: int = 2, canonical_time: float = 0.0,
-                 xi_k: float = 200.0, xi_tau: float = 0.005):
+                 xi_k: float = 500.0, xi_tau: float = 0.02):
         super().__init__()
         canonical = torch.as_tensor(canonical, dtype=torch.float32)
         if canonical.ndim != 3 or canonical.shape[1:] != (4, 3):
@@ -327,7 +332,6 @@ class StrokeMotion(nn.Module):
         r, tr, off = self.heads(t)
         r = static_correction(r, self.xi_k, self.xi_tau)
         tr = static_correction(tr, self.xi_k, self.xi_tau)
-        off = static_correction(off, self.xi_k, self.xi_tau)
         p = self.canonical_norm  # [N, 4, 3]
         c = p.mean(1, keepdim=True)
         R = axis_angle_to_matrix(r)  # [T, N, 3, 3]

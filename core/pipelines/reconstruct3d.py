@@ -30,14 +30,22 @@ canonical time; then the time window widens to the whole video while the
 encodings' frequency bands of time and position fade in (Nerfies' window), so
 the field learns smooth, near-rigid motion before fine detail.
 
-Stage 2 is `fit_strokes` (see core.motion.strokes3d); `reconstruct3d` runs both.
+Start: with a moving camera the canonical points are carved (`carve_points`): volume samples kept where
+they land on the object in most of the views around the canonical time, a visual hull taken before the
+object has moved much; with depth maps they sit on them; otherwise on rays through the object's pixels.
+
+Stage 2 is `fit_strokes` (see core.motion.strokes3d); `reconstruct3d` runs both. Its strokes keep the
+stage-1 motion through a motion-guidance term (`StrokeConfig.w_guidance`). Both stages share one loop
+shape: `pick_frames` (random frames plus their neighbours), `temporal_loss`, `decay_learning_rates`,
+`report_progress`, one `FrameLossConfig` (core.guidance.perceptual.make_frame_loss: one meaning per
+loss name) and `validate()` of every setting before any work.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 
 import torch
 import torch.nn.functional as F
@@ -45,13 +53,14 @@ import torch.nn.functional as F
 from ..callbacks import NO_CALLBACKS, Callbacks
 from ..camera import Cameras
 from ..errors import SketchError
-from ..guidance.perceptual import (FRAME_LOSSES, VGGFeatureLoss, backbone_state, barron_rho, blurred_l2,
-                                   clip_distance, clip_embed, load_lpips, make_frame_loss)
+from ..guidance.perceptual import (FRAME_LOSSES, FrameLossConfig, VGGFeatureLoss, as_frame_loss_config, backbone_state,
+                                   barron_rho, clip_distance, clip_embed, frame_loss_from_config, load_lpips,
+                                   make_frame_loss, resolve_loss_name)
 from ..motion.point_field import DeformationField
 from ..posed_video import PosedVideo
 from ..raster.points import splat
 
-INITS = ("auto", "volume", "mask", "ink", "depth")
+INITS = ("auto", "carve", "volume", "mask", "ink", "depth")
 # A fixed camera sees no parallax, so depth is not observable from the frames: without depth maps the
 # points start in a slab +-15% of the view's half-width about the look-at depth (the object is assumed
 # to be roughly where the camera looks, and about as deep as a third of the view is wide).
@@ -61,10 +70,12 @@ FIXED_CAMERA_DEPTH_SPREAD = 0.15
 # ~10x smaller than with a moving camera (measured on the synthetic scenes); the regularisers follow it.
 REGULARISER_WEIGHTS = {"moving": (1.0, 0.1, 0.0), "fixed": (0.1, 0.01, 0.1)}
 
-__all__ = ["FRAME_LOSSES", "INITS", "MotionGuidanceConfig", "PointMotion", "Reconstruct3DConfig", "StrokeConfig",
-           "VGGFeatureLoss", "as_callbacks", "backbone_state", "barron_rho", "documented_config", "fit_strokes", "has_parallax",
-           "initial_points", "knn_indices", "load_lpips", "make_frame_loss", "motion_guidance", "pixel_size",
-           "reconstruct3d", "resolve_frame_loss", "scene_bounds", "stroke_samples", "stroke_sketch"]
+__all__ = ["FRAME_LOSSES", "FramePick", "FrameLossConfig", "INITS", "MotionGuidanceConfig", "PointMotion",
+           "Reconstruct3DConfig", "StrokeConfig", "VGGFeatureLoss", "as_callbacks", "backbone_state", "barron_rho",
+           "carve_points", "decay_learning_rates", "documented_config", "fit_strokes", "has_parallax",
+           "initial_points", "knn_indices", "load_lpips", "make_frame_loss", "motion_guidance", "pick_frames",
+           "pixel_size", "reconstruct3d", "report_progress", "resolve_frame_loss", "scene_bounds", "stroke_samples",
+           "stroke_sketch", "temporal_loss"]
 
 
 @dataclass
@@ -91,10 +102,7 @@ class MotionGuidanceConfig:
     lr_field: float = 4e-3
     lr_points: float = 1e-2  # normalised units (scene radius = 1), Adam
     lr_final_ratio: float = 0.1  # exponential decay to this fraction at the end
-    frame_loss: str = "lpips"  # the final-phase loss
-    lpips_net: str = "vgg"
-    weights_path: str | None = None  # VGG16 / AlexNet ImageNet state dict for the loss backbone
-    allow_random_backbone: bool = True  # no weights found -> random-init trunk (with a warning)
+    frame_loss: FrameLossConfig | str = "auto"  # the final-phase loss (a name is FrameLossConfig(name=...))
     w_frame: float = 1.0
     w_temp: float | None = None  # None: 1.0 (moving camera) / 0.1 (fixed camera), see REGULARISER_WEIGHTS
     w_rigid: float | None = None  # None: 0.1 / 0.01
@@ -113,6 +121,38 @@ class MotionGuidanceConfig:
     preview_every: int = 0  # 0: about 10 previews per run
     seed: int = 0
     device: str | None = None
+
+    def __post_init__(self):
+        if isinstance(self.frame_loss, str):
+            self.frame_loss = FrameLossConfig(name=self.frame_loss)
+
+    def validate(self) -> "MotionGuidanceConfig":
+        """Check every value up front (a SketchError naming the field); returns self."""
+        self.frame_loss = as_frame_loss_config(self.frame_loss)
+        _check(self.iterations >= 0 and self.frames_per_step >= 1, "iterations must be >= 0 and frames_per_step >= 1.")
+        _check(self.num_points is None or self.num_points >= 2, "motion guidance needs at least 2 points.")
+        _check(self.init in INITS, f"Unknown init {self.init!r}; use one of {', '.join(INITS)}.")
+        _check(self.point_sigma > 0 and (self.point_opacity is None or 0 < self.point_opacity <= 1),
+               "point_sigma must be > 0 and point_opacity in (0, 1].")
+        _check(self.mlp_depth >= 1 and self.mlp_width >= 1 and self.pos_freqs >= 0 and self.time_freqs >= 0,
+               "The deformation MLP needs depth and width >= 1 and frequency counts >= 0.")
+        _check(self.lr_field > 0 and self.lr_points >= 0 and 0 < self.lr_final_ratio <= 1,
+               "Learning rates must be positive and lr_final_ratio in (0, 1].")
+        for name in ("w_frame", "w_temp", "w_rigid", "w_depth_motion", "w_depth"):
+            v = getattr(self, name, None)
+            _check(v is None or v >= 0, f"{name} must be >= 0, got {v}.")
+        for name in ("static_warmup", "window_start", "window_fraction", "anneal_fraction", "blur_fraction"):
+            _check(0 <= getattr(self, name) <= 1, f"{name} must be within 0..1, got {getattr(self, name)}.")
+        _check(self.knn >= 1 and self.blur_start >= 0 and self.blur_end >= 0,
+               "knn must be >= 1 and blur_start / blur_end >= 0.")
+        _check(self.prune_background is None or 0 <= self.prune_background <= 1, "prune_background must be in 0..1.")
+        _check(self.render_size is None or self.render_size >= 8, "render_size must be >= 8 (or None).")
+        return self
+
+
+def _check(ok: bool, message: str) -> None:
+    if not ok:
+        raise SketchError(message)
 
 
 @dataclass(eq=False)
@@ -211,14 +251,23 @@ def has_parallax(cameras: Cameras, tol: float = 1e-3) -> bool:
 
 def initial_points(video: PosedVideo, num: int, init: str, centre: torch.Tensor, radius: float,
                    gen: torch.Generator, canonical_index: int = 0, depth_spread: float = 1.0) -> torch.Tensor:
-    """Canonical points [num, 3]: in the frustum volume, or on rays through mask / ink / depth pixels.
+    """Canonical points [num, 3]: in the frustum volume, on rays through mask / ink / depth pixels, or
+    carved ("carve", `carve_points`) from the views around the canonical time.
 
     Rays without depth maps get depths uniform in centre depth +- depth_spread * radius.
+    auto: depth maps when given, else carving when the cameras move, else mask rays.
     """
     if init not in INITS:
         raise SketchError(f"Unknown init {init!r}; use one of {', '.join(INITS)}.")
     if init == "auto":
-        init = "depth" if video.depth is not None else ("mask" if video.masks is not None else "volume")
+        if video.depth is not None:
+            init = "depth"
+        elif has_parallax(video.cameras):
+            init = "carve"
+        else:
+            init = "mask" if video.masks is not None else "ink"
+    if init == "carve":
+        return carve_points(video, num, centre, radius, gen, canonical_index)
     if init == "volume":
         got, tries = [], 0
         while sum(len(g) for g in got) < num and tries < 50:
@@ -258,6 +307,41 @@ def initial_points(video: PosedVideo, num: int, init: str, centre: torch.Tensor,
     return cam.unproject(pix[None], depth[None])[0]
 
 
+def carve_points(video: PosedVideo, num: int, centre: torch.Tensor, radius: float, gen: torch.Generator,
+                 canonical_index: int = 0, views: int | None = None, dilate: int = 1,
+                 keep: float = 0.75) -> torch.Tensor:
+    """Points [num, 3] only on the object: candidates in the volume are kept when they land on the object
+    (mask, else ink, dilated by `dilate` px) in at least `keep` of the `views` frames nearest the canonical
+    time (default a quarter of the video, at least 5): a visual hull of a moving camera's views while the
+    object has barely moved. Too few survivors (an object that moves fast): the best-scoring candidates."""
+    T = video.num_frames
+    k = min(T, views or max(5, T // 4))
+    near = torch.argsort((video.times - video.times[canonical_index]).abs(), stable=True)[:k]
+    obj = video.masks[near] if video.masks is not None else (1.0 - video.frames[near].mean(-1))
+    obj = F.max_pool2d((obj > 0.3).float()[:, None], 2 * dilate + 1, 1, dilate)[:, 0] if dilate > 0 else \
+        (obj > 0.3).float()
+    cams = video.cameras[near]
+    W, H = video.size
+    got, scores = [], []
+    for _ in range(40):
+        cand = centre + (torch.rand(num * 4, 3, generator=gen) * 2 - 1) * radius
+        pix, depth = cams.project(cand)
+        u, v = pix[..., 0].floor().long(), pix[..., 1].floor().long()
+        ok = (u >= 0) & (u < W) & (v >= 0) & (v < H) & (depth > cams.near)
+        hit = obj[torch.arange(k)[:, None], v.clamp(0, H - 1), u.clamp(0, W - 1)] * ok
+        score = hit.mean(0)
+        got.append(cand)
+        scores.append(score)
+        if int((torch.cat(scores) >= keep).sum()) >= num:
+            break
+    cand, score = torch.cat(got), torch.cat(scores)
+    good = cand[score >= keep]
+    if len(good) < num // 4:  # nothing agrees: the best candidates
+        good = cand[torch.argsort(score, descending=True)[: max(num // 4, 1)]]
+    idx = torch.randint(len(good), (num,), generator=gen) if len(good) < num else torch.randperm(len(good), generator=gen)[:num]
+    return good[idx]
+
+
 def knn_indices(x: torch.Tensor, k: int, chunk: int = 2048) -> torch.Tensor:
     """[N, k] indices of each point's k nearest other points (chunked, no grad)."""
     k = min(k, x.shape[0] - 1)
@@ -292,6 +376,62 @@ def _ramp(x: float) -> float:
     return min(max(x, 0.0), 1.0)
 
 
+# ------------------------------------------------- loop pieces both stages share
+@dataclass
+class FramePick:
+    """The frames of one step: `pick` [F] (sorted) are compared with the video; `need` [U] are evaluated
+    (pick and their neighbours, for the temporal loss); sel [F] = where pick sits in need; triples [K, 3] =
+    positions in need of (i - 1, i, i + 1) for every interior pick (None when there are none)."""
+
+    pick: torch.Tensor
+    need: torch.Tensor
+    sel: torch.Tensor
+    triples: torch.Tensor | None
+
+
+def pick_frames(num_frames: int, count: int, gen: torch.Generator, eligible: torch.Tensor | None = None,
+                neighbours: bool = True, device=None) -> FramePick:
+    """`count` random frames (of `eligible`, default all) and, with `neighbours`, the frames either side."""
+    pool = torch.arange(num_frames) if eligible is None else eligible
+    pick = pool[torch.randperm(len(pool), generator=gen)[:count]].sort().values
+    need = pick
+    if neighbours:
+        need = torch.unique(torch.cat([pick, (pick - 1).clamp_min(0), (pick + 1).clamp_max(num_frames - 1)]))
+    where = {int(i): j for j, i in enumerate(need.tolist())}
+    sel = torch.tensor([where[int(i)] for i in pick.tolist()])
+    trip = [(where[i - 1], where[i], where[i + 1]) for i in pick.tolist()
+            if neighbours and 0 < i < num_frames - 1]
+    triples = torch.tensor(trip) if trip else None
+    to = (lambda x: x.to(device)) if device is not None else (lambda x: x)  # noqa: E731
+    return FramePick(to(pick), to(need), to(sel), None if triples is None else to(triples))
+
+
+def temporal_loss(x: torch.Tensor, frames: FramePick) -> torch.Tensor:
+    """Velocity continuity: mean over interior picks and points of |x^{t+1} - 2 x^t + x^{t-1}|^2 (x [U, ..., D])."""
+    if frames.triples is None:
+        return x.new_zeros(())
+    a, b, c = frames.triples.unbind(1)
+    return ((x[c] - 2 * x[b] + x[a]) ** 2).sum(-1).mean()
+
+
+def decay_learning_rates(opt: torch.optim.Optimizer, base: list[float], final_ratio: float, frac: float) -> None:
+    """Exponential decay of every parameter group from its base rate to final_ratio x at frac = 1."""
+    for g, lr in zip(opt.param_groups, base):
+        g["lr"] = lr * final_ratio**frac
+
+
+def report_progress(cb: Callbacks, step: int, total: int, every: int, stats: dict, target: torch.Tensor,
+                    render: torch.Tensor) -> None:
+    """progress(step, total, preview, stats); the preview ([F, H, 2W, 3]: frame | render) every `every` steps."""
+    if cb.progress is None:
+        return
+    preview = None
+    if step % every == 0 or step == total:
+        both = torch.cat([target, render.detach()], 2)
+        preview = both[..., None].expand(-1, -1, -1, 3).clamp(0, 1).cpu()
+    cb.progress(step, total, preview, stats)
+
+
 def stage1_schedule(cfg: MotionGuidanceConfig, frac: float) -> dict:
     """The coarse-to-fine state at training fraction `frac` in [0, 1] (see the module docstring)."""
     motion = frac >= cfg.static_warmup and cfg.static_warmup < 1.0
@@ -308,14 +448,11 @@ def stage1_schedule(cfg: MotionGuidanceConfig, frac: float) -> dict:
 
 
 def _final_frame_loss(cfg: MotionGuidanceConfig, device, target: torch.Tensor):
-    """(loss(render, frame indices) -> [B] relative to an empty render, description)."""
-    if cfg.frame_loss == "l2_blur":
-        return (lambda r, idx: blurred_l2(r, target[idx], cfg.blur_end)), "l2_blur"
-    fn, desc = make_frame_loss(cfg.frame_loss, device, cfg.lpips_net, cfg.weights_path, cfg.allow_random_backbone)
+    """(loss(render, frame indices) -> [B] relative to an empty render, description): the final-phase loss."""
+    fl = frame_loss_from_config(cfg.frame_loss, device)
     with torch.no_grad():
-        empty = torch.cat([fn(torch.ones_like(target[s:s + 8]), target[s:s + 8]) for s in range(0, len(target), 8)])
-    empty = empty.clamp_min(1e-6)
-    return (lambda r, idx: fn(r, target[idx]) / empty[idx]), desc
+        empty = torch.cat([fl(torch.ones_like(target[s:s + 8]), target[s:s + 8]) for s in range(0, len(target), 8)])
+    return (lambda r, idx: fl.relative(r, target[idx], empty=empty[idx])), fl.description
 
 
 def auto_opacity(frames: torch.Tensor, num_points: int, sigma: float, overlap: float = 2.0) -> float:
@@ -336,11 +473,7 @@ def motion_guidance(video: PosedVideo, config: MotionGuidanceConfig | None = Non
     [F, H, 2W, 3] (frame | point render) every `preview_every` steps; a stop
     returns the result so far.
     """
-    cfg = config or MotionGuidanceConfig()
-    if cfg.frame_loss not in FRAME_LOSSES:
-        raise SketchError(f"Unknown frame loss {cfg.frame_loss!r}; use one of {', '.join(FRAME_LOSSES)}.")
-    if cfg.iterations < 0 or cfg.frames_per_step < 1:
-        raise SketchError("iterations must be >= 0 and frames_per_step >= 1.")
+    cfg = (config or MotionGuidanceConfig()).validate()
     cb = as_callbacks(callbacks)
     device = torch.device(cfg.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     num = cfg.num_points or (10000 if device.type == "cuda" else 2000)
@@ -368,7 +501,8 @@ def motion_guidance(video: PosedVideo, config: MotionGuidanceConfig | None = Non
     cams = video.cameras.to(device)
     target = video.frames.to(device).mean(-1)  # grayscale [T, H, W]
     opacity = cfg.point_opacity if cfg.point_opacity is not None else auto_opacity(target, num, cfg.point_sigma)
-    final_loss, loss_desc = _final_frame_loss(cfg, device, target) if cfg.iterations else (None, cfg.frame_loss)
+    final_loss, loss_desc = _final_frame_loss(cfg, device, target) if cfg.iterations else (None, cfg.frame_loss.name)
+    coarse_loss = make_frame_loss("l2_blur", device)
     times_d = times.to(device)
     view_dir = cams.directions[0]  # used for a fixed camera only
     centre_d = centre.to(device)
@@ -387,43 +521,33 @@ def motion_guidance(video: PosedVideo, config: MotionGuidanceConfig | None = Non
             break
         frac = (step - 1) / max(cfg.iterations - 1, 1)
         sch = stage1_schedule(cfg, frac)
-        for g, lr in zip(opt.param_groups, base_lrs):
-            g["lr"] = lr * cfg.lr_final_ratio**frac
+        decay_learning_rates(opt, base_lrs, cfg.lr_final_ratio, frac)
         fieldnet.time_alpha, fieldnet.pos_alpha = sch["time_alpha"], sch["pos_alpha"]
         if nbrs is None or step % 50 == 1:
             nbrs = knn_indices(x_norm.detach(), cfg.knn)
         eligible = torch.nonzero((times - times[canon_idx]).abs() <= sch["window"] + 1e-6)[:, 0]
-        pick = eligible[torch.randperm(len(eligible), generator=gen)[:F_step]].sort().values
-        if sch["motion"]:
-            need = torch.unique(torch.cat([pick, (pick - 1).clamp_min(0), (pick + 1).clamp_max(T - 1)]))
-        else:
-            need = pick
-        where = {int(i): j for j, i in enumerate(need.tolist())}
+        fp = pick_frames(T, F_step, gen, eligible, neighbours=sch["motion"], device=device)
+        pick_d, sel = fp.pick, fp.sel
         x = x_norm * radius + centre_d
         if sch["motion"]:
-            pos = fieldnet.deform(x, times_d[need.to(device)])  # [U, N, 3] world
+            pos = fieldnet.deform(x, times_d[fp.need])  # [U, N, 3] world
         else:
-            pos = x[None].expand(len(need), -1, -1)
-        sel = torch.tensor([where[int(i)] for i in pick], device=device)
-        pix, depth = cams[pick.to(device)].project(pos[sel])
+            pos = x[None].expand(len(fp.need), -1, -1)
+        pix, depth = cams[pick_d].project(pos[sel])
         img = splat(pix, cams.size, cfg.point_sigma, opacity, valid=depth > cams.near)
-        pick_d = pick.to(device)
         if sch["final"]:
             l_frame = final_loss(img, pick_d).mean()
         else:
-            l_frame = blurred_l2(img, target[pick_d], sch["blur"]).mean()
+            l_frame = coarse_loss.relative(img, target[pick_d], blur=sch["blur"]).mean()
         l_temp = l_rigid = l_depth = img.new_zeros(())
         if sch["motion"]:
             pn = pos / pixel  # pixel units for the regularisers
-            trip = [(where[i - 1], where[i], where[i + 1]) for i in pick.tolist() if 0 < i < T - 1]
-            if trip:
-                a, b, c = (torch.tensor(v, device=device) for v in zip(*trip))
-                l_temp = ((pn[c] - 2 * pn[b] + pn[a]) ** 2).sum(-1).mean()
+            l_temp = temporal_loss(pn, fp)
             xc = x / pixel
             d0 = (xc[:, None] - xc[nbrs]).norm(dim=-1)  # [N, k] canonical neighbour distances
             dt = (pn[sel][:, :, None] - pn[sel][:, nbrs]).norm(dim=-1)  # [F, N, k]
             l_rigid = ((dt - d0[None]) ** 2).mean()
-            if not parallax and w_depth > 0 and len(need) > 1:  # unobservable: prefer none
+            if not parallax and w_depth > 0 and len(fp.need) > 1:  # unobservable: prefer none
                 vel = pn[1:] - pn[:-1]  # consecutive needed frames
                 l_depth = ((vel * view_dir).sum(-1) ** 2).mean()
         loss = cfg.w_frame * l_frame + w_temp * l_temp + w_rigid * l_rigid + w_depth * l_depth
@@ -438,12 +562,7 @@ def motion_guidance(video: PosedVideo, config: MotionGuidanceConfig | None = Non
         stats = {"loss": loss.item(), "frame": l_frame.item(), "temp": l_temp.item(), "rigid": l_rigid.item(),
                  "depth_motion": l_depth.item(), "blur": sch["blur"] if not sch["final"] else 0.0, "window": sch["window"]}
         history.append({"step": step, **stats})
-        if cb.progress is not None:
-            def preview(img=img, pick_d=pick_d):
-                both = torch.cat([target[pick_d], img.detach()], 2)  # [F, H, 2W]
-                return both[..., None].expand(-1, -1, -1, 3).clamp(0, 1).cpu()
-            show = step % preview_every == 0 or step == cfg.iterations
-            cb.progress(step, cfg.iterations, preview() if show else None, stats)
+        report_progress(cb, step, cfg.iterations, preview_every, stats, target[pick_d], img)
     elapsed = time.perf_counter() - t0
 
     fieldnet.eval()
@@ -457,7 +576,7 @@ def motion_guidance(video: PosedVideo, config: MotionGuidanceConfig | None = Non
         if int(keep.sum()) >= 2:
             pruned = int((~keep).sum())
             canonical = canonical[keep]
-    settings = asdict(cfg)
+    settings = {**asdict(cfg), "frame_loss": cfg.frame_loss.name}
     settings.update({"num_points": num, "frame_loss_used": loss_desc, "seconds": elapsed,
                      "seconds_per_step": elapsed / max(step, 1), "pruned": pruned, "scene_centre": centre.tolist(),
                      "scene_radius": radius, "pixel_size": pixel, "render_size": list(video.size), "parallax": parallax,
@@ -509,25 +628,51 @@ class StrokeConfig:
     lr_points: float = 2e-3  # normalised units (scene radius = 1)
     lr_motion: float = 2e-3
     lr_final_ratio: float = 0.2
-    frame_loss: str = "lpips"  # rho(loss relative to an empty render); l2 kinds use a blur
-    blur: float = 1.0  # px, for the l2 kinds
-    lpips_net: str = "vgg"
-    weights_path: str | None = None
-    allow_random_backbone: bool = True
+    frame_loss: FrameLossConfig | str = "auto"  # rho(loss relative to an empty render); "l2_blur" blurs by its
+    # blur (px at the fitting size, scaled with the coarse resolution)
     clip_weight: float = 0.0  # the paper's CLIP term: + w (1 - cos(CLIP(frame), CLIP(render))); off on CPU
-    clip_model: str = "ViT-B-32:openai"  # open_clip spec / folder for core.metrics_clip.load_clip (never downloads)
+    clip_model: object = "ViT-B-32:openai"  # open_clip spec / folder for core.metrics_clip.load_clip (never
+    # downloads), or a loaded core.metrics_clip.ClipImageEncoder (e.g. ComfyUI's CLIP vision model)
     clip_search_dirs: tuple = ()  # folders to find clip_model in by name (e.g. ComfyUI/models/open_clip)
     rho_alpha: float = 1.0  # Barron's robust loss on the per-frame loss
     rho_c: float = 0.1
     w_temp: float = 0.1  # px^2 of control-point acceleration
     w_magnitude: float = 0.01  # px^2 of non-rigid offsets
     w_length: float = 10.0  # keeps canonical strokes from shrinking below their seeded length: mean relu(1 - L/L0)^2
-    xi_k: float = 200.0  # static-period correction xi(v) = v sigmoid(k (|v| - tau)), normalised units
-    xi_tau: float = 0.005
+    xi_k: float = 500.0  # static-period correction xi(v) = v sigmoid(k (|v| - tau)) on R and T, scene radii
+    xi_tau: float = 0.02  # (k tau = 10: motions below tau, < 1 px at 96 px, are suppressed; core.motion.strokes3d)
+    w_guidance: float = 0.1  # px^2: stroke motion vs the stage-1 field's motion at the stroke (motion survives)
     fps: float = 8.0  # of the output animation (D-NeRF times carry no frame rate)
     preview_every: int = 0
     seed: int = 0
     device: str | None = None
+
+    def __post_init__(self):
+        if isinstance(self.frame_loss, str):
+            self.frame_loss = FrameLossConfig(name=self.frame_loss)
+
+    def validate(self) -> "StrokeConfig":
+        """Check every value up front (a SketchError naming the field); returns self."""
+        self.frame_loss = as_frame_loss_config(self.frame_loss)
+        _check(self.iterations >= 0 and self.frames_per_step >= 1 and self.num_strokes >= 1,
+               "Stage 2 needs iterations >= 0, frames_per_step >= 1 and at least one stroke.")
+        _check(self.seeding in ("trace", "fps") and self.stroke_length > 0 and self.stroke_overlap > 0,
+               f"Stroke seeding must be 'trace' or 'fps' (got {self.seeding!r}) with a positive "
+               f"stroke_length and stroke_overlap (got {self.stroke_length}, {self.stroke_overlap}).")
+        _check(self.clip_weight >= 0 and self.w_length >= 0,
+               f"clip_weight and w_length must be >= 0, got {self.clip_weight} and {self.w_length}.")
+        _check(self.w_temp >= 0 and self.w_magnitude >= 0 and self.w_guidance >= 0,
+               "w_temp, w_magnitude and w_guidance must be >= 0.")
+        _check(0 <= self.coarse_fraction <= 1 and 0 < self.coarse_scale <= 1,
+               "coarse_fraction must be in 0..1 and coarse_scale in (0, 1].")
+        _check(self.stroke_width > 0 and self.rho_c > 0 and self.fps > 0, "stroke_width, rho_c and fps must be > 0.")
+        _check(self.xi_k > 0 and self.xi_tau >= 0, f"xi_k must be > 0 and xi_tau >= 0, got {self.xi_k}, {self.xi_tau}.")
+        _check(self.lr_points >= 0 and self.lr_motion >= 0 and 0 < self.lr_final_ratio <= 1,
+               "Learning rates must be >= 0 and lr_final_ratio in (0, 1].")
+        _check(self.subdivide is None or self.subdivide >= 1, "subdivide must be >= 1 (or None).")
+        _check(self.distill_steps >= 0 and self.seed_neighbours >= 1, "distill_steps >= 0, seed_neighbours >= 1.")
+        _check(self.render_size is None or self.render_size >= 8, "render_size must be >= 8 (or None).")
+        return self
 
 
 def stroke_sketch(control_points: torch.Tensor, stroke_width: float, canvas):
@@ -568,14 +713,7 @@ def fit_strokes(video: PosedVideo, motion: PointMotion, config: StrokeConfig | N
     from ..motion.strokes3d import StrokeMotion, seed_strokes, stroke_neighbourhoods, trace_strokes
     from ..sketch import SketchAnimation
 
-    cfg = config or StrokeConfig()
-    if cfg.frame_loss not in FRAME_LOSSES:
-        raise SketchError(f"Unknown frame loss {cfg.frame_loss!r}; use one of {', '.join(FRAME_LOSSES)}.")
-    if cfg.iterations < 0 or cfg.frames_per_step < 1 or cfg.num_strokes < 1:
-        raise SketchError("Stage 2 needs iterations >= 0, frames_per_step >= 1 and at least one stroke.")
-    if cfg.seeding not in ("trace", "fps") or not cfg.stroke_length > 0 or not cfg.stroke_overlap > 0:
-        raise SketchError(f"Stroke seeding must be 'trace' or 'fps' (got {cfg.seeding!r}) with a positive "
-                          f"stroke_length and stroke_overlap (got {cfg.stroke_length}, {cfg.stroke_overlap}).")
+    cfg = (config or StrokeConfig()).validate()
     cloud = motion.canonical
     if cloud.shape[0] < cfg.num_strokes:
         raise SketchError(f"Stage 1 kept {cloud.shape[0]} points, fewer than the {cfg.num_strokes} strokes asked "
@@ -613,17 +751,11 @@ def fit_strokes(video: PosedVideo, motion: PointMotion, config: StrokeConfig | N
     cw, ch = max(8, round(W * cfg.coarse_scale)), max(8, round(H * cfg.coarse_scale))
     cams_coarse = cams_full.resize((cw, ch))
     target_coarse = F.interpolate(target_full[:, None], (ch, cw), mode="area")[:, 0]
-    if cfg.frame_loss in ("l2", "l1", "l2_blur"):
-        def frame_loss(r, g, scale):
-            return blurred_l2(r, g, cfg.blur * scale)
-    else:
-        fn, _ = make_frame_loss(cfg.frame_loss, device, cfg.lpips_net, cfg.weights_path, cfg.allow_random_backbone)
+    loss_fn = frame_loss_from_config(cfg.frame_loss, device)
 
-        def frame_loss(r, g, scale):
-            return fn(r, g) / fn(torch.ones_like(g), g).detach().clamp_min(1e-6)
+    def frame_loss(r, g, scale):  # blur (l2_blur) in px of the current resolution
+        return loss_fn.relative(r, g, blur=loss_fn.blur * scale)
     clip_enc, clip_targets = None, None
-    if cfg.clip_weight < 0 or cfg.w_length < 0:
-        raise SketchError(f"clip_weight and w_length must be >= 0, got {cfg.clip_weight} and {cfg.w_length}.")
     if cfg.clip_weight > 0:
         from ..metrics_clip import load_clip
 
@@ -649,34 +781,34 @@ def fit_strokes(video: PosedVideo, motion: PointMotion, config: StrokeConfig | N
         frac = (step - 1) / max(cfg.iterations - 1, 1)
         coarse = frac < cfg.coarse_fraction
         model.use_offsets = not coarse
-        for g, lr in zip(opt.param_groups, base):
-            g["lr"] = lr * cfg.lr_final_ratio**frac
-        pick = torch.randperm(T, generator=gen)[:F_step].sort().values
-        need = torch.unique(torch.cat([pick, (pick - 1).clamp_min(0), (pick + 1).clamp_max(T - 1)]))
-        where = {int(i): j for j, i in enumerate(need.tolist())}
-        ctrl = model(times_d[need.to(device)])  # [U, N, 4, 3]
-        sel = torch.tensor([where[int(i)] for i in pick], device=device)
-        cams = (cams_coarse if coarse else cams_full)[pick.to(device)]
-        target = (target_coarse if coarse else target_full)[pick.to(device)]
+        decay_learning_rates(opt, base, cfg.lr_final_ratio, frac)
+        fp = pick_frames(T, F_step, gen, device=device)
+        pick_d, sel = fp.pick, fp.sel
+        ctrl = model(times_d[fp.need])  # [U, N, 4, 3]
+        cams = (cams_coarse if coarse else cams_full)[pick_d]
+        target = (target_coarse if coarse else target_full)[pick_d]
         scale = cfg.coarse_scale if coarse else 1.0
         img = _render_strokes(sketch3, ctrl[sel].flatten(1, 2), cams, subdivide, scale)
         per_frame = frame_loss(img, target, scale)
         l_frame = barron_rho(per_frame, cfg.rho_alpha, cfg.rho_c).mean()
         l_clip = l_frame.new_zeros(())
         if clip_enc is not None:
-            l_clip = clip_distance(clip_enc, img, target_embedding=clip_targets[pick.to(device)]).mean()
+            l_clip = clip_distance(clip_enc, img, target_embedding=clip_targets[pick_d]).mean()
             l_frame = l_frame + cfg.clip_weight * l_clip
         cp = ctrl / pixel
-        trip = [(where[i - 1], where[i], where[i + 1]) for i in pick.tolist() if 0 < i < T - 1]
-        l_temp = cp.new_zeros(())
-        if trip:
-            a, b, c = (torch.tensor(v, device=device) for v in zip(*trip))
-            l_temp = ((cp[c] - 2 * cp[b] + cp[a]) ** 2).sum(-1).mean()
+        l_temp = temporal_loss(cp, fp)
         l_mag = cp.new_zeros(())
         if model.use_offsets:
-            _, _, off = model.heads(times_d[pick.to(device)])
+            _, _, off = model.heads(times_d[pick_d])
             l_mag = ((off * radius / pixel) ** 2).sum(-1).mean()
-        loss = l_frame + cfg.w_temp * l_temp + cfg.w_magnitude * l_mag
+        l_guide = cp.new_zeros(())
+        if cfg.w_guidance > 0:  # motion guidance: each stroke moves as the stage-1 field moves the points there
+            at = stroke_samples(model.canonical, 8)  # [N * 8, 3] world, canonical time
+            with torch.no_grad():
+                want = field_(at.detach(), times_d[pick_d])  # [F, N * 8, 3] displacements
+            got = stroke_samples(ctrl[sel], 8) - at[None]
+            l_guide = (((got - want) / pixel) ** 2).sum(-1).mean()
+        loss = l_frame + cfg.w_temp * l_temp + cfg.w_magnitude * l_mag + cfg.w_guidance * l_guide
         if cfg.w_length > 0:
             now = (model.canonical_norm[:, 1:] - model.canonical_norm[:, :-1]).norm(dim=-1).sum(-1)
             loss = loss + cfg.w_length * (torch.relu(1 - now / seed_length) ** 2).mean()
@@ -686,22 +818,20 @@ def fit_strokes(video: PosedVideo, motion: PointMotion, config: StrokeConfig | N
         loss.backward()
         opt.step()
         stats = {"loss": loss.item(), "frame": float(per_frame.detach().mean()), "temp": l_temp.item(),
-                 "magnitude": l_mag.item(), "coarse": coarse}
+                 "magnitude": l_mag.item(), "guidance": l_guide.item(), "coarse": coarse}
         if clip_enc is not None:
             stats["clip"] = l_clip.item()
         history.append({"step": step, **stats})
-        if cb.progress is not None:
-            def preview(img=img, target=target):
-                both = torch.cat([target, img.detach()], 2)
-                return both[..., None].expand(-1, -1, -1, 3).clamp(0, 1).cpu()
-            show = step % preview_every == 0 or step == cfg.iterations
-            cb.progress(step, cfg.iterations, preview() if show else None, stats)
+        report_progress(cb, step, cfg.iterations, preview_every, stats, target, img)
     elapsed = time.perf_counter() - t0
     model.use_offsets = step > 0 and (step - 1) / max(cfg.iterations - 1, 1) >= cfg.coarse_fraction
     with torch.no_grad():
         frames = model(times_d).flatten(1, 2).cpu()  # [T, 4N, 3]
         canonical = model.canonical.detach().cpu()
-    settings = {"method": "liv3stroke", **{f"stage2.{k}": v for k, v in asdict(cfg).items()},
+    plain = {f.name: getattr(cfg, f.name) for f in fields(cfg)}  # no deep copy of a CLIP model
+    plain["clip_model"] = getattr(cfg.clip_model, "name", cfg.clip_model)
+    settings = {"method": "liv3stroke", **{f"stage2.{k}": v for k, v in plain.items()},
+                "stage2.frame_loss": cfg.frame_loss.name, "stage2.frame_loss_used": loss_fn.description,
                 "stage2.seconds": elapsed, "stage2.seconds_per_step": elapsed / max(step, 1), "stage2.steps": step,
                 "stage2.stopped": stopped, "stage2.distill_error": distill_err, "times": times.tolist(),
                 "stage2.subdivide_used": subdivide}
@@ -723,7 +853,8 @@ class Reconstruct3DConfig:
 def documented_config(seed: int = 0, device: str | None = None, size: int = 96) -> Reconstruct3DConfig:
     """The settings README documents and bench/reconstruct3d.py measures (96 px, 24 strokes, CPU-sized)."""
     return Reconstruct3DConfig(
-        MotionGuidanceConfig(iterations=400, frame_loss="l2_blur", render_size=size, seed=seed, device=device),
+        MotionGuidanceConfig(iterations=400, frame_loss=FrameLossConfig("l2_blur", blur=0.5), render_size=size,
+                             seed=seed, device=device),
         StrokeConfig(num_strokes=24, iterations=300, frame_loss="l2_blur", render_size=size, seed=seed, device=device))
 
 
@@ -734,6 +865,8 @@ def reconstruct3d(video: PosedVideo, config: Reconstruct3DConfig | None = None, 
     during stage 1 skips stage 2's optimisation (its strokes are the seeded ones).
     """
     cfg = config or Reconstruct3DConfig()
+    cfg.motion.validate()
+    cfg.strokes.validate()  # before stage 1 runs: a bad stage-2 value fails in seconds, not after minutes
     cb = as_callbacks(callbacks)
     n1, n2 = cfg.motion.iterations, cfg.strokes.iterations
     total = n1 + n2
@@ -755,12 +888,6 @@ def reconstruct3d(video: PosedVideo, config: Reconstruct3DConfig | None = None, 
     return replace(anim, settings=settings), motion
 
 
-def resolve_frame_loss(choice: str) -> str:
-    """'auto' -> LPIPS when its VGG backbone weights are on disk (nothing is downloaded), else blurred L2."""
-    import os
-
-    from ..guidance.perceptual import backbone_file
-
-    if choice != "auto":
-        return choice
-    return "lpips" if os.path.isfile(backbone_file("vgg")) else "l2_blur"
+def resolve_frame_loss(choice: str, search_dirs=(), allow_download: bool = False) -> str:
+    """'auto' -> "lpips" when its VGG trunk weights are found (core.models), else "l2_blur" with a warning."""
+    return resolve_loss_name(choice, search_dirs=search_dirs, allow_download=allow_download)
