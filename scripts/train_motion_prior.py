@@ -96,6 +96,7 @@ def build_clip_tokenizer(folder: Path | None = None, num_merges: int = NUM_MERGE
     (folder / "merges.txt").write_text("#version: 0.2\n" + "\n".join(" ".join(m) for m in merges) + "\n")
     tok = CLIPTokenizer(str(folder / "vocab.json"), str(folder / "merges.txt"), model_max_length=max_length)
     tok.save_pretrained(folder)
+    (folder / "tokenizer.json").unlink(missing_ok=True)  # rebuilt from vocab.json + merges.txt on load (-0.7 MB)
     return tok
 
 
@@ -252,12 +253,12 @@ def snr_weight(ab: torch.Tensor, cap: float = 10.0) -> torch.Tensor:
     return torch.clamp((1 - ab) / ab, max=cap)
 
 
-def diffusion_loss(unet, text_encoder, z0, ids, t, noise, ac, reduce=True):
+def diffusion_loss(unet, text_encoder, z0, ids, t, noise, ac, reduce=True, cap: float = 10.0):
     ab = ac[t].view(-1, 1, 1, 1, 1)
     zt = ab.sqrt() * z0 + (1 - ab).sqrt() * noise
     emb = text_encoder(ids)[0]
     pred = unet(zt, t, encoder_hidden_states=emb).sample
-    per = (pred - noise).pow(2).mean((1, 2, 3, 4)) * snr_weight(ac[t])
+    per = (pred - noise).pow(2).mean((1, 2, 3, 4)) * snr_weight(ac[t], cap)
     return per.mean() if reduce else per
 
 
@@ -279,6 +280,13 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true",
                     help="seconds-long smoke run (32 videos, 30 VAE steps, 30 steps of batch 8): checks the script, not the prior")
     ap.add_argument("--history", default=None, help="write the loss history as JSON here")
+    ap.add_argument("--init", default=None,
+                    help="continue training from this saved model folder (its VAE is kept; a new lr schedule runs)")
+    ap.add_argument("--warmup", type=int, default=100, help="lr warm-up steps")
+    ap.add_argument("--snr-cap", type=float, default=10.0, help="loss weight min(1/SNR, cap)")
+    ap.add_argument("--high-noise", type=float, default=0.0,
+                    help="share of timesteps drawn from 500..999 instead of 0..999 (where only the caption tells "
+                    "left from right)")
     args = ap.parse_args(argv)
     if args.quick:
         args.videos, args.vae_steps, args.steps = min(args.videos, 32), min(args.vae_steps, 30), min(args.steps, 30)
@@ -312,16 +320,29 @@ def main(argv=None) -> int:
                 (("vae", vae), ("unet", unet), ("text_encoder", text_encoder))}
     log(f"parameters {n_params}")
 
-    vae_hist = train_vae(vae, videos, args.vae_steps, 16 if args.quick else 32, 2e-3, g)
-    mean, std = encode_all(vae, videos)
-    sf = float(1.0 / mean.std())
-    vae.register_to_config(scaling_factor=sf)
+    if args.init:  # continue from a saved model: its autoencoder (kept as is), UNet and text encoder
+        from diffusers import AutoencoderKL, UNet3DConditionModel
+        from transformers import CLIPTextModel
+
+        init = Path(args.init)
+        vae = AutoencoderKL.from_pretrained(init, subfolder="vae", torch_dtype=torch.float32)
+        unet = UNet3DConditionModel.from_pretrained(init, subfolder="unet", torch_dtype=torch.float32)
+        text_encoder = CLIPTextModel.from_pretrained(init, subfolder="text_encoder", dtype=torch.float32)
+        vae_hist = []
+        mean, std = encode_all(vae, videos)
+        sf = float(vae.config.scaling_factor)
+        log(f"initialised from {init}")
+    else:
+        vae_hist = train_vae(vae, videos, args.vae_steps, 16 if args.quick else 32, 2e-3, g)
+        mean, std = encode_all(vae, videos)
+        sf = float(1.0 / mean.std())
+        vae.register_to_config(scaling_factor=sf)
     log(f"latents {tuple(mean.shape[1:])}, scaling factor {sf:.4f}, encoded at {time.time() - t0:.0f} s")
 
     ac = alphas_cumprod()
     params = list(unet.parameters()) + list(text_encoder.parameters())
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01)
-    warm = max(1, min(100, args.steps // 10))
+    warm = max(1, min(args.warmup, args.steps // 10))
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / warm) * 0.5 * (1 + math.cos(math.pi * min(s, args.steps) / args.steps)))
     ema_unet, ema_text = EMA(unet, args.ema), EMA(text_encoder, args.ema)
@@ -356,8 +377,10 @@ def main(argv=None) -> int:
         c = cap_index[idx].clone()
         c[torch.rand(args.batch, generator=g) < args.dropout] = empty
         t = torch.randint(0, 1000, (args.batch,), generator=g)
+        high = torch.rand(args.batch, generator=g) < args.high_noise
+        t = torch.where(high, torch.randint(500, 1000, (args.batch,), generator=g), t)
         noise = torch.randn(z0.shape, generator=g)
-        loss = diffusion_loss(unet, text_encoder, z0, ids[c], t, noise, ac)
+        loss = diffusion_loss(unet, text_encoder, z0, ids[c], t, noise, ac, cap=args.snr_cap)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)

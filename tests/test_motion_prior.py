@@ -1,0 +1,135 @@
+"""The pack's learned motion prior: its training script, its motion measurement, and what it learned.
+
+The bundled prior (assets/motion_prior/, trained by scripts/train_motion_prior.py) is a test
+instrument: sampled for a caption it must produce videos that move the captioned way.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+pytest.importorskip("diffusers")
+pytest.importorskip("transformers")
+
+from sketchmotion.core.errors import SketchError
+from sketchmotion.core.guidance.diffusers_prior import load_diffusers_prior
+from sketchmotion.core.guidance.learned_prior import (
+    CAPTIONS,
+    bundled_motion_prior_path,
+    matches,
+    points_motion,
+    sample_diffusers_prior,
+    video_motion,
+)
+from sketchmotion.core.synthetic_motion import MOTIONS, OPPOSITE, MotionVideos
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
+
+
+def _script():
+    spec = importlib.util.spec_from_file_location("train_motion_prior", ROOT / "scripts" / "train_motion_prior.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+# ------------------------------------------------------------ measurement
+@pytest.mark.parametrize("seed", [0, 1])
+def test_video_motion_recovers_the_synthetic_motions(seed):
+    data = MotionVideos(seed=seed)
+    for caption in CAPTIONS:
+        s = data.sample(caption)
+        m = video_motion(s.frames)
+        assert matches(caption, m), (caption, s.params, m)
+        assert not matches(OPPOSITE[caption], m), (caption, m)
+        kind, sign = MOTIONS[caption]
+        if kind == "translate":  # 2.5-5 px per frame over 7 frame steps (less where ink leaves the frame)
+            along = m["dx"] * sign[0] + m["dy"] * sign[1]
+            assert 0.6 * 7 * s.params["speed"] < along < 7 * s.params["speed"] + 1.5, (along, s.params)
+        elif kind == "rotate":
+            assert abs(m["rotation"] - 7 * s.params["degrees_per_frame"]) < 6, (m, s.params)
+        else:
+            assert abs(math.log(m["scale"]) - 7 * math.log(s.params["rate"])) < 0.12, (m, s.params)
+
+
+def test_points_motion_of_a_similarity_transform():
+    g = torch.Generator().manual_seed(0)
+    p0 = torch.randn(30, 2, generator=g) * 10 + 32
+    frames = []
+    for t in range(8):
+        a = math.radians(5 * t)  # 35 degrees clockwise on screen (y down) over the clip
+        R = torch.tensor([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]])
+        c = p0.mean(0)
+        frames.append((p0 - c) @ R.T * (1.05 ** t) + c + torch.tensor([3.0 * t, -1.0 * t]))
+    m = points_motion(torch.stack(frames))
+    assert m["dx"] == pytest.approx(21, abs=1e-3) and m["dy"] == pytest.approx(-7, abs=1e-3)
+    assert m["rotation"] == pytest.approx(35, abs=1e-3) and m["scale"] == pytest.approx(1.05 ** 7, rel=1e-4)
+    assert matches("moving right", m) and matches("rotating clockwise", m) and matches("growing", m)
+    assert not matches("moving up", m)
+    with pytest.raises(SketchError):
+        matches("dancing", m)
+
+
+# --------------------------------------------------------------- training
+def test_training_script_runs_and_lowers_the_loss(tmp_path):
+    mod = _script()
+    out = tmp_path / "prior"
+    assert mod.main(["--quick", "--out", str(out), "--history", str(tmp_path / "h.json"), "--seed", "3"]) == 0
+    torch.set_num_threads(1)  # the script sets its own thread count
+    h = json.loads((tmp_path / "h.json").read_text())
+    vae = h["vae_recon"]
+    assert sum(vae[-5:]) / 5 < 0.8 * sum(vae[:5]) / 5, vae
+    first, last = h["eval"][0], h["eval"][-1]
+    assert first["step"] == 0 and last["step"] == 30
+    assert last["right"] < 0.7 * first["right"], h["eval"]
+    info = json.loads((out / "training.json").read_text())
+    assert info["captions"] == list(CAPTIONS) and info["steps_done"] == 30
+    prior = load_diffusers_prior(out, device="cpu")  # the user's loader reads what the script wrote
+    assert prior.size_hint == (64, 64) and prior.tokenizer.model_max_length == 8
+    assert prior.unet.dtype == torch.float32  # saved as fp16, loaded as the CPU's fp32
+
+
+def test_tokenizer_is_clip_bpe_and_captions_fit():
+    tok = _script().build_clip_tokenizer()
+    for c in CAPTIONS:
+        ids = tok(c).input_ids
+        assert len(ids) <= 8 and ids[0] == tok.bos_token_id and ids[-1] == tok.eos_token_id
+    assert tok.tokenize("moving left") == ["moving</w>", "left</w>"]
+    assert tok.convert_tokens_to_ids("moving</w>") == 3584  # CLIP's own id (kept merges keep their ids)
+
+
+# ---------------------------------------------------------- bundled prior
+@pytest.fixture(scope="module")
+def bundled():
+    return load_diffusers_prior(bundled_motion_prior_path("modelscope"), device="cpu")
+
+
+def test_bundled_prior_is_small_and_loads_like_a_user_model(bundled):
+    path = bundled_motion_prior_path("modelscope")
+    size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+    assert size < 8e6, size
+    assert bundled.size_hint == (64, 64) and bundled.vae_factor == 8
+    info = json.loads((path / "training.json").read_text())
+    assert info["captions"] == list(CAPTIONS)
+    with pytest.raises(SketchError, match="available"):
+        bundled_motion_prior_path("nope")
+
+
+def test_bundled_prior_samples_move_as_captioned(bundled):
+    """Two DDIM samples per caption (all in one batch) move the captioned way: translations and
+    growing / shrinking reliably; rotation is the prior's weak spot (its sign is only starting to be
+    learned, see assets/motion_prior/README.md), so it is measured but not required here."""
+    torch.manual_seed(0)
+    vids = sample_diffusers_prior(bundled, CAPTIONS, 2, steps=15, guidance=5.0, seed=0)
+    hits = {c: [matches(c, video_motion(v)) for v in vids[2 * i:2 * i + 2]] for i, c in enumerate(CAPTIONS)}
+    reliable = [c for c in CAPTIONS if not c.startswith("rotating")]
+    assert sum(sum(hits[c]) for c in reliable) >= 11, hits
