@@ -280,20 +280,20 @@ def test_bad_config():
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1])
 def test_walker_motion_is_recovered_in_3d(tmp_path, one_thread, seed):
-    """The figure whose limbs swing in depth, moving camera, 64 px, 300 stage-1 steps (CPU-sized).
+    """The figure whose limbs swing in depth, moving camera, at README's stage-1 settings (96 px, 400 steps).
 
-    Measured at README's settings (96 px, 400 steps, bench/reconstruct3d.py): points Chamfer 1.0 % of the
-    diagonal, velocity error 0.53x and tracking error 0.53x those of the same points held still (before the
-    carved start: 1.4 %, 0.66x, 0.73x). The bounds below leave margin for seeds and the smaller size.
+    Measured (bench/reconstruct3d.py, seed 0): points Chamfer 1.0 % of the diagonal, velocity error 0.53x and
+    tracking error 0.53x those of the same points held still (before the carved start: 1.4 %, 0.66x, 0.73x).
+    At 64 px and 300 steps it is much weaker (seed 0: 1.8 %, 0.76x, 0.82x), so this test keeps README's size.
     """
     from sketchmotion.core.metrics import motion_report
+    from sketchmotion.core.pipelines.reconstruct3d import documented_config
 
-    render_dnerf_folder("walker", str(tmp_path), num_frames=24, size=96, camera_mode="moving", seed=seed)
-    v = load_dnerf(str(tmp_path), size=64)
+    render_dnerf_folder("walker", str(tmp_path), num_frames=24, size=128, camera_mode="moving", seed=seed)
+    v = load_dnerf(str(tmp_path), size=96)
     gt = load_ground_truth(str(tmp_path))["samples"]
-    r = motion_guidance(v, MotionGuidanceConfig(num_points=1500, iterations=300, frame_loss="l2_blur", seed=seed,
-                                                device="cpu"))
+    r = motion_guidance(v, documented_config(seed=seed, device="cpu").motion)
     rep = motion_report(r.trajectories, gt)
     print("walker seed", seed, rep)
-    assert rep["chamfer_pct"] < 2.2
-    assert rep["velocity_ratio"] < 0.8 and rep["tracking_ratio"] < 0.8
+    assert rep["chamfer_pct"] < 1.8
+    assert rep["velocity_ratio"] < 0.75 and rep["tracking_ratio"] < 0.75

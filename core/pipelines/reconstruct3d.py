@@ -107,6 +107,7 @@ class MotionGuidanceConfig:
     w_temp: float | None = None  # None: 1.0 (moving camera) / 0.1 (fixed camera), see REGULARISER_WEIGHTS
     w_rigid: float | None = None  # None: 0.1 / 0.01
     w_depth_motion: float | None = None  # fixed camera only: motion along the view direction (unobservable), px^2
+    w_depth_fit: float = 0.01  # with depth maps: (point depth - map depth)^2 in px^2 where a point lands on the map
     knn: int = 8
     # coarse-to-fine schedule (fractions of `iterations`)
     static_warmup: float = 0.15  # canonical points only, field frozen at the identity
@@ -138,7 +139,7 @@ class MotionGuidanceConfig:
                "The deformation MLP needs depth and width >= 1 and frequency counts >= 0.")
         _check(self.lr_field > 0 and self.lr_points >= 0 and 0 < self.lr_final_ratio <= 1,
                "Learning rates must be positive and lr_final_ratio in (0, 1].")
-        for name in ("w_frame", "w_temp", "w_rigid", "w_depth_motion", "w_depth"):
+        for name in ("w_frame", "w_temp", "w_rigid", "w_depth_motion", "w_depth_fit"):
             v = getattr(self, name, None)
             _check(v is None or v >= 0, f"{name} must be >= 0, got {v}.")
         for name in ("static_warmup", "window_start", "window_fraction", "anneal_fraction", "blur_fraction"):
@@ -342,6 +343,23 @@ def carve_points(video: PosedVideo, num: int, centre: torch.Tensor, radius: floa
     return good[idx]
 
 
+def depth_targets(video: PosedVideo, centre: torch.Tensor, radius: float) -> torch.Tensor | None:
+    """Per-pixel target depths [T, H, W] in world units along each view (0 = none) from the video's depth maps:
+    metric as given; relative (bright = near) mapped over the scene's depth range on the object (as the seeding)."""
+    if video.depth is None:
+        return None
+    if video.depth_mode == "metric":
+        return video.depth.clamp_min(0)
+    cams = video.cameras
+    cd = ((centre[None] - cams.centers) * cams.directions).sum(-1)  # [T]
+    d = video.depth
+    lo, hi = d.flatten(1).min(1).values[:, None, None], d.flatten(1).max(1).values[:, None, None]
+    v = (d - lo) / (hi - lo).clamp_min(1e-6)
+    out = cd[:, None, None] + radius * (1.0 - 2.0 * v)
+    obj = video.masks if video.masks is not None else (1.0 - video.frames.mean(-1))
+    return torch.where(obj > 0.5, out, torch.zeros_like(out))
+
+
 def knn_indices(x: torch.Tensor, k: int, chunk: int = 2048) -> torch.Tensor:
     """[N, k] indices of each point's k nearest other points (chunked, no grad)."""
     k = min(k, x.shape[0] - 1)
@@ -500,6 +518,8 @@ def motion_guidance(video: PosedVideo, config: MotionGuidanceConfig | None = Non
                                     cfg.mlp_skip, cfg.canonical_time, anchor=True).to(device)
     cams = video.cameras.to(device)
     target = video.frames.to(device).mean(-1)  # grayscale [T, H, W]
+    dtarget = depth_targets(video, centre, radius)
+    dtarget = None if dtarget is None else dtarget.to(device)
     opacity = cfg.point_opacity if cfg.point_opacity is not None else auto_opacity(target, num, cfg.point_sigma)
     final_loss, loss_desc = _final_frame_loss(cfg, device, target) if cfg.iterations else (None, cfg.frame_loss.name)
     coarse_loss = make_frame_loss("l2_blur", device)
@@ -539,7 +559,14 @@ def motion_guidance(video: PosedVideo, config: MotionGuidanceConfig | None = Non
             l_frame = final_loss(img, pick_d).mean()
         else:
             l_frame = coarse_loss.relative(img, target[pick_d], blur=sch["blur"]).mean()
-        l_temp = l_rigid = l_depth = img.new_zeros(())
+        l_temp = l_rigid = l_depth = l_dfit = img.new_zeros(())
+        if dtarget is not None and cfg.w_depth_fit > 0:  # depth maps constrain the points they cover
+            u = pix[..., 0].floor().long().clamp(0, cams.width - 1)
+            v = pix[..., 1].floor().long().clamp(0, cams.height - 1)
+            want = dtarget[pick_d[:, None], v, u]
+            on = (want > 0) & (depth > cams.near)
+            if bool(on.any()):
+                l_dfit = (((depth - want) / pixel)[on] ** 2).mean()
         if sch["motion"]:
             pn = pos / pixel  # pixel units for the regularisers
             l_temp = temporal_loss(pn, fp)
@@ -550,7 +577,7 @@ def motion_guidance(video: PosedVideo, config: MotionGuidanceConfig | None = Non
             if not parallax and w_depth > 0 and len(fp.need) > 1:  # unobservable: prefer none
                 vel = pn[1:] - pn[:-1]  # consecutive needed frames
                 l_depth = ((vel * view_dir).sum(-1) ** 2).mean()
-        loss = cfg.w_frame * l_frame + w_temp * l_temp + w_rigid * l_rigid + w_depth * l_depth
+        loss = cfg.w_frame * l_frame + w_temp * l_temp + w_rigid * l_rigid + w_depth * l_depth + cfg.w_depth_fit * l_dfit
         if not bool(torch.isfinite(loss)):
             raise SketchError("Motion guidance diverged (NaN loss); lower the learning rates.")
         opt.zero_grad(set_to_none=True)
@@ -560,7 +587,7 @@ def motion_guidance(video: PosedVideo, config: MotionGuidanceConfig | None = Non
                 p.grad = None
         opt.step()
         stats = {"loss": loss.item(), "frame": l_frame.item(), "temp": l_temp.item(), "rigid": l_rigid.item(),
-                 "depth_motion": l_depth.item(), "blur": sch["blur"] if not sch["final"] else 0.0, "window": sch["window"]}
+                 "depth_motion": l_depth.item(), "depth_fit": l_dfit.item(), "blur": sch["blur"] if not sch["final"] else 0.0, "window": sch["window"]}
         history.append({"step": step, **stats})
         report_progress(cb, step, cfg.iterations, preview_every, stats, target[pick_d], img)
     elapsed = time.perf_counter() - t0
