@@ -56,6 +56,7 @@ except ImportError:  # a plain clone
     _pkg = importlib.import_module(ROOT.name)
 synthetic_motion = importlib.import_module(_pkg.__name__ + ".core.synthetic_motion")
 CAPTIONS, OPPOSITE = synthetic_motion.CAPTIONS, synthetic_motion.OPPOSITE
+bytes_to_unicode = importlib.import_module(_pkg.__name__ + ".testing.tiny_models").bytes_to_unicode
 
 MAX_TOKENS = 8
 NUM_MERGES = 10_000
@@ -63,19 +64,6 @@ HIDDEN = 32
 
 
 # ------------------------------------------------------------------ tokenizer
-def bytes_to_unicode() -> dict[int, str]:
-    """Byte -> printable character: the reversible byte-level scheme of CLIP's BPE."""
-    keep = list(range(ord("!"), ord("~") + 1)) + list(range(0xA1, 0xAC + 1)) + list(range(0xAE, 0xFF + 1))
-    table, extra = {}, 0
-    for b in range(256):
-        if b in keep:
-            table[b] = chr(b)
-        else:
-            table[b] = chr(256 + extra)
-            extra += 1
-    return table
-
-
 def build_clip_tokenizer(folder: Path | None = None, num_merges: int = NUM_MERGES, max_length: int = MAX_TOKENS):
     """CLIPTokenizer from open_clip's bundled BPE file (first `num_merges` merges); saved to `folder` if given."""
     from open_clip.tokenizer import default_bpe
