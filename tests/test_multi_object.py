@@ -134,3 +134,16 @@ def test_object_prompts_are_parsed_one_way_and_object_stages_use_global_guidance
     assert seen == [{"local": 30.0, "global": 10.0}] * 2 + [{"local": 30.0, "global": 40.0}]
     own = make_schedule([0, 1], ["A moves", "B rests"], "scene", object_guidance_global=None)
     assert own[0].guidance_global is None
+
+
+def test_empty_scene_prompt_leaves_out_the_scene_stage(scene):
+    # an empty-prompt scene stage only pulls the objects toward the prior's average (still) video: with the learned
+    # prior it took a kite prompted "moving up" from dy -31 px back to -2.3 px (core.pipelines.multi_object)
+    for preset in ("paper", "paper+global"):
+        for blank in ("", "  \n"):
+            assert [s.objects for s in make_schedule([0, 1], ["a", "b"], blank, preset)] == [[0], [1]]
+    assert [s.objects for s in make_schedule([0, 1], ["a", "b"], "", "joint")] == [None]
+    sk, _, _, videos = scene
+    prior = PromptTargetPrior(videos, blur=1.5)  # knows no "" prompt: preparing one would fail
+    anim = animate_objects(sk, prior, config(2), ["A moves", "B rests"], scene_prompt="")
+    assert prior.prompts_seen == ["A moves", "B rests"] and anim.settings["steps_done"] == 4
