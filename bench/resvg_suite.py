@@ -10,7 +10,9 @@ white). A file passes when the mean absolute error over RGB in 0..1 is <= --tol.
 on load (a clean refusal) counts as a failure of that file; any other exception is a crash.
 
 By default only the folders in the pack's scope are run (shapes, structure, and the painting
-properties a sketch uses, plus clip paths); --all runs every folder.
+properties a sketch uses, plus clip paths); --all runs every folder. --show-fails N lists the
+worst N failing files per folder with their mean error, the not-drawn features their markup uses
+([uses ...]) and what the reader listed in Sketch.dropped: the causes to work on next.
 """
 
 from __future__ import annotations
@@ -52,7 +54,6 @@ OUT_OF_SCOPE_IN_STRUCTURE = ("structure/image", "structure/systemLanguage")
 
 UNDRAWN = {  # features the reader names in Sketch.dropped instead of drawing (see core/svg.py)
     "text": re.compile(r"<(text|tspan|tref|textPath)\b"),
-    "gradients": re.compile(r"<(linearGradient|radialGradient)\b"),
     "patterns": re.compile(r"<pattern\b"),
     "images": re.compile(r"<image\b"),
     "masks": re.compile(r"<mask\b"),
@@ -61,13 +62,16 @@ UNDRAWN = {  # features the reader names in Sketch.dropped instead of drawing (s
 }
 
 
+def undrawn_features(svg_path: Path) -> list[str]:
+    """The not-drawn features the file uses (by its markup)."""
+    text = svg_path.read_text(encoding="utf-8", errors="replace")
+    return [name for name, pattern in UNDRAWN.items() if pattern.search(text)]
+
+
 def needs_undrawn(svg_path: Path) -> str | None:
     """The first not-drawn feature the file uses (by its markup), or None."""
-    text = svg_path.read_text(encoding="utf-8", errors="replace")
-    for name, pattern in UNDRAWN.items():
-        if pattern.search(text):
-            return name
-    return None
+    found = undrawn_features(svg_path)
+    return found[0] if found else None
 
 
 def run_file(svg_path: Path, png_path: Path):
@@ -95,7 +99,8 @@ def run_file(svg_path: Path, png_path: Path):
             img = render(sketch, size=(W, H)).numpy()
     except Exception as e:  # noqa: BLE001
         return "crash", 1.0, f"render {type(e).__name__}: {str(e)[:100]}"
-    return "ok", float(np.abs(img - ref_rgb).mean()), ""
+    note = ("dropped: " + ", ".join(sketch.dropped)) if sketch.dropped else ""
+    return "ok", float(np.abs(img - ref_rgb).mean()), note
 
 
 def main(argv=None):
@@ -127,7 +132,8 @@ def main(argv=None):
             if not png.exists():
                 continue
             kind, err, msg = run_file(svg_path, png)
-            drawable = needs_undrawn(svg_path) is None
+            features = undrawn_features(svg_path)
+            drawable = not features
             stats["files"] += 1
             stats["drawable"] += drawable
             stats[kind] += 1
@@ -135,7 +141,8 @@ def main(argv=None):
                 stats["pass"] += 1
                 stats["drawable_pass"] += drawable
             else:
-                fails.append((err, svg_path.name, kind, msg))
+                uses = f"[uses {', '.join(features)}] " if features else ""
+                fails.append((err, svg_path.name, kind, uses + msg))
         rows.append((rel, in_scope, stats, time.process_time() - t0))
         line = (f"{rel:38s} {stats['pass']:4d}/{stats['files']:<4d} {100 * stats['pass'] / max(1, stats['files']):5.1f}%"
                 f"  errors {stats['error']:3d}  crashes {stats['crash']:2d}")
@@ -150,7 +157,7 @@ def main(argv=None):
     dok = sum(r[2]["drawable_pass"] for r in scope)
     print(f"\nwithin scope: {ok}/{tot} files within {args.tol} mean abs error ({100 * ok / max(1, tot):.1f}%); "
           f"crashes (non-project exceptions) over all folders run: {crashes}")
-    print(f"within scope, without the {tot - dtot} files that use text, gradients, patterns, images, masks, filters "
+    print(f"within scope, without the {tot - dtot} files that use text, patterns, images, masks, filters "
           f"or XML entities (not drawn by design): {dok}/{dtot} ({100 * dok / max(1, dtot):.1f}%)")
 
 

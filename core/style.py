@@ -21,6 +21,14 @@ fill rule = SVG's clip-rule; strokes of a clip are ignored, as in SVG), intersec
 with its `parent` region (-1: none). Nested clips (a clipped group inside a clipped
 group, a clipPath with its own clip-path) are chains of parents. Clip regions are
 static: they do not move with an animation's frames.
+
+Paint servers (optional; older code and files have none): `fill_paint` and
+`stroke_paint` (per path, index into `paints` or -1 = the flat colour) and `paints`:
+tuple of `Gradient` (linear or radial, SVG semantics, in canvas coordinates). The
+Sketch's flat `fill_color` / `stroke_color` of such a path is the gradient's mean
+colour (its alpha included), so every consumer that wants one RGBA per path still
+gets a sensible one; the renderer paints the gradient per pixel. Gradients are
+static in canvas space, like clip regions.
 """
 
 from __future__ import annotations
@@ -35,6 +43,7 @@ from .errors import SketchError
 
 CAPS = ("butt", "round", "square")
 JOINS = ("miter", "round", "bevel")
+SPREADS = ("pad", "reflect", "repeat")
 
 
 def canonical_dash(values: Sequence[float], offset: float = 0.0) -> tuple[tuple[float, ...], float]:
@@ -73,18 +82,28 @@ def canonical_dash(values: Sequence[float], offset: float = 0.0) -> tuple[tuple[
 
 @dataclass(frozen=True, eq=False)
 class ClipRegion:
-    """The filled area of `sketch` (canvas coordinates), intersected with clip `parent` (-1: none)."""
+    """The filled area of `sketch` (canvas coordinates), intersected with clip `parent` (-1: none).
+
+    path_clip: () or, per path of `sketch`, an earlier region of the same PathStyle that clips that
+    path (-1: none) -- a clipPath whose shapes have their own clip-path."""
 
     sketch: "object"  # a fill-only core.sketch.Sketch
     parent: int = -1
+    path_clip: tuple[int, ...] = ()
+
+    def __post_init__(self):
+        object.__setattr__(self, "path_clip", tuple(int(c) for c in self.path_clip))
+        if self.path_clip and len(self.path_clip) != self.sketch.num_paths:
+            raise SketchError("A clip region's path_clip needs one entry per path of its sketch.")
 
     def state_dict(self) -> dict:
-        return {"sketch": self.sketch.state_dict(), "parent": int(self.parent)}
+        return {"sketch": self.sketch.state_dict(), "parent": int(self.parent), "path_clip": list(self.path_clip)}
 
     def to_json(self) -> dict:
         d = self.sketch.state_dict()
         return {
             "parent": int(self.parent),
+            "path_clip": list(self.path_clip),
             "points": d["points"].tolist(),
             "num_segments": list(d["num_segments"]),
             "closed": list(d["closed"]),
@@ -110,7 +129,72 @@ class ClipRegion:
             canvas=tuple(d["canvas"]),
             compound=torch.tensor(d["compound"], dtype=torch.long),
         )
-        return cls(sk, int(d.get("parent", -1)))
+        return cls(sk, int(d.get("parent", -1)), tuple(d.get("path_clip", ())))
+
+
+def _matrix(m) -> tuple[float, ...]:
+    m = tuple(float(v) for v in m)
+    if len(m) != 6 or not all(math.isfinite(v) for v in m):
+        raise SketchError(f"A gradient transform needs 6 finite numbers (a b c d e f), got {m}.")
+    return m
+
+
+@dataclass(frozen=True, eq=False)
+class Gradient:
+    """A linear or radial gradient paint, as SVG draws it, in canvas pixel coordinates.
+
+    kind: "linear" (geometry x1, y1, x2, y2) or "radial" (geometry cx, cy, r, fx, fy, fr; the
+    focal circle (fx, fy, fr) is kept inside the end circle, as SVG 1.1 does);
+    transform: (a, b, c, d, e, f), gradient space -> canvas px (SVG's matrix(), with the
+    element's transform, the gradientTransform and objectBoundingBox units folded in);
+    spread: "pad" | "reflect" | "repeat";
+    offsets: stop offsets in 0..1, non-decreasing; colors [K, 4]: straight RGBA of the stops
+    with every opacity of the painted element already applied (a tensor: may require grad).
+    """
+
+    kind: str
+    geometry: tuple[float, ...]
+    transform: tuple[float, ...]
+    spread: str
+    offsets: tuple[float, ...]
+    colors: torch.Tensor
+
+    def __post_init__(self):
+        object.__setattr__(self, "geometry", tuple(float(v) for v in self.geometry))
+        object.__setattr__(self, "transform", _matrix(self.transform))
+        object.__setattr__(self, "offsets", tuple(float(v) for v in self.offsets))
+        cols = torch.as_tensor(self.colors)
+        object.__setattr__(self, "colors", cols.float() if not torch.is_floating_point(cols) else cols)
+        if self.kind not in ("linear", "radial") or self.spread not in SPREADS:
+            raise SketchError(f"A gradient is 'linear' or 'radial' with spread in {SPREADS}, got {self.kind!r}, {self.spread!r}.")
+        if len(self.geometry) != (4 if self.kind == "linear" else 6) or not all(map(math.isfinite, self.geometry)):
+            raise SketchError(f"A {self.kind} gradient has {len(self.geometry)} geometry numbers or a non-finite one.")
+        K = len(self.offsets)
+        if K < 1 or self.colors.shape != (K, 4):
+            raise SketchError(f"A gradient needs >= 1 stop and colors [K, 4]; got {K} offsets, colors {tuple(self.colors.shape)}.")
+        if any(not (0 <= o <= 1) for o in self.offsets) or any(b < a for a, b in zip(self.offsets, self.offsets[1:])):
+            raise SketchError(f"Gradient stop offsets must be non-decreasing in 0..1, got {self.offsets}.")
+
+    def mean_color(self) -> torch.Tensor:
+        """[4] the mean of the colour ramp over t in 0..1 (the flat colour stand-in)."""
+        o = torch.tensor((0.0,) + self.offsets + (1.0,), dtype=self.colors.dtype, device=self.colors.device)
+        c = torch.cat([self.colors[:1], self.colors, self.colors[-1:]])
+        return ((o[1:] - o[:-1])[:, None] * (c[1:] + c[:-1]) / 2).sum(0)
+
+    def mapped(self, scale, shift) -> "Gradient":
+        """The gradient after canvas points map to p * scale + shift (scale: number or (sx, sy))."""
+        sx, sy = (float(scale), float(scale)) if not hasattr(scale, "__len__") else (float(scale[0]), float(scale[1]))
+        a, b, c, d, e, f = self.transform
+        return replace(self, transform=(a * sx, b * sy, c * sx, d * sy, e * sx + float(shift[0]), f * sy + float(shift[1])))
+
+    def to_json(self) -> dict:
+        return {"kind": self.kind, "geometry": list(self.geometry), "transform": list(self.transform),
+                "spread": self.spread, "offsets": list(self.offsets), "colors": self.colors.detach().cpu().tolist()}
+
+    @classmethod
+    def from_json(cls, d: dict) -> "Gradient":
+        return cls(d["kind"], tuple(d["geometry"]), tuple(d["transform"]), d.get("spread", "pad"),
+                   tuple(d["offsets"]), torch.tensor(d["colors"], dtype=torch.float32).reshape(-1, 4))
 
 
 @dataclass(frozen=True, eq=False)
@@ -124,6 +208,9 @@ class PathStyle:
     dash_offset: tuple[float, ...]
     clip: tuple[int, ...]
     clips: tuple[ClipRegion, ...] = ()
+    fill_paint: tuple[int, ...] = ()  # per path: index into paints, or -1 (flat colour); () = all -1
+    stroke_paint: tuple[int, ...] = ()
+    paints: tuple[Gradient, ...] = ()
 
     def __post_init__(self):
         object.__setattr__(self, "cap", tuple(str(c) for c in self.cap))
@@ -134,7 +221,11 @@ class PathStyle:
         object.__setattr__(self, "clip", tuple(int(c) for c in self.clip))
         object.__setattr__(self, "clips", tuple(self.clips))
         P = len(self.cap)
-        for name in ("join", "miterlimit", "dash", "dash_offset", "clip"):
+        for name in ("fill_paint", "stroke_paint"):
+            v = tuple(int(i) for i in getattr(self, name))
+            object.__setattr__(self, name, v if v else (-1,) * P)
+        object.__setattr__(self, "paints", tuple(self.paints))
+        for name in ("join", "miterlimit", "dash", "dash_offset", "clip", "fill_paint", "stroke_paint"):
             if len(getattr(self, name)) != P:
                 raise SketchError(f"PathStyle.{name} needs one entry per path ({P}), got {len(getattr(self, name))}.")
         bad = [c for c in self.cap if c not in CAPS] + [j for j in self.join if j not in JOINS]
@@ -149,8 +240,11 @@ class PathStyle:
         if any(c < -1 or c >= n for c in self.clip):
             raise SketchError(f"A path's clip index is outside the {n} clip regions.")
         for i, c in enumerate(self.clips):
-            if not (-1 <= c.parent < i):
-                raise SketchError("A clip region's parent must be an earlier region (or -1).")
+            if not (-1 <= c.parent < i) or any(not (-1 <= j < i) for j in c.path_clip):
+                raise SketchError("A clip region's parent (and the clips of its paths) must be earlier regions (or -1).")
+        n = len(self.paints)
+        if any(i < -1 or i >= n for i in self.fill_paint + self.stroke_paint):
+            raise SketchError(f"A path's paint index is outside the {n} gradients.")
 
     # ---------------------------------------------------------------- builders
     @classmethod
@@ -175,7 +269,12 @@ class PathStyle:
 
     @property
     def is_default(self) -> bool:
-        return all(self.is_round_solid(p) for p in range(self.num_paths)) and not self.clips
+        return all(self.is_round_solid(p) for p in range(self.num_paths)) and not self.clips and not self.has_paints
+
+    @property
+    def has_paints(self) -> bool:
+        """True when some path is painted with a gradient."""
+        return bool(self.paints) and any(i >= 0 for i in self.fill_paint + self.stroke_paint)
 
     # ---------------------------------------------------------------- copies
     def select(self, paths: Sequence[int]) -> "PathStyle":
@@ -188,6 +287,8 @@ class PathStyle:
             dash=tuple(self.dash[p] for p in paths),
             dash_offset=tuple(self.dash_offset[p] for p in paths),
             clip=tuple(self.clip[p] for p in paths),
+            fill_paint=tuple(self.fill_paint[p] for p in paths),
+            stroke_paint=tuple(self.stroke_paint[p] for p in paths),
         )
 
     def transformed(self, scale, shift=(0.0, 0.0), canvas=None) -> "PathStyle":
@@ -197,19 +298,21 @@ class PathStyle:
         s = float(sxy.prod().sqrt())
         sh = torch.as_tensor(shift, dtype=torch.float32)
         clips = tuple(
-            ClipRegion(replace(c.sketch.with_points(c.sketch.points * sxy.to(c.sketch.points) + sh.to(c.sketch.points)),
-                               canvas=tuple(canvas) if canvas is not None else c.sketch.canvas), c.parent)
+            replace(c, sketch=replace(c.sketch.with_points(c.sketch.points * sxy.to(c.sketch.points) + sh.to(c.sketch.points)),
+                                      canvas=tuple(canvas) if canvas is not None else c.sketch.canvas))
             for c in self.clips
         )
+        shift_xy = [float(v) for v in sh.reshape(-1).expand(2)]
         return replace(
             self,
             dash=tuple(tuple(x * s for x in d) for d in self.dash),
             dash_offset=tuple(o * s for o in self.dash_offset),
             clips=clips,
+            paints=tuple(g.mapped(sxy.tolist(), shift_xy) for g in self.paints),
         )
 
     def with_canvas(self, canvas) -> "PathStyle":
-        return replace(self, clips=tuple(ClipRegion(replace(c.sketch, canvas=tuple(canvas)), c.parent) for c in self.clips))
+        return replace(self, clips=tuple(replace(c, sketch=replace(c.sketch, canvas=tuple(canvas))) for c in self.clips))
 
     # ---------------------------------------------------------------- persistence
     def to_json(self) -> dict:
@@ -221,6 +324,9 @@ class PathStyle:
             "dash_offset": list(self.dash_offset),
             "clip": list(self.clip),
             "clips": [c.to_json() for c in self.clips],
+            "fill_paint": list(self.fill_paint),
+            "stroke_paint": list(self.stroke_paint),
+            "paints": [g.to_json() for g in self.paints],
         }
 
     @classmethod
@@ -229,9 +335,11 @@ class PathStyle:
             return cls(
                 tuple(d["cap"]), tuple(d["join"]), tuple(d["miterlimit"]), tuple(tuple(x) for x in d["dash"]),
                 tuple(d["dash_offset"]), tuple(d["clip"]), tuple(ClipRegion.from_json(c) for c in d.get("clips", [])),
+                tuple(d.get("fill_paint", ())), tuple(d.get("stroke_paint", ())),
+                tuple(Gradient.from_json(g) for g in d.get("paints", [])),
             )
         except (KeyError, TypeError, ValueError) as e:
             raise SketchError(f"The stored path style is damaged ({type(e).__name__}: {str(e)[:80]}).") from None
 
 
-__all__ = ["CAPS", "JOINS", "ClipRegion", "PathStyle", "canonical_dash"]
+__all__ = ["CAPS", "JOINS", "SPREADS", "ClipRegion", "Gradient", "PathStyle", "canonical_dash"]

@@ -27,23 +27,33 @@ What is converted, and how:
   bundled sketches.)
 - Clipping: `clip-path="url(#id)"` on shapes, groups, `use`, nested `svg` and the
   root: the clipPath's shapes (and `use` of shapes) with their clip-rule, in
-  userSpaceOnUse or objectBoundingBox units, its transform, and a clip-path on the
-  clipPath itself (nested clips intersect). Nested `svg` and `symbol` viewports
+  userSpaceOnUse or objectBoundingBox units (hidden shapes count in the bounding box),
+  its transform, a clip-path on the clipPath itself (nested clips intersect) and on
+  its shapes (each counts only where its own clip lets it). Nested `svg` and `symbol` viewports
   clip their content unless overflow is visible. Clip regions are static (they do
   not move with an animation's frames).
 - Opacity: `opacity` multiplies down the tree and applies to each shape's fill
   and stroke separately. SVG composites a group (or a shape with fill and stroke)
   first and then applies its opacity; where such shapes overlap the result
   differs, so this approximation is listed in `Sketch.dropped`.
-- Gradient paint (`url(#id)`) becomes the mean colour of its stops (or the
-  fallback colour written after the url); patterns and broken references paint
-  nothing.
+- Gradient paint (`url(#id)` to a linearGradient / radialGradient, fill and
+  stroke): gradientUnits, gradientTransform (with transform-origin), spreadMethod,
+  stops (offset, stop-color, stop-opacity), attributes and stops inherited through
+  href, the focal point fx/fy/fr. Resolved per shape into a `core.style.Gradient` in
+  canvas px (objectBoundingBox against the shape's own box; a shape without area
+  takes the fallback colour or is not painted, as SVG says); the path's flat colour
+  is the gradient's mean colour (its opacities included). A gradient without stops
+  paints the fallback or nothing; one stop is a flat colour. Patterns and broken
+  references paint the fallback colour or nothing.
+- Invalid values are ignored as browsers do (named in `Sketch.dropped`): a paint
+  that does not parse keeps the inherited one, a transform that does not parse is
+  the identity; other invalid presentation values fall back to their initial ones.
 - A closed subpath (Z; polygons, rects, circles, ellipses) becomes a closed
   Sketch path. An open subpath with a visible fill is filled by SVG as if closed,
   so it is made closed here too; note that its stroke then also draws the closing
   segment, which SVG would not draw.
 - Not drawn, and named in `Sketch.dropped` (`info` prints it, Load Sketch shows
-  it): gradients (as their mean colour), patterns, filters, masks, markers, text
+  it): patterns, filters, masks, markers, text
   (convert text to paths in your editor), images, foreignObject, blend modes,
   paint-order, group opacity (approximated), path data after an error (drawn up
   to it), invalid geometry attributes (ignored), recursive references. Skipped
@@ -58,7 +68,8 @@ converting), nesting depth and canvas size are capped. Every problem raises one
 `SketchError` that says what to do, cut to about 200 characters.
 
 `dumps` / `save` write one `<path>` per Sketch path with absolute M/C/Z data,
-its stroke style and clip path (clip regions as `<clipPath>` in `<defs>`).
+its stroke style, clip path and gradients (clip regions as `<clipPath>`, gradients as
+`<linearGradient>` / `<radialGradient>` in userSpaceOnUse units, in `<defs>`).
 
 Path data is read by the small interpreter below rather than
 svgpathtools.parse_path, which loses subpath boundaries and asserts on an arc
@@ -72,7 +83,7 @@ import gzip
 import math
 import os
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -106,6 +117,7 @@ _STYLE_PROPS = (
     "stroke-linecap", "stroke-linejoin", "stroke-miterlimit", "stroke-dasharray", "stroke-dashoffset",
     "clip-rule", "clip-path", "mask", "filter", "marker-start", "marker-mid", "marker-end", "marker",
     "transform", "transform-origin", "overflow", "paint-order", "mix-blend-mode", "font-size",
+    "stop-color", "stop-opacity",
 )
 _INHERITED = (
     "fill", "stroke", "stroke-width", "fill-opacity", "stroke-opacity", "fill-rule", "color", "visibility",
@@ -123,6 +135,7 @@ _SHAPES = ("path", "line", "polyline", "polygon", "rect", "circle", "ellipse")
 _NOT_DRAWN = {"text": "text", "image": "images", "foreignObject": "foreignObject"}
 _CONTAINERS = ("g", "a", "switch", "svg", "use")
 _NO_PAINT = (0.0, 0.0, 0.0, 0.0)
+_CLIPPED_AWAY = -2  # clip index of a clipPath's shape whose own clip-path is empty
 
 
 # ---------------------------------------------------------------- public API
@@ -234,7 +247,7 @@ def dumps(sketch: Sketch, points=None, digits: int = 5) -> str:
         '<?xml version="1.0" encoding="UTF-8"?>',
         f'<svg xmlns="{SVG_NS}" version="1.1" width="{W}" height="{H}" viewBox="0 0 {W} {H}">',
     ]
-    lines += clip_defs(sketch, digits)
+    lines += svg_defs(sketch, digits)
 
     def element(first, members):
         d = " ".join(
@@ -284,7 +297,10 @@ def style_attributes(sketch: Sketch, p: int) -> str:
     stroke = sketch.stroke_color[p].detach().cpu().tolist()
     width = float(sketch.stroke_width[p])
     attrs = []
-    if sketch.closed[p] and fill[3] > 0:
+    st = sketch.style
+    if sketch.closed[p] and fill[3] > 0 and st is not None and st.fill_paint[p] >= 0:
+        attrs.append(f'fill="url(#paint{st.fill_paint[p]}) {hex_color(fill)}"')  # opacity is in the stops
+    elif sketch.closed[p] and fill[3] > 0:
         attrs.append(f'fill="{hex_color(fill)}"')
         if fill[3] < 1:
             attrs.append(f'fill-opacity="{fmt_num(fill[3])}"')
@@ -292,10 +308,13 @@ def style_attributes(sketch: Sketch, p: int) -> str:
         attrs.append('fill="none"')
     if sketch.fill_rule[p] == "evenodd":
         attrs.append('fill-rule="evenodd"')
-    if width > 0:
+    if width > 0 and st is not None and st.stroke_paint[p] >= 0:
+        attrs.append(f'stroke="url(#paint{st.stroke_paint[p]}) {hex_color(stroke)}"')
+    elif width > 0:
         attrs.append(f'stroke="{hex_color(stroke)}"')
         if stroke[3] < 1:
             attrs.append(f'stroke-opacity="{fmt_num(stroke[3])}"')
+    if width > 0:
         attrs.append(f'stroke-width="{fmt_num(width)}"')
         attrs.append(stroke_style_attributes(sketch, p))
     else:
@@ -303,6 +322,36 @@ def style_attributes(sketch: Sketch, p: int) -> str:
     if sketch.style is not None and sketch.style.clip[p] >= 0:
         attrs.append(f'clip-path="url(#clip{sketch.style.clip[p]})"')
     return " ".join(attrs)
+
+
+def svg_defs(sketch: Sketch, digits: int = 5) -> list[str]:
+    """<defs> lines of a sketch: its clip regions and its gradients ([] when it has neither)."""
+    clips = clip_defs(sketch, digits)
+    paints = gradient_defs(sketch, digits)
+    if not paints:
+        return clips
+    return (clips[:-1] if clips else ["  <defs>"]) + paints + ["  </defs>"]
+
+
+def gradient_defs(sketch: Sketch, digits: int = 5) -> list[str]:
+    """One <linearGradient> / <radialGradient id="paint{i}"> per gradient of the sketch (in canvas px,
+    gradientUnits="userSpaceOnUse"; the painted element's opacity is in the stop opacities)."""
+    st = sketch.style
+    if st is None or not st.has_paints:
+        return []
+    out = []
+    for i, g in enumerate(st.paints):
+        names = ("x1", "y1", "x2", "y2") if g.kind == "linear" else ("cx", "cy", "r", "fx", "fy", "fr")
+        geom = " ".join(f'{n}="{fmt_num(v, digits)}"' for n, v in zip(names, g.geometry) if not (n == "fr" and v == 0))
+        matrix = " ".join(fmt_num(v, max(digits, 6)) for v in g.transform)
+        spread = f' spreadMethod="{g.spread}"' if g.spread != "pad" else ""
+        out.append(f'    <{g.kind}Gradient id="paint{i}" gradientUnits="userSpaceOnUse" {geom} '
+                   f'gradientTransform="matrix({matrix})"{spread}>')
+        for off, col in zip(g.offsets, g.colors.detach().cpu().tolist()):
+            opacity = f' stop-opacity="{fmt_num(col[3])}"' if col[3] < 1 else ""
+            out.append(f'      <stop offset="{fmt_num(off)}" stop-color="{hex_color(col)}"{opacity}/>')
+        out.append(f"    </{g.kind}Gradient>")
+    return out
 
 
 def clip_defs(sketch: Sketch, digits: int = 5) -> list[str]:
@@ -318,7 +367,9 @@ def clip_defs(sketch: Sketch, digits: int = 5) -> list[str]:
         out.append(f'    <clipPath id="clip{i}" clipPathUnits="userSpaceOnUse"{parent}>')
         for first, members in shapes(ck):
             d = " ".join(path_data(pts[ck.path_offsets[p] : ck.path_offsets[p + 1]], True, digits) for p in members)
-            out.append(f'      <path d="{d}" clip-rule="{ck.fill_rule[first]}"/>')
+            own = region.path_clip[first] if region.path_clip else -1
+            own = f' clip-path="url(#clip{own})"' if own >= 0 else ""
+            out.append(f'      <path d="{d}" clip-rule="{ck.fill_rule[first]}"{own}/>')
         out.append("    </clipPath>")
     out.append("  </defs>")
     return out
@@ -499,6 +550,8 @@ def _color(text: str, current: tuple | None = None) -> tuple[float, float, float
         parts = [p for p in re.split(r"[\s,/]+", m.group(2).strip()) if p]
         if len(parts) not in (3, 4):
             raise ValueError(s)
+        if len({p.endswith("%") for p in parts[:3]}) > 1:  # CSS: all numbers or all percentages
+            raise ValueError(s)
         rgb = [(_number(p[:-1], "colour") * 2.55 if p.endswith("%") else _number(p, "colour")) / 255.0 for p in parts[:3]]
         a = _fraction(parts[3], "colour alpha") if len(parts) == 4 else 1.0
         return tuple(min(max(c, 0.0), 1.0) for c in rgb) + (a,)
@@ -518,6 +571,20 @@ def _color(text: str, current: tuple | None = None) -> tuple[float, float, float
     c = ImageColor.getrgb(s)  # names, #rgb, #rgba, #rrggbb, #rrggbbaa
     a = c[3] / 255.0 if len(c) == 4 else 1.0
     return tuple(min(max(v / 255.0, 0.0), 1.0) for v in c[:3]) + (min(max(a, 0.0), 1.0),)
+
+
+def _valid_paint(value: str) -> bool:
+    """True when `value` is a paint SVG accepts: none, a colour, currentColor, or url(...) [fallback]."""
+    v = value.strip()
+    if v.lower().startswith("url("):
+        _, close, fallback = v.partition(")")
+        return bool(close) and (not fallback.strip() or (not fallback.strip().lower().startswith("url(")
+                                                         and _valid_paint(fallback)))
+    try:
+        _color(v)
+    except (ValueError, SketchError):
+        return False
+    return True
 
 
 _HSL_RE = re.compile(r"(hsla?)\(\s*([^)]*)\)\s*$", re.I)
@@ -954,7 +1021,15 @@ class _Converter:
         # per path: stroke style and clip region index (-1: none)
         self.stroke_styles: list[tuple] = []
         self.clip_of: list[int] = []
+        self.paint_of: list[tuple[int, int]] = []  # per path: (fill gradient, stroke gradient), -1 = flat
+        self.gradients: list = []  # core.style.Gradient, in canvas px
         self.hidden: set[int] = set()  # paths clipped away entirely (an empty clip region)
+        # hidden shapes still count in an objectBoundingBox clip's bbox: their outlines (only collected
+        # when the file has such a clip)
+        self.bbox_clips = any(_split_tag(e.tag)[1] == "clipPath" and (e.get("clipPathUnits") or "").strip()
+                              == "objectBoundingBox" for e in self.ids.values())
+        self.ghosts: list[tuple[list, list]] = []  # (points arrays, closed flags) per hidden shape
+        self._ghost_span = (0, 0)  # ghosts of the element whose effects are applied
         self.clip_regions: list[tuple] = []  # (geometry, parent index)
         self._clip_cache: dict = {}
         self.in_clip = False  # collecting the geometry of a <clipPath>
@@ -1023,6 +1098,7 @@ class _Converter:
             ctm = ctm @ self._transform(rspec["transform"], self.root, rspec.get("transform-origin"))
         with np.errstate(over="ignore", invalid="ignore"):  # overflow is caught as non-finite points
             self._visit_children(self.root, ctm, style, op, None, 0, frozenset())
+            self._ghost_span = (0, len(self.ghosts))
             self._effects(rspec, self.root, ctm, 0, len(self.paths), op, 0, frozenset())
         if not self.paths:
             hint = " Its text was skipped: convert text to paths first (Inkscape: Path > Object to Path)." if self.skipped_text else ""
@@ -1051,9 +1127,10 @@ class _Converter:
         for i in self.hidden:  # clipped away entirely
             self.strokes[i] = self.strokes[i][:3] + (0.0,)
             self.fills[i] = self.fills[i][:3] + (0.0,)
+            self.paint_of[i] = (-1, -1)
         if not any(
-            (w > 0 and s[3] > 0) or (c and f[3] > 0)
-            for w, s, c, f in zip(self.widths, self.strokes, self.closed, self.fills)
+            (w > 0 and (s[3] > 0 or sp >= 0)) or (c and (f[3] > 0 or fp >= 0))
+            for w, s, c, f, (fp, sp) in zip(self.widths, self.strokes, self.closed, self.fills, self.paint_of)
         ):
             raise SketchError("Every path of the SVG is invisible (no stroke and no fill). Give the strokes a colour.")
         regions = []
@@ -1062,6 +1139,7 @@ class _Converter:
             comp = [g[2] for g in geom]
             runs = np.cumsum([0] + [int(comp[i] != comp[i - 1]) for i in range(1, len(comp))])
             n = len(geom)
+            own = tuple(g[3] for g in geom)  # clip-paths on the clipPath's shapes: earlier regions
             clip = Sketch(
                 points=torch.from_numpy(np.concatenate(pts).astype(np.float32)),
                 num_segments=tuple(len(p) // 3 for p in pts),
@@ -1073,11 +1151,13 @@ class _Converter:
                 canvas=canvas,
                 compound=torch.as_tensor(runs, dtype=torch.long),
             )
-            regions.append(ClipRegion(clip, parent))
+            regions.append(ClipRegion(clip, parent, own if any(c >= 0 for c in own) else ()))
         st = self.stroke_styles
         style = PathStyle(
             tuple(x[0] for x in st), tuple(x[1] for x in st), tuple(x[2] for x in st), tuple(x[3] for x in st),
             tuple(x[4] for x in st), tuple(self.clip_of), tuple(regions),
+            fill_paint=tuple(f for f, _ in self.paint_of), stroke_paint=tuple(s for _, s in self.paint_of),
+            paints=tuple(self.gradients),
         )
         return Sketch(
             style=style,
@@ -1137,6 +1217,9 @@ class _Converter:
         for k in _INHERITED:
             v = spec.get(k)
             if v is not None and v.lower() != "inherit":
+                if k in ("fill", "stroke") and not _valid_paint(v):
+                    self._drop("invalid paint values (ignored)")  # as browsers do: the inherited value stays
+                    continue
                 style[k] = v
         if spec.get("font-size"):  # resolved to px against the parent's size (em, %)
             try:
@@ -1191,8 +1274,9 @@ class _Converter:
             label = el.get("data-object").strip()
         if spec.get("transform"):
             ctm = ctm @ self._transform(spec["transform"], el, spec.get("transform-origin"))
-        start = len(self.paths)
+        start, ghosts = len(self.paths), len(self.ghosts)
         self._visit_content(el, tag, spec, ctm, style, op, label, depth, refs, use_size)
+        self._ghost_span = (ghosts, len(self.ghosts))
         self._effects(spec, el, ctm, start, len(self.paths), factor, depth, refs)
 
     def _effects(self, spec, el, ctm, start, end, factor, depth, refs):
@@ -1208,10 +1292,7 @@ class _Converter:
             self._drop("blend modes")
         clip = spec.get("clip-path", "none")
         if clip.lower() != "none":
-            if self.in_clip:
-                self._drop("clip-path inside a clipPath")
-            else:
-                self._clip(clip, el, ctm, start, end, depth, refs)
+            self._clip(clip, el, ctm, start, end, depth, refs)
 
     def _visit_content(self, el, tag, spec, ctm, style, op, label, depth, refs, use_size):
         if tag in ("g", "a"):
@@ -1227,19 +1308,23 @@ class _Converter:
                     break
         elif tag == "svg":
             w, h = use_size if use_size else (None, None)
-            self._visit_viewport(el, el, ctm, style, op, label, depth, refs, w, h, spec)
+            self._visit_viewport(el, el, ctm=ctm, style=style, op=op, label=label, depth=depth, refs=refs,
+                                 width=w, height=h, spec=spec)
         elif tag == "use":
             self._visit_use(el, ctm, style, op, label, depth, refs)
         else:
             if style["visibility"].lower() in ("hidden", "collapse"):
+                if self.bbox_clips and not self.in_clip:
+                    self._ghost(el, tag, ctm)
                 return
             self._shape(el, tag, ctm, style, op, label)
 
     def _transform(self, text, el, origin=None) -> np.ndarray:
         try:
             m = _parse_transform(text)
-        except (ValueError, IndexError) as e:
-            raise SketchError(f"Bad transform {_q(text)} on {_where(el)} ({_q(e, 80)}). Fix or remove it.") from None
+        except (ValueError, IndexError):  # as browsers do: an invalid transform is ignored
+            self._drop("invalid transforms (ignored)")
+            return np.eye(3)
         if not np.isfinite(m).all():
             raise SketchError(f"Bad transform {_q(text)} on {_where(el)}: not a finite 2D affine map.")
         if origin:
@@ -1268,7 +1353,7 @@ class _Converter:
                 out.append(_length(w, f"transform-origin of {_where(el)}", ref))
         return out[0], out[1]
 
-    def _visit_viewport(self, el, content, ctm, style, op, label, depth, refs, width=None, height=None, spec=None):
+    def _visit_viewport(self, el, content, *, ctm, style, op, label, depth, refs, width=None, height=None, spec=None):
         """A nested <svg> (or a <symbol> through <use>): x/y offset plus viewBox mapping, clipped to
         the viewport unless overflow is visible."""
         vw, vh = self.viewport
@@ -1300,7 +1385,7 @@ class _Converter:
                 rect = [complex(x, y), complex(x + w, y), complex(x + w, y + h), complex(x, y + h)]
                 pts = _chain_points([_line(rect[i], rect[(i + 1) % 4]) for i in range(4)], True, ctm)
                 key = ("viewport", x, y, w, h, tuple(ctm.ravel()))
-                self._assign_clip([([(pts, "nonzero", 0)], key)], start, end)
+                self._assign_clip([([(pts, "nonzero", 0, -1)], key)], start, end)
 
     def _visit_use(self, el, ctm, style, op, label, depth, refs):
         href = (el.get("href") or el.get(XLINK_HREF) or "").strip()
@@ -1309,7 +1394,7 @@ class _Converter:
         target = self.ids.get(href[1:])
         if target is None:
             return  # a broken reference renders nothing
-        if href in refs or el in self._use_stack:  # a reference cycle: the <use> is not drawn
+        if href in refs or el in self._use_stack or self._contains(target, el):  # a cycle: the <use> is not drawn
             self._drop("recursive <use> references")
             return
         refs = refs | {href}
@@ -1322,8 +1407,9 @@ class _Converter:
                 except SketchError:
                     factor = 1.0
                 start = len(self.paths)
-                self._visit_viewport(el, target, ctm, self._computed(tspec, style), op * factor, label, depth, refs,
-                                     el.get("width"), el.get("height"), tspec)
+                self._visit_viewport(el, target, ctm=ctm, style=self._computed(tspec, style), op=op * factor,
+                                     label=label, depth=depth, refs=refs, width=el.get("width"),
+                                     height=el.get("height"), spec=tspec)
                 if factor < 1 and len(self.paths) - start > 1:
                     self._drop("group opacity (applied to each shape)")
             return
@@ -1345,13 +1431,18 @@ class _Converter:
         target = self.ids.get(m.group(1).strip())
         if target is None or _split_tag(target.tag)[1] != "clipPath":
             return  # a broken link: no clipping
-        chain = self._clip_chain(target, ctm, start, end, depth, refs)
-        if chain is None:
+        if self.in_clip and id(target) in self._clip_stack:  # a cycle through a clipPath's shape: ignored (resvg)
+            self._drop("recursive clip paths")
+            return
+        chain = self._clip_chain(target, ctm, start, end, depth, refs, ghosts=self._ghost_span)
+        if chain is None and self.in_clip:  # a shape of a clipPath clipped away: it adds nothing to the region
+            self.clip_of[start:end] = [_CLIPPED_AWAY] * (end - start)
+        elif chain is None:
             self.hidden.update(range(start, end))
         else:
             self._assign_clip(chain, start, end)
 
-    def _clip_chain(self, target, ctm, start, end, depth, refs):
+    def _clip_chain(self, target, ctm, start, end, depth, refs, ghosts=(0, 0)):
         """[(geometry, key)] of a clipPath and the clipPaths it is itself clipped by (outermost first),
         or None when the region is empty."""
         if id(target) in self._clip_stack:  # a reference cycle: invalid, the element is not drawn
@@ -1368,8 +1459,11 @@ class _Converter:
                     inv = np.linalg.inv(ctm)
                 except np.linalg.LinAlgError:
                     return None
-                local = [p @ inv[:2, :2].T + inv[:2, 2] for p in self.paths[start:end]]
-                box = _bounds_of(local, self.closed[start:end])
+                hidden = self.ghosts[ghosts[0]:ghosts[1]]
+                paths = self.paths[start:end] + [p for pts, _ in hidden for p in pts]
+                closed = self.closed[start:end] + [c for _, cs in hidden for c in cs]
+                local = [p @ inv[:2, :2].T + inv[:2, 2] for p in paths]
+                box = _bounds_of(local, closed)
                 if box is None or box[2] <= box[0] or box[3] <= box[1]:
                     return None
                 m = m @ np.array([[box[2] - box[0], 0, box[0]], [0, box[3] - box[1], box[1]], [0, 0, 1.0]])
@@ -1384,13 +1478,25 @@ class _Converter:
                 if outer is not None and id(outer) in self._clip_stack:  # a cycle: that clip-path is ignored
                     self._drop("recursive clip paths")
                 elif outer is not None and _split_tag(outer.tag)[1] == "clipPath":
-                    more = self._clip_chain(outer, ctm, start, end, depth, refs)
+                    more = self._clip_chain(outer, ctm, start, end, depth, refs, ghosts)
                     if more is None:
                         return None
                     chain = more + chain
             return chain
         finally:
             self._clip_stack.discard(id(target))
+
+    def _contains(self, ancestor, el) -> bool:
+        """True when `el` is `ancestor` or lies inside it in the document."""
+        if not hasattr(self, "_parents"):
+            self._parents = {c: p for p in self.root.iter() for c in p}
+        for _ in range(MAX_DEPTH + 2):
+            if el is None:
+                return False
+            if el is ancestor:
+                return True
+            el = self._parents.get(el)
+        return False
 
     def _document_style(self, el) -> dict:
         """The computed style of `el` from its ancestors in the document (not from a referencing element)."""
@@ -1407,22 +1513,24 @@ class _Converter:
         return style
 
     def _clip_geometry(self, target, m, style, depth, refs):
-        """The shapes of a clipPath as [(segments, closed, clip-rule, matrix)]."""
+        """The shapes of a clipPath as [(points, clip-rule, compound id, clip region or -1)]: a shape with
+        its own clip-path counts only where that clip lets it (its region is an earlier clip region)."""
         keep = (self.paths, self.closed, self.widths, self.strokes, self.fills, self.rules_fill, self.labels,
-                self.compounds, self.stroke_styles, self.clip_of, self.n_elements)
+                self.compounds, self.stroke_styles, self.clip_of, self.paint_of, self.n_elements)
         self.paths, self.closed, self.widths, self.strokes, self.fills = [], [], [], [], []
         self.rules_fill, self.labels, self.compounds, self.stroke_styles, self.clip_of = [], [], [], [], []
+        self.paint_of = []
         self.in_clip = True
         try:
             self._visit_children(target, m, style, 1.0, None, depth, refs)
-            geom = [(pts, rule) for pts, rule in zip(self.paths, self.rules_fill)]
-            comps = list(self.compounds)
+            geom = [(pts, rule, comp, clip) for pts, rule, comp, clip
+                    in zip(self.paths, self.rules_fill, self.compounds, self.clip_of) if clip != _CLIPPED_AWAY]
         finally:
             self.in_clip = False
             (self.paths, self.closed, self.widths, self.strokes, self.fills, self.rules_fill, self.labels,
-             self.compounds, self.stroke_styles, self.clip_of, n) = keep
+             self.compounds, self.stroke_styles, self.clip_of, self.paint_of, n) = keep
             self.n_elements = max(self.n_elements, n)
-        return [(pts, rule, comp) for (pts, rule), comp in zip(geom, comps)]
+        return geom
 
     def _inside(self, m, rect, start, end) -> bool:
         """True when every path in [start, end) (with half its stroke width) lies in the viewport rect."""
@@ -1525,7 +1633,8 @@ class _Converter:
             return []
         return [(_ellipse_subpath(cx, cy, rx, ry), True)]
 
-    def _paint(self, value: str, el, style) -> tuple | None:
+    def _paint(self, value: str, el, style):
+        """A colour tuple, None (no paint) or a `_ServerRef` (a gradient with stops, resolved per shape)."""
         try:
             current = _color(style["color"])
         except (ValueError, SketchError):
@@ -1533,41 +1642,148 @@ class _Converter:
         v = value.strip()
         if v.lower().startswith("url("):
             ref, _, fallback = v.partition(")")
-            target = self.ids.get(ref[4:].strip().strip("'\"").lstrip("#"))
-            color = self._gradient_color(target) if target is not None else None
-            if color is not None:
-                self._drop("gradients (drawn in their mean colour)")
-            elif target is not None and _split_tag(target.tag)[1] == "pattern":
+            target = self.ids.get(ref[4:].strip().strip("'\"").lstrip("#").strip())
+            fb = self._paint(fallback, el, style) if fallback.strip() else None
+            if target is not None and _split_tag(target.tag)[1] in ("linearGradient", "radialGradient"):
+                stops = self._gradient_stops(target)
+                if stops is None:
+                    return fb  # a gradient without stops paints nothing
+                return _ServerRef(target, stops, fb)
+            if target is not None and _split_tag(target.tag)[1] == "pattern":
                 self._drop("patterns")
-            if color is None and fallback.strip():
-                return self._paint(fallback, el, style)
-            return color
+            return fb
         try:
             return _color(v, current)
         except (ValueError, SketchError):
             raise SketchError(f"Unknown colour {_q(value)} in {_where(el)}; use a CSS colour such as 'black' or '#1a1a1a'.") from None
 
-    def _gradient_color(self, el, hops: int = 0) -> tuple | None:
-        """Mean colour of a gradient's stops (following href), or None."""
-        _, tag = _split_tag(el.tag)
-        if tag not in ("linearGradient", "radialGradient") or hops > 16:
-            return None
-        stops = [s for s in el if _split_tag(s.tag)[1] == "stop"]
-        if not stops:
-            href = (el.get("href") or el.get(XLINK_HREF) or "").lstrip("#")
-            nxt = self.ids.get(href)
-            return self._gradient_color(nxt, hops + 1) if nxt is not None else None
-        cols = []
-        for s in stops:
-            d = {k: s.get(k) for k in ("stop-color", "stop-opacity") if s.get(k) is not None}
-            d.update(_declarations(s.get("style") or ""))
+    def _gradient_chain(self, el) -> list:
+        """The gradient and the gradients it inherits from through href (linear or radial), nearest first."""
+        chain = []
+        while el is not None and len(chain) < 16 and el not in chain:
+            if _split_tag(el.tag)[1] not in ("linearGradient", "radialGradient"):
+                break
+            chain.append(el)
+            href = (el.get("href") or el.get(XLINK_HREF) or "").strip()
+            el = self.ids.get(href[1:]) if href.startswith("#") else None
+        return chain
+
+    def _gradient_stops(self, el) -> list[tuple[float, tuple]] | None:
+        """[(offset, straight RGBA)] of the first gradient in the href chain that has stops, or None."""
+        for g in self._gradient_chain(el):
+            stops = [s for s in g if isinstance(s.tag, str) and _split_tag(s.tag)[1] == "stop"]
+            if not stops:
+                continue
+            out, last = [], 0.0
+            for s in stops:
+                spec = self._specified(s)
+                try:
+                    text = (s.get("offset") or "0").strip()
+                    off = _number(text[:-1], "offset") / 100 if text.endswith("%") else _number(text, "offset")
+                except SketchError:
+                    off = 0.0
+                off = last = max(min(max(off, 0.0), 1.0), last)
+                color_text = spec.get("stop-color", "black")
+                try:
+                    cur = self._document_style(s)["color"] if color_text.strip().lower() == "currentcolor" else None
+                    c = _color(color_text, _color(cur) if cur else None) or _NO_PAINT
+                except (ValueError, SketchError):
+                    c = (0.0, 0.0, 0.0, 1.0)
+                try:
+                    a = _fraction(spec.get("stop-opacity", "1"), "stop-opacity")
+                except SketchError:
+                    a = 1.0
+                out.append((off, c[:3] + (c[3] * a,)))
+            return out
+        return None
+
+    def _gradient(self, ref, subpaths, ctm, opacity):
+        """The `Gradient` (canvas px) of a gradient reference on one shape, a flat colour (one stop), or
+        the fallback when the gradient cannot apply (objectBoundingBox on a shape without area)."""
+        from .style import Gradient
+
+        stops = ref.stops
+        if len(stops) == 1 or all(c == stops[0][1] for _, c in stops):
+            return stops[0][1]
+        chain = self._gradient_chain(ref.el)
+        kind = "linear" if _split_tag(ref.el.tag)[1] == "linearGradient" else "radial"
+
+        def attr(name, default=None):
+            for g in chain:
+                if g.get(name) is not None:
+                    return g.get(name).strip()
+            return default
+
+        bbox_units = attr("gradientUnits", "objectBoundingBox") != "userSpaceOnUse"
+        m = ctm
+        vw, vh = self.viewport
+        refs = (1.0, 1.0, 1.0) if bbox_units else (vw, vh, math.sqrt((vw * vw + vh * vh) / 2))
+        if bbox_units:
+            box = _bounds_of([_chain_points(segs, c, np.eye(3)) for segs, c in subpaths], [c for _, c in subpaths])
+            if box is None or box[2] - box[0] <= 1e-9 or box[3] - box[1] <= 1e-9:
+                return ref.fallback
+            m = m @ np.array([[box[2] - box[0], 0, box[0]], [0, box[3] - box[1], box[1]], [0, 0, 1.0]])
+        for g in chain:  # gradientTransform (with the CSS transform-origin) of the nearest gradient that has one
+            if g.get("gradientTransform") is not None:
+                try:
+                    m = m @ self._transform(g.get("gradientTransform"), g, g.get("transform-origin"))
+                except SketchError:
+                    self._drop("invalid transforms (ignored)")
+                break
+
+        def length(name, default, axis):
+            text = attr(name, default)
             try:
-                c = _color(d.get("stop-color", "black")) or _NO_PAINT
-            except (ValueError, SketchError):
-                c = (0.0, 0.0, 0.0, 1.0)
-            a = c[3] * _fraction(d.get("stop-opacity", "1"), "stop-opacity")
-            cols.append(c[:3] + (a,))
-        return tuple(float(v) for v in np.mean(np.array(cols), axis=0))
+                if bbox_units and not text.endswith("%"):
+                    return _number(text, name)
+                return _length(text, name, refs[axis])
+            except SketchError:
+                return _length(default, name, refs[axis])
+
+        if kind == "linear":
+            geom = (length("x1", "0%", 0), length("y1", "0%", 1), length("x2", "100%", 0), length("y2", "0%", 1))
+        else:
+            cx, cy, r = length("cx", "50%", 0), length("cy", "50%", 1), length("r", "50%", 2)
+            if r <= 0:
+                return stops[-1][1]  # a zero radius: the last stop's colour (SVG)
+            fx = length("fx", attr("cx", "50%"), 0) if attr("fx") is not None else cx
+            fy = length("fy", attr("cy", "50%"), 1) if attr("fy") is not None else cy
+            fr = max(length("fr", "0%", 2), 0.0)
+            geom = (cx, cy, r, fx, fy, fr)
+        spread = attr("spreadMethod", "pad")
+        spread = spread if spread in ("pad", "reflect", "repeat") else "pad"
+        if not np.isfinite(m).all() or not all(map(math.isfinite, geom)):
+            return ref.fallback
+        cols = torch.tensor([c[:3] + (c[3] * opacity,) for _, c in stops], dtype=torch.float32)
+        return Gradient(kind, geom, (m[0, 0], m[1, 0], m[0, 1], m[1, 1], m[0, 2], m[1, 2]), spread,
+                        tuple(o for o, _ in stops), cols)
+
+    def _resolve_paint(self, paint, subpaths, ctm, opacity):
+        """(flat RGBA or None, gradient index or -1) of a paint on one shape; opacity multiplies alpha."""
+        if isinstance(paint, _ServerRef):
+            paint = self._gradient(paint, subpaths, ctm, opacity)
+            if paint is not None and not isinstance(paint, tuple):
+                self.gradients.append(paint)
+                mean = tuple(float(v) for v in paint.mean_color())
+                return mean, len(self.gradients) - 1
+            if isinstance(paint, _ServerRef):  # a fallback can itself be a server only through bad input
+                return None, -1
+        if paint is None:
+            return None, -1
+        return paint[:3] + (paint[3] * opacity,), -1
+
+    def _ghost(self, el, tag, ctm):
+        """Remember the outline of a hidden shape (it still counts in a bounding box)."""
+        try:
+            subpaths = self._geometry(el, tag)
+        except SketchError:
+            return
+        self.n_segments += sum(len(segs) for segs, _ in subpaths)
+        if self.n_segments > MAX_SEGMENTS:
+            raise SketchError(_too_many_segments())
+        outlines = [(_chain_points(segs, closed, ctm), closed) for segs, closed in subpaths]
+        outlines = [(p, c) for p, c in outlines if np.isfinite(p).all()]
+        self.ghosts.append(([p for p, _ in outlines], [c for _, c in outlines]))
 
     def _shape(self, el, tag, ctm, style, opacity, label):
         subpaths = self._geometry(el, tag)
@@ -1579,9 +1795,9 @@ class _Converter:
             rule = rule if rule in ("nonzero", "evenodd") else "nonzero"
             compound = self.n_elements
             self.n_elements += 1
+            look = _Look(fill=(0.0, 0.0, 0.0, 1.0), rule=rule, label=label)
             for segs, _ in subpaths:
-                self._add(_close(segs), True, ctm, where, 0.0, _NO_PAINT, (0.0, 0.0, 0.0, 1.0), rule, label, compound,
-                          None)
+                self._add(_close(segs), True, ctm, where, look, compound)
             return
         vw, vh = self.viewport
         diag = math.sqrt((vw * vw + vh * vh) / 2)
@@ -1593,18 +1809,24 @@ class _Converter:
         width *= scale
         if not (math.isfinite(width) and width < 1e30):
             raise SketchError(f"The stroke-width of {where} is too large (over 1e30 px); give it a sensible width.")
+        stroke_paint = fill_paint = -1
         if stroke is None or width <= 0:
             stroke_rgba, width = _NO_PAINT, 0.0
         else:
-            stroke_rgba = stroke[:3] + (stroke[3] * _fraction(style["stroke-opacity"], f"stroke-opacity of {where}") * opacity,)
+            k = _fraction(style["stroke-opacity"], f"stroke-opacity of {where}") * opacity
+            stroke_rgba, stroke_paint = self._resolve_paint(stroke, subpaths, ctm, k)
+            if stroke_rgba is None:
+                stroke_rgba, width = _NO_PAINT, 0.0
         fill_rgba = _NO_PAINT
         if fill is not None:
-            fill_rgba = fill[:3] + (fill[3] * _fraction(style["fill-opacity"], f"fill-opacity of {where}") * opacity,)
+            k = _fraction(style["fill-opacity"], f"fill-opacity of {where}") * opacity
+            fill_rgba, fill_paint = self._resolve_paint(fill, subpaths, ctm, k)
+            fill_rgba = _NO_PAINT if fill_rgba is None else fill_rgba
         rule = style["fill-rule"].strip().lower()
         if rule not in ("nonzero", "evenodd"):
             raise SketchError(f"Unknown fill-rule {_q(style['fill-rule'])} in {where}; use 'nonzero' or 'evenodd'.")
-        filled = fill_rgba[3] > 0
-        stroked = width > 0 and stroke_rgba[3] > 0
+        filled = fill_rgba[3] > 0 or fill_paint >= 0
+        stroked = width > 0 and (stroke_rgba[3] > 0 or stroke_paint >= 0)
         if opacity < 1 and filled and stroked:
             self._drop("opacity of shapes with fill and stroke (applied to each)")
         if stroked and filled and style["paint-order"].strip().lower() not in ("normal", "fill", "fill stroke"):
@@ -1615,12 +1837,14 @@ class _Converter:
             self._drop("markers")
         if filled:  # SVG fills open subpaths as if closed
             subpaths = [(_close(segs), True) for segs, _ in subpaths]
-        stroke_style = self._stroke_style(style, where, scale, diag) if stroked else ("butt", "miter", 4.0, (), 0.0)
+        stroke_style = self._stroke_style(style, where, scale, diag) if stroked else None
+        look = _Look(width=width, stroke=stroke_rgba, fill=fill_rgba, rule=rule, label=label, stroke_style=stroke_style,
+                     fill_paint=fill_paint, stroke_paint=stroke_paint if stroked else -1)
         # the subpaths of one element form one compound shape: filled together (holes stay holes)
         compound = self.n_elements
         self.n_elements += 1
         for segs, closed in subpaths:
-            self._add(segs, closed, ctm, where, width, stroke_rgba, fill_rgba, rule, label, compound, stroke_style)
+            self._add(segs, closed, ctm, where, look, compound)
 
     def _stroke_style(self, style, where, scale, diag):
         """(cap, join, miterlimit, dash pattern, dash offset) with lengths in canvas px; invalid values
@@ -1648,7 +1872,7 @@ class _Converter:
                 dash, offset = (), 0.0
         return cap, join, float(min(limit, 1e6)), dash, offset
 
-    def _add(self, segs, closed, ctm, where, width, stroke, fill, rule, label, compound, stroke_style):
+    def _add(self, segs, closed, ctm, where, look: "_Look", compound):
         self.n_segments += len(segs)
         if self.n_segments > MAX_SEGMENTS:
             raise SketchError(_too_many_segments())
@@ -1659,14 +1883,38 @@ class _Converter:
             raise SketchError(f"{where} has coordinates that are not finite numbers (NaN, infinite or too large); fix them.")
         self.paths.append(pts)
         self.closed.append(closed)
-        self.widths.append(float(width))
-        self.strokes.append(tuple(float(c) for c in stroke))
-        self.fills.append(tuple(float(c) for c in fill) if closed else _NO_PAINT)
-        self.rules_fill.append(rule)
-        self.labels.append(label)
+        self.widths.append(float(look.width))
+        self.strokes.append(tuple(float(c) for c in look.stroke))
+        self.fills.append(tuple(float(c) for c in look.fill) if closed else _NO_PAINT)
+        self.rules_fill.append(look.rule)
+        self.labels.append(look.label)
         self.compounds.append(compound)
-        self.stroke_styles.append(stroke_style or ("butt", "miter", 4.0, (), 0.0))
+        self.stroke_styles.append(look.stroke_style or ("butt", "miter", 4.0, (), 0.0))
         self.clip_of.append(-1)
+        self.paint_of.append((look.fill_paint if closed else -1, look.stroke_paint))
+
+
+@dataclass(frozen=True)
+class _Look:
+    """How one shape's paths are painted (see `_Converter._add`)."""
+
+    width: float = 0.0
+    stroke: tuple = _NO_PAINT
+    fill: tuple = _NO_PAINT
+    rule: str = "nonzero"
+    label: str | None = None
+    stroke_style: tuple | None = None  # (cap, join, miterlimit, dash, dash offset)
+    fill_paint: int = -1  # index into _Converter.gradients, or -1
+    stroke_paint: int = -1
+
+
+@dataclass(frozen=True)
+class _ServerRef:
+    """A paint that refers to a gradient: its element, its resolved stops, and the fallback paint."""
+
+    el: object
+    stops: list
+    fallback: object = None
 
 
 # ------------------------------------------------------------------- helpers

@@ -61,8 +61,8 @@ def test_cli_hostile_files_are_one_line_exit_2(tmp_path):
 def test_error_messages_are_cut_short():
     long_value = "x" * 50_000
     for text in (
-        f'<svg {NS}><path d="M0 0 L1 1" stroke="{long_value}"/></svg>',
-        f'<svg {NS}><path d="M0 0 L1 1" stroke="black" transform="rotate({long_value}"/></svg>',
+        f'<svg {NS}><path d="M0 0 L1 1" stroke="black" stroke-width="{long_value}"/></svg>',
+        f'<svg {NS}><path d="M0 0 L1 1" stroke="black" fill-rule="{long_value}"/></svg>',
         f'<svg {NS}><path id="{long_value}" d="M0 0 {long_value}" stroke="black"/></svg>',
         f'<svg {NS} viewBox="{long_value}"><path d="M0 0 L1 1" stroke="black"/></svg>',
     ):

@@ -97,14 +97,14 @@ def test_root_display_opacity_and_transform():
 
 def test_what_cannot_be_drawn_is_listed():
     s = svg.loads(doc(
-        '<defs><linearGradient id="g"><stop offset="0" stop-color="red"/></linearGradient>'
+        '<defs><pattern id="g" width="5" height="5"><rect width="2" height="2"/></pattern>'
         '<filter id="f"/><mask id="m"/><marker id="k"/></defs>'
         '<rect width="50" height="50" fill="url(#g)" filter="url(#f)"/><text>hi</text>'
         '<path d="M0 0 L 50 50" stroke="black" marker-end="url(#k)" mask="url(#m)"/>'
         '<image href="x.png" width="5" height="5"/><g opacity="0.5"><rect width="5" height="5"/><rect width="6" height="6"/></g>'
     ))
     text = " ".join(s.dropped)
-    for word in ("gradients", "filters", "masks", "markers", "text", "images", "group opacity"):
+    for word in ("patterns", "filters", "masks", "markers", "text", "images", "group opacity"):
         assert word in text, (word, s.dropped)
     assert svg.loads(doc('<rect width="5" height="5"/>')).dropped == ()
     # the list survives the sketch's own copies

@@ -21,7 +21,7 @@ import os
 
 
 from ..sketch import SketchAnimation
-from ..svg import clip_defs, fmt_num, hex_color, path_data, shape_elements, style_attributes
+from ..svg import fmt_num, hex_color, path_data, shape_elements, style_attributes, svg_defs
 from .timeline import Timeline, make_timeline
 
 
@@ -43,7 +43,7 @@ def timeline_svg(tl: Timeline, interpolate: bool = True, background=None, decima
     ]
     if background is not None:
         out.append(f'<rect width="{W}" height="{H}" fill="{hex_color(background)}"/>')
-    out += clip_defs(sk)  # clip regions are static (they do not move with the frames)
+    out += svg_defs(sk)  # clip regions and gradients are static (they do not move with the frames)
 
     def element(first, members):
         ds = [

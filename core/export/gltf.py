@@ -1,7 +1,8 @@
 """glTF 2.0 (.gltf with an embedded buffer, or binary .glb) of a dynamic 3D sketch, written with pygltflib.
 
 Layout: a root node "sketch" with one child node + mesh per stroke ("stroke_<p>"),
-one primitive each, vertex colours (COLOR_0, the stroke's RGBA) and a shared matte
+one primitive each, vertex colours (COLOR_0, the stroke's flat RGBA: a gradient stroke is
+written in its mean colour) and a shared matte
 material. geometry="tubes" (default): round tubes (`sides` around, normals) whose
 radius is the stroke width in world units (`tube_scale` world units per pixel of
 width; default: the animation's bounding diameter / the canvas's longer side);

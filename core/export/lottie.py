@@ -11,6 +11,8 @@ layer on top, so paint order is reversed). Each layer holds one group with
   sketch's PathStyle (round caps and joins for a sketch without one); clip regions are not exported
   to Lottie (they would need track mattes): the Lottie file draws the paths unclipped;
 - "fl": fill (only for filled closed paths), with its fill rule;
+  gradient paints (core.style.Gradient) are written as the path's flat colour (the gradient's mean
+  colour), not as Lottie gradient fills ("gf"/"gs");
 - "tr": the identity group transform.
 Keyframes interpolate linearly between frames (or hold with interpolate=False), the
 same choice as the animated SVG; see animated_svg for why.

@@ -15,6 +15,8 @@ Elements (every frame in one file; pick a frame by the `frame` property):
 Comments record the format, fps and frame count. Viewers that know vertex + edge
 (MeshLab, Blender's PLY import) show the polylines; the other elements are for
 readers that want the exact curves.
+
+Colours are each stroke's flat RGBA (a gradient paint is written as its mean colour).
 """
 
 from __future__ import annotations

@@ -30,13 +30,9 @@ from __future__ import annotations
 
 import torch
 
+from .torch_backend import window_pairs
+
 _BIG = 1e4
-
-
-def _window_pairs(*args, **kwargs):
-    from .torch_backend import _window_pairs as impl
-
-    return impl(*args, **kwargs)
 
 
 def _cross(u, v):
@@ -105,12 +101,14 @@ class DashPattern:
         return out
 
 
-def styled_stroke_pairs(sketch, style, a, b, cubic, piece_path, paths, r_eff, scale, W, H):
+def styled_stroke_pairs(sketch, style, *, a, b, cubic, piece_path, paths, r_eff, scale, size):
     """Covered (frame, x, y, path, signed distance) of the strokes of `paths` (a list of path ids).
 
     a, b: [T, Q, 2] all line pieces (differentiable); cubic, piece_path: [Q].
-    r_eff: [P] half-widths (>= 0.5 px) in output pixels; scale: output px per canvas px (dashes).
+    r_eff: [P] half-widths (>= 0.5 px) in output pixels; scale: output px per canvas px (dashes);
+    size: output (W, H).
     """
+    W, H = size
     dev, dt = a.device, a.dtype
     T = a.shape[0]
     pset = torch.zeros(sketch.num_paths, dtype=torch.bool, device=dev)
@@ -178,7 +176,7 @@ def styled_stroke_pairs(sketch, style, a, b, cubic, piece_path, paths, r_eff, sc
 
     # ---- capsules, with cuts (each cut is computed only for the pairs it concerns)
     reach = r[pp] + 0.5
-    ti, qi, xs, ys = _window_pairs(A.detach(), B.detach(), reach, W, H)
+    ti, qi, xs, ys = window_pairs(A.detach(), B.detach(), reach, W, H)
     px, py = xs.to(dt) + 0.5, ys.to(dt) + 0.5
     p_of = pp.index_select(0, qi)
     rq = r.index_select(0, p_of)
@@ -265,7 +263,7 @@ def styled_stroke_pairs(sketch, style, a, b, cubic, piece_path, paths, r_eff, sc
             tip = (1.0 / cos_half[:, kq].clamp_min(1e-3)).amax(0).clamp(max=limit[pp[kq]])
         reach = r[pp[kq]] * tip + 0.5
         J = B[:, kq]
-        ti, ki, xs, ys = _window_pairs(J.detach(), J.detach(), reach, W, H)
+        ti, ki, xs, ys = window_pairs(J.detach(), J.detach(), reach, W, H)
         qg = kq[ki]
         p_of = pp[qg]
         rq = r[p_of]
@@ -294,7 +292,7 @@ def styled_stroke_pairs(sketch, style, a, b, cubic, piece_path, paths, r_eff, sc
         Dd = torch.cat([d[:, first[spt]], d[:, last[spt]]], 1) * sign[None, :, None]
         pe = torch.cat([spt, spt])
         reach = r[pe] * 1.415 + 0.5
-        ti, ei, xs, ys = _window_pairs(C.detach(), C.detach(), reach, W, H)
+        ti, ei, xs, ys = window_pairs(C.detach(), C.detach(), reach, W, H)
         p_of = pe[ei]
         rq = r[p_of]
         px, py = xs.to(dt) + 0.5, ys.to(dt) + 0.5
@@ -338,12 +336,20 @@ def _clip_mask(style, c, W, H, scale_xy, dev, dt):
         while c >= 0:
             region = style.clips[c]
             sk = region.sketch
+            if region.path_clip:  # shapes of the region clipped by earlier regions (they are in style.clips)
+                from dataclasses import replace
+
+                from ..style import PathStyle
+
+                sk = replace(sk, style=replace(PathStyle.default(sk.num_paths), clip=region.path_clip,
+                                               clips=style.clips[:c]))
             pts = (sk.points.to(dev, dt) * torch.tensor([sx, sy], device=dev, dtype=dt))[None]
             fill = sk.fill_color.to(dev, dt).clone()
             fill[:, 3] = (fill[:, 3] > 0).to(dt)
             img = render_torch(
                 sk, pts, (W, H), stroke_width=torch.zeros(sk.num_paths, device=dev, dtype=dt),
                 stroke_color=torch.zeros(sk.num_paths, 4, device=dev, dtype=dt), fill_color=fill, background=None,
+                scale=(sx, sy),
             )
             m = img[0, ..., 3].reshape(-1)
             mask = m if mask is None else mask * m

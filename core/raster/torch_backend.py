@@ -16,7 +16,8 @@ How it works (and why it stays small in memory):
    caps and joins come for free. Other caps, joins, dashes (a sketch's
    core.style.PathStyle) cut or extend that distance: see core.raster.strokes.
    Clip regions (static) multiply the coverage of the paths they clip. Strokes thinner than 1 px are drawn 1 px wide
-   with proportionally lower opacity (same ink).
+   with proportionally lower opacity (same ink). A layer painted with a gradient (core.style.Gradient) takes
+   its colour per pixel centre instead of the path's flat colour (core.raster.paint).
 4. Fills: the inside test is the winding number of the pixel centre (nonzero or
    even-odd), from crossings accumulated per row and a prefix sum (no autograd
    needed); within half a pixel of the outline the coverage ramps with the
@@ -96,7 +97,7 @@ def _point_segment_distance(px, py, a, b):
     return torch.sqrt((dx * dx + dy * dy).clamp_min(1e-10))
 
 
-def _window_pairs(a: torch.Tensor, b: torch.Tensor, reach: torch.Tensor, W: int, H: int):
+def window_pairs(a: torch.Tensor, b: torch.Tensor, reach: torch.Tensor, W: int, H: int):
     """(frame, piece, x, y) of every in-image pixel whose centre is nearer than `reach[q]`
     to piece q. No autograd: it only selects which pairs the differentiable pass computes.
     """
@@ -223,7 +224,7 @@ def render_torch(
     if stroke_pieces.numel():
         half = r_eff_all.detach()
         reach = half[piece_path[stroke_pieces]] + 0.5
-        ti, qi, xs, ys = _window_pairs(a[:, stroke_pieces].detach(), b[:, stroke_pieces].detach(), reach, W, H)
+        ti, qi, xs, ys = window_pairs(a[:, stroke_pieces].detach(), b[:, stroke_pieces].detach(), reach, W, H)
         q = stroke_pieces[qi]
         d = _point_segment_distance(xs.to(dt) + 0.5, ys.to(dt) + 0.5, a[ti, q], b[ti, q])
         keys.append(key_of(ti, xs, ys, 2 * piece_path[q] + 1))
@@ -232,8 +233,8 @@ def render_torch(
     if styled:
         from .strokes import styled_stroke_pairs
 
-        found = styled_stroke_pairs(sketch, style, a, b, cubic, piece_path, styled, r_eff_all,
-                                    (scale[0] * scale[1]) ** 0.5, W, H)
+        found = styled_stroke_pairs(sketch, style, a=a, b=b, cubic=cubic, piece_path=piece_path, paths=styled,
+                                    r_eff=r_eff_all, scale=(scale[0] * scale[1]) ** 0.5, size=(W, H))
         if found is not None:
             ti, xs, ys, pth, sdf = found
             keys.append(key_of(ti, xs, ys, 2 * pth + 1))
@@ -257,7 +258,7 @@ def render_torch(
             inside = _winding_inside(ad, bd, pf, evenodd_all[paths], F, W, H)  # [T, F, H, W]
             # band pairs (differentiable)
             reach = torch.full((pieces.numel(),), 0.5, device=dev, dtype=dt)
-            ti, qi, xs, ys = _window_pairs(ad, bd, reach, W, H)
+            ti, qi, xs, ys = window_pairs(ad, bd, reach, W, H)
             q = pieces[qi]
             d = _point_segment_distance(xs.to(dt) + 0.5, ys.to(dt) + 0.5, a[ti, q], b[ti, q])
             keys.append(key_of(ti, xs, ys, 2 * paths[pf[qi]]))
@@ -290,6 +291,11 @@ def render_torch(
     cov_fill = torch.where(inside, 0.5 + dmin, 0.5 - dmin).clamp(0, 1)
     cov = torch.where(is_stroke, cov_stroke, cov_fill)
     rgba = torch.where(is_stroke[:, None], stroke_color[path], fill_color[path])
+    if style is not None and style.has_paints:  # gradients: a colour per pixel (core.raster.paint)
+        from .paint import paint_colors
+
+        rgba = paint_colors(style, rgba, path, is_stroke, (ukeys // L) % HW, W, scale, (stroke_color, fill_color),
+                            (sketch.stroke_color.to(dev, dt), sketch.fill_color.to(dev, dt)))
     alpha = cov * rgba[:, 3]
     if style is not None and style.clips:  # clip regions (static masks) multiply coverage
         from .strokes import clip_mask
@@ -331,4 +337,4 @@ def ink(images: torch.Tensor) -> torch.Tensor:
     return (1 - images[..., :3].mean(-1)).sum()
 
 
-__all__ = ["render_torch", "flatten", "ink"]
+__all__ = ["render_torch", "flatten", "ink", "window_pairs"]
