@@ -13,7 +13,9 @@ PRIOR_TOOLTIP = ("The text-to-video model seen as a loss: ComfyUI Video Prior (a
 
 def _training_inputs(steps_tooltip: str):
     return [
-        io.Int.Input("frames", default=24, min=2, max=128, tooltip="Frames of the animation (paper: 24)."),
+        io.Int.Input("frames", default=0, min=0, max=128,
+                     tooltip="Frames of the animation; 0 = the video model's own count (ModelScope, ZeroScope: 24 as "
+                     "in the paper; the pack's learned prior: 8; any other model: 24)."),
         io.Int.Input("steps", default=500, min=1, max=10000, tooltip=steps_tooltip),
         io.Float.Input("fps", default=8.0, min=1.0, max=60.0,
                        tooltip="Playback rate stored with the animation (paper: 8). The frame count sets the length."),
@@ -24,8 +26,10 @@ def _training_inputs(steps_tooltip: str):
                        "harder, with more jitter."),
         io.Float.Input("guidance_global", default=40.0, min=1.0, max=100.0, step=0.5,
                        tooltip="Classifier-free guidance of the global-path pass (paper: 40; MultiSketch: 10 per object)."),
-        io.Int.Input("render_size", default=256, min=64, max=1024, step=8,
-                     tooltip="Frames fed to the video model are render_size x render_size (paper: 256)."),
+        io.Int.Input("render_size", default=0, min=0, max=1024, step=8,
+                     tooltip="Frames fed to the video model are render_size x render_size; 0 = the model's own size "
+                     "(ModelScope 256 as in the paper, ZeroScope 576 x 320, the learned prior 64; any other model: "
+                     "256). A non-square size letterboxes the sketch."),
     ]
 
 
@@ -57,7 +61,7 @@ def _advanced_inputs():
 _OUTPUTS = [SketchAnimation.Output(display_name="animation",
                                    tooltip="The strokes over time, with the trained motion model (Sample Animation "
                                    "re-samples it exactly)."),
-            io.Image.Output(display_name="rendered", tooltip="The animation rendered at render_size."),
+            io.Image.Output(display_name="rendered", tooltip="The animation as the video model saw it (render_size)."),
             io.Float.Output(display_name="fps", tooltip="The animation's frame rate (for a video node's fps).")]
 
 
@@ -83,8 +87,9 @@ def _train(sketch, video_prior, cfg, stages=None, per_object=False):
     return io.NodeOutput(anim, images, float(anim.fps))
 
 
-def _config(prompt, negative_prompt, frames, steps, fps, seed, guidance_local, guidance_global, render_size,
-            advanced: dict, **kw):
+def _config(*, frames: int, render_size: int, advanced: dict, **settings):
+    """The "default" preset with the node's inputs on top. frames / render_size 0: the prior's own
+    (core.pipelines.animate.fit_to_prior). settings: AnimateConfig fields by name."""
     from ..core.augment import AugmentConfig
     from ..core.pipelines.animate import preset_config
 
@@ -93,9 +98,8 @@ def _config(prompt, negative_prompt, frames, steps, fps, seed, guidance_local, g
     if "global_gradients" in a:
         a["global_grads"] = a.pop("global_gradients")
     augment = AugmentConfig(enabled=a.pop("augment", True))
-    return preset_config("default", prompt=prompt, negative_prompt=negative_prompt, num_frames=frames, steps=steps,
-                         fps=fps, seed=seed, guidance_local=guidance_local, guidance_global=guidance_global,
-                         render_size=render_size, field=field, augment=augment, **a, **kw)
+    return preset_config("default", num_frames=frames or None, render_size=render_size or None, field=field,
+                         augment=augment, **a, **settings)
 
 
 class AnimateSketch(io.ComfyNode):
@@ -128,8 +132,9 @@ class AnimateSketch(io.ComfyNode):
     @classmethod
     def execute(cls, sketch, video_prior, prompt, frames, steps, fps, seed, guidance_local, guidance_global,
                 render_size, motion, negative_prompt="", **advanced) -> io.NodeOutput:
-        cfg = _config(prompt, negative_prompt, frames, steps, fps, seed, guidance_local, guidance_global, render_size,
-                      advanced, train_local=motion != "global only", train_global=motion != "local only")
+        cfg = _config(prompt=prompt, negative_prompt=negative_prompt, frames=frames, steps=steps, fps=fps, seed=seed,
+                      guidance_local=guidance_local, guidance_global=guidance_global, render_size=render_size,
+                      advanced=advanced, train_local=motion != "global only", train_global=motion != "local only")
         return _train(sketch, video_prior, cfg)
 
 
@@ -177,6 +182,7 @@ class AnimateObjects(io.ComfyNode):
         ids = sorted(set(sketch.group.tolist()))
         stages = make_schedule(ids, parse_object_prompts(object_prompts), scene_prompt, schedule, others=others,
                                object_guidance_global=object_guidance_global)
-        cfg = _config(scene_prompt, negative_prompt, frames, steps, fps, seed, guidance_local, guidance_global,
-                      render_size, advanced)
+        cfg = _config(prompt=scene_prompt, negative_prompt=negative_prompt, frames=frames, steps=steps, fps=fps,
+                      seed=seed, guidance_local=guidance_local, guidance_global=guidance_global,
+                      render_size=render_size, advanced=advanced)
         return _train(sketch, video_prior, cfg, stages=stages, per_object=True)

@@ -129,3 +129,12 @@ def test_sample_animation_node_uses_the_trained_field(comfy, prior):  # noqa: F8
     dense, fps = res.args
     assert dense.num_frames == 7 and fps == pytest.approx(anim.fps * 7 / 4)
     assert (dense.frames[::2] - anim.frames).abs().max() < 1e-4  # the same field at the shared times
+
+
+def test_frames_and_render_size_zero_are_the_priors_own(comfy):  # noqa: F811
+    from sketchmotion.nodes.animate import _config
+
+    auto = _config(prompt="p", frames=0, render_size=0, advanced={})
+    assert (auto.num_frames, auto.render_size) == (None, None)  # filled from the prior by the trainer
+    given = _config(prompt="p", frames=12, render_size=128, advanced={})
+    assert (given.num_frames, given.render_size) == (12, 128)

@@ -110,3 +110,21 @@ def test_auto_falls_back_to_the_learned_prior_and_says_so(tmp_path):
     assert "ModelScope" in r.stderr and "Wan 2.1" in r.stderr
     anim = load_animation(tmp_path / "o" / "animation.safetensors")
     assert anim.num_frames == 8 and anim.sketch.canvas == (64, 64) and anim.settings["steps_done"] == 2
+
+
+def test_frames_and_size_left_out_are_the_models_own():
+    """--frames / --size not given: None in the config (the loaded prior's hints fill them); --size takes
+    one number or width height."""
+    from sketchmotion.core.cli import build_parser
+    from sketchmotion.core.cli.animate import build_config
+    from sketchmotion.core.errors import SketchError
+
+    def cfg(*extra):
+        return build_config(build_parser().parse_args(["animate", "s.svg", "--prompt", "p", "--out", "o", *extra]))
+
+    assert (cfg().num_frames, cfg().render_size) == (None, None)
+    assert (cfg("--frames", "8", "--size", "64").num_frames, cfg("--size", "64").render_size) == (8, 64)
+    assert cfg("--size", "576", "320").render_size == (576, 320)
+    assert cfg("--size", "64", "64").render_size == 64
+    with pytest.raises(SketchError, match="--size"):
+        cfg("--size", "1", "2", "3")

@@ -227,3 +227,18 @@ def test_half_precision_plumbing(tiny_dir):
     assert stats["finite"] and x.grad.dtype == torch.float32 and x.grad.abs().sum() > 0
     with pytest.raises(SketchError, match="precision"):
         load_diffusers_prior(tiny_dir, device="cpu", precision="int8")
+
+
+def test_what_a_model_was_trained_on(tmp_path):
+    """Known hub ids by name, folder or HF-cache path; else the folder's training.json; else the UNet's size."""
+    from sketchmotion.core.guidance.diffusers_prior import trained_on
+
+    kw = dict(unet_sample_size=8, vae_factor=2)
+    assert trained_on(tmp_path / "zeroscope_v2_576w", "x", **kw) == (24, (576, 320))
+    cached = tmp_path / "models--cerspense--zeroscope_v2_576w" / "snapshots" / "abc"
+    assert trained_on(cached, str(cached), **kw) == (24, (576, 320))
+    assert trained_on(tmp_path, "damo-vilab/text-to-video-ms-1.7b", **kw) == (24, (256, 256))
+    (tmp_path / "mine").mkdir()
+    assert trained_on(tmp_path / "mine", "mine", **kw) == (None, (16, 16))
+    (tmp_path / "mine" / "training.json").write_text(json.dumps({"frames": 8, "size": 64}))
+    assert trained_on(tmp_path / "mine", "mine", **kw) == (8, (64, 64))

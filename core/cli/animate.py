@@ -2,7 +2,8 @@
 
     python -m sketchmotion animate SKETCH.svg --prompt "The cat is walking" --out OUT_DIR
         [--model auto|learned|modelscope|zeroscope|PATH|HUB_ID] [--models-dir DIR ...] [--allow-download]
-        [--preset default|paper] [--frames 24] [--steps 500] [--seed 0] [--fps 8] [--size 256] [--device cuda]
+        [--preset default|paper] [--frames 24] [--steps 500] [--seed 0] [--fps 8] [--size 256 | --size 576 320]
+        [--device cuda]
         [--motion local+global|local|global] [--architecture continuous|paper] [--global-grads ...]
         [--objects-prompts "bird flaps; tree sways" [--schedule paper|paper+global|joint]]
 
@@ -72,21 +73,25 @@ def choose_prior(model: str, search_dirs, allow_download: bool) -> tuple[str, st
     return model, f"prior: {model}", False
 
 
-def build_config(args, out: Path, learned: bool):
+def build_config(args):
     """AnimateConfig from --preset and the flags given explicitly (None = the preset's value)."""
+    from ..errors import SketchError
     from ..pipelines.animate import preset_config
 
     field = {} if args.architecture is None else {"architecture": args.architecture}
     given = {k: v for k, v in dict(steps=args.steps, guidance_local=args.guidance_local,
                                    guidance_global=args.guidance_global, global_grads=args.global_grads).items()
              if v is not None}
-    frames = args.frames if args.frames is not None else (8 if learned else 24)
-    size = args.size if args.size is not None else (64 if learned else 256)
-    cfg = preset_config(
+    # --frames / --size not given: None, the prior's own (fit_to_prior once it is loaded)
+    size = args.size
+    if size is not None:
+        if len(size) > 2:
+            raise SketchError(f"--size takes one number (a square) or two (width height), got {len(size)}.")
+        size = size[0] if len(size) == 1 or size[0] == size[1] else (size[0], size[1])
+    return preset_config(
         args.preset, **given, field=field, prompt=args.prompt, negative_prompt=args.negative_prompt,
-        num_frames=frames, fps=args.fps, seed=args.seed, render_size=size, canonical_lr=args.canonical_lr,
+        num_frames=args.frames, fps=args.fps, seed=args.seed, render_size=size, canonical_lr=args.canonical_lr,
         train_local=args.motion != "global", train_global=args.motion != "local")
-    return cfg
 
 
 def cmd_animate(args) -> int:
@@ -94,20 +99,22 @@ def cmd_animate(args) -> int:
 
     from ..callbacks import Callbacks
     from ..guidance.diffusers_prior import load_diffusers_prior
-    from ..pipelines.animate import AnimationTrainer
+    from ..pipelines.animate import AnimationTrainer, fit_to_prior, render_dims
     from ..pipelines.multi_object import make_schedule, parse_object_prompts
     from ..svg import load
     from ..training_run import TrainingRun
 
     out = Path(args.out)
     model, line, learned = choose_prior(args.model, args.models_dir, args.allow_download)
-    cfg = build_config(args, out, learned)
+    cfg = build_config(args)  # checked before the (slow) model load
     out.mkdir(parents=True, exist_ok=True)
-    sketch = load(args.sketch, normalize=cfg.render_size)
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     prior = load_diffusers_prior(model, search_dirs=args.models_dir, device=device, precision=args.precision,
                                  allow_download=args.allow_download)
     print(line, file=sys.stderr)
+    cfg = fit_to_prior(cfg, prior)
+    width, height = render_dims(cfg.render_size)
+    sketch = load(args.sketch, normalize=min(width, height))  # 1 canvas px = 1 px of the frames the prior sees
     if learned:
         from ..guidance.learned_prior import CAPTIONS
 
@@ -122,7 +129,7 @@ def cmd_animate(args) -> int:
                                object_guidance_global=args.objects_guidance_global)
         per_object = True
     trainer = AnimationTrainer(sketch, prior, cfg, stages=stages, per_object=per_object)
-    print(f"{args.preset} preset: {trainer.total_steps} steps, {cfg.num_frames} frames at {cfg.render_size} px, "
+    print(f"{args.preset} preset: {trainer.total_steps} steps, {cfg.num_frames} frames at {width}x{height} px, "
           f"{cfg.field.architecture} field, global gradients {cfg.global_grads}", file=sys.stderr)
     run = TrainingRun.in_folder(out, every=50, keep_finished=True, fresh=args.fresh,
                                 log=lambda msg: print(msg, file=sys.stderr))
@@ -158,7 +165,7 @@ def register(sub) -> None:
     fmt = argparse.ArgumentDefaultsHelpFormatter
     p = sub.add_parser("animate", formatter_class=fmt,
                        help="animate a sketch from a text prompt (LiveSketch, score distillation)")
-    p.add_argument("sketch", help="input SVG (normalised to --size x --size)")
+    p.add_argument("sketch", help="input SVG (normalised to the render size's shorter side)")
     p.add_argument("--prompt", required=True, help="what the animation should show (the scene, with --objects-prompts)")
     p.add_argument("--negative-prompt", default="", help="what to avoid (paper: empty)")
     p.add_argument("--out", required=True, help="output folder")
@@ -173,13 +180,15 @@ def register(sub) -> None:
     p.add_argument("--preset", default="default", choices=["default", "paper"],
                    help="default: continuous-time field, 500 steps, accumulated global gradients; paper: the "
                    "reference LiveSketch run (flattened field, 1000 steps, accumulated global gradients)")
-    p.add_argument("--frames", type=int, default=None, help="frames of the animation (paper: 24; learned prior: 8)")
+    p.add_argument("--frames", type=int, default=None,
+                   help="frames of the animation (default: the model's own: ModelScope/ZeroScope 24, learned prior 8)")
     p.add_argument("--steps", type=int, default=None,
                    help="iterations, >= 1 (per stage with --objects-prompts; default: the preset's, 500 / paper 1000)")
     p.add_argument("--fps", type=float, default=8.0, help="frames per second of the result")
     p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same result on CPU)")
-    p.add_argument("--size", type=int, default=None,
-                   help="canvas and render size fed to the video model (paper: 256; learned prior: 64)")
+    p.add_argument("--size", type=int, nargs="+", default=None, metavar=("WIDTH", "HEIGHT"),
+                   help="render size fed to the video model: one number (a square) or width height (default: the "
+                   "model's own: ModelScope 256, ZeroScope 576 320, learned prior 64)")
     p.add_argument("--guidance-local", type=float, default=None, help="CFG scale of the local-path pass (paper: 30)")
     p.add_argument("--guidance-global", type=float, default=None, help="CFG scale of the global-path pass (paper: 40)")
     p.add_argument("--global-grads", default=None, choices=["zeroed", "accumulated"],

@@ -105,17 +105,33 @@ def load_diffusers_prior(
     tokenizer = CLIPTokenizer.from_pretrained(path, subfolder="tokenizer", local_files_only=True)
     scheduler = DDPMScheduler.from_pretrained(path, subfolder="scheduler", local_files_only=True)
     name = DIFFUSERS_ALIASES.get(str(model).lower(), str(model))
-    frames_hint, size_hint = MODEL_HINTS.get(name, (None, None))
-    if size_hint is None:
-        f = 2 ** (len(vae.config.block_out_channels) - 1)
-        s = int(unet.config.sample_size) * f
-        size_hint = (s, s)
+    frames_hint, size_hint = trained_on(path, name, unet_sample_size=int(unet.config.sample_size),
+                                        vae_factor=2 ** (len(vae.config.block_out_channels) - 1))
     prior_kwargs.setdefault("num_frames_hint", frames_hint)
     prior_kwargs.setdefault("size_hint", size_hint)
     return DiffusersVideoPrior(
         unet, vae, text_encoder, tokenizer, scheduler.alphas_cumprod,
         prediction_type=scheduler.config.prediction_type, device=dev, name=name, **prior_kwargs,
     )
+
+
+def trained_on(path: Path, name: str, *, unet_sample_size: int, vae_factor: int):
+    """(frames, (width, height)) a model was trained on, for the prior's num_frames_hint / size_hint.
+
+    A known model by its hub id (also when found as a folder or in the HF cache), else the folder's
+    training.json ("frames", "size": the pack's learned priors write it), else (None, the UNet's square
+    sample size in px).
+    """
+    for hub_id, hints in MODEL_HINTS.items():
+        if name == hub_id or path.name == hub_id.split("/")[-1] or "models--" + hub_id.replace("/", "--") in path.parts:
+            return hints
+    info = path / "training.json"
+    if info.is_file():
+        meta = json.loads(info.read_text())
+        if meta.get("frames") and meta.get("size"):
+            return int(meta["frames"]), (int(meta["size"]), int(meta["size"]))
+    side = unet_sample_size * vae_factor
+    return None, (side, side)
 
 
 # ---------------------------------------------------------------------- prior

@@ -27,8 +27,10 @@ class VideoPrior(Protocol):
     """A text-to-video model seen as a score-distillation loss on rendered frames."""
 
     device: torch.device
-    num_frames_hint: int | None  # frame count the model was trained on (None: any)
-    size_hint: tuple[int, int] | None  # (width, height) px it was trained on (None: any)
+    # What the model was trained on; the animate trainer uses them when the user gives no frame count /
+    # render size (core.pipelines.animate.fit_to_prior). None: the model does not say (24 frames, 256 px).
+    num_frames_hint: int | None  # frame count
+    size_hint: tuple[int, int] | None  # (width, height) px
 
     def prepare(self, prompt: str, negative_prompt: str = "") -> None:
         """Encode (and cache) the prompt and the negative / unconditional prompt."""

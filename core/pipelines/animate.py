@@ -20,6 +20,11 @@ really behaves; "default" is the pack's choice (see PRESETS for both and why).
 Frame counts: a prior may need another count than the user's T (Wan: 4k+1); it says
 so through `frames_to_render(T)`, and the trainer renders its motion at that many
 evenly spaced times of the clip, then returns the animation sampled at the user's T.
+
+Video size: num_frames / render_size left at None take what the prior was trained on
+(its num_frames_hint / size_hint: ModelScope 24 frames at 256x256, ZeroScope 576x320,
+the pack's learned prior 8 at 64x64), else 24 frames at 256x256 (`fit_to_prior`);
+explicit values always win. A non-square size letterboxes the sketch into that frame.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ from ..sketch import Sketch, SketchAnimation
 
 CHECKPOINT_VERSION = 2
 GLOBAL_GRADS = ("zeroed", "accumulated")
+DEFAULT_FRAMES, DEFAULT_RENDER_SIZE = 24, 256  # the paper's, when neither the config nor the prior says
 MULTI_OBJECT_GUIDANCE_GLOBAL = 10.0  # MultiSketch: the best global guidance for the per-object stages
 
 
@@ -53,10 +59,11 @@ class AnimateConfig:
 
     prompt: str = ""
     negative_prompt: str = ""
-    num_frames: int = 24
+    num_frames: int | None = None  # None: the prior's num_frames_hint, else 24 (see fit_to_prior)
     fps: float = 8.0
     steps: int = 1000
-    render_size: int = 256  # frames fed to the video prior are render_size^2
+    # frames fed to the video prior: an int for a square, (width, height), or None: the prior's size_hint, else 256
+    render_size: int | tuple[int, int] | None = None
     lr_local: float = 5e-3
     lr_global: float = 1e-4
     guidance_local: float = 30.0
@@ -78,14 +85,14 @@ class AnimateConfig:
     checkpoint_every: int = 0
 
     def validate(self) -> "AnimateConfig":
-        if self.num_frames < 1:
+        if self.num_frames is not None and self.num_frames < 1:
             raise SketchError(f"num_frames must be >= 1, got {self.num_frames}.")
         if self.steps < 1:
             raise SketchError(f"steps must be >= 1 (got {self.steps}): each step is one local-path and one "
                               "global-path pass; the paper runs 1000, ~500 often suffice.")
         if self.global_grads not in GLOBAL_GRADS:
             raise SketchError(f"Unknown global_grads {self.global_grads!r}; use one of {GLOBAL_GRADS}.")
-        if self.render_size < 16:
+        if self.render_size is not None and min(render_dims(self.render_size)) < 16:
             raise SketchError(f"render_size {self.render_size} is too small; use 256 (the paper) or more.")
         if self.lr_schedule not in ("livesketch", "constant"):
             raise SketchError(f"Unknown lr_schedule {self.lr_schedule!r}; use 'livesketch' or 'constant'.")
@@ -103,7 +110,30 @@ class AnimateConfig:
         aug = d.pop("augment", {}) or {}
         aug = {**aug, "crop_scale": tuple(aug["crop_scale"])} if "crop_scale" in aug else aug
         fld = FieldConfig.from_dict(d.pop("field", {}) or {})
+        if isinstance(d.get("render_size"), list):  # (width, height) comes back from JSON as a list
+            d["render_size"] = tuple(d["render_size"])
         return cls(**d, augment=AugmentConfig(**aug), field=fld)
+
+
+def render_dims(render_size: int | tuple[int, int]) -> tuple[int, int]:
+    """(width, height) of a render_size given as one int (a square) or (width, height)."""
+    if isinstance(render_size, (tuple, list)):
+        return int(render_size[0]), int(render_size[1])
+    return int(render_size), int(render_size)
+
+
+def fit_to_prior(config: AnimateConfig, prior) -> AnimateConfig:
+    """`config` with num_frames / render_size that are None taken from what the prior was trained on
+    (num_frames_hint / size_hint of core.guidance.prior.VideoPrior), else 24 frames at 256 px."""
+    frames = config.num_frames
+    if frames is None:
+        frames = getattr(prior, "num_frames_hint", None) or DEFAULT_FRAMES
+    size = config.render_size
+    if size is None:
+        hint = getattr(prior, "size_hint", None)
+        size = DEFAULT_RENDER_SIZE if hint is None else render_dims(hint)
+    w, h = render_dims(size)
+    return replace(config, num_frames=int(frames), render_size=w if w == h else (w, h))
 
 
 PRESETS = {
@@ -173,12 +203,13 @@ class _Pass:
         self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, fn)
 
 
-def _square_view(sketch: Sketch):
-    """A square-canvas copy (letterboxed) so non-square sketches render undistorted."""
+def _letterbox(sketch: Sketch, aspect: float):
+    """A copy whose canvas has the frames' aspect (width / height), the drawing centred in it, so it renders
+    undistorted; and the offset (px) that centres it."""
     w, h = sketch.canvas
-    side = max(w, h)
-    offset = torch.tensor([(side - w) / 2, (side - h) / 2], device=sketch.device)
-    return replace(sketch, canvas=(side, side)), offset
+    cw, ch = (h * aspect, h) if w / h < aspect else (w, w / aspect)
+    offset = torch.tensor([(cw - w) / 2, (ch - h) / 2], device=sketch.device)
+    return replace(sketch, canvas=(cw, ch)), offset
 
 
 def sketch_digest(sketch: Sketch) -> str:
@@ -236,19 +267,19 @@ class AnimationTrainer:
                  stages: list[Stage] | None = None, per_object: bool = False):
         if sketch.dim != 2:
             raise SketchError("Text-driven animation needs a 2D sketch; use reconstruct3d for 3D strokes.")
-        self.config = config.validate()
+        self.config = config = fit_to_prior(config.validate(), prior).validate()
         self.device = torch.device(device) if device is not None else getattr(prior, "device", torch.device("cpu"))
         self.sketch = sketch.to(self.device).clone()  # own tensors (ComfyUI hands out inference tensors)
         self.prior = prior
-        S = config.render_size
-        prior.check_video(config.num_frames, S, S)
+        W, H = render_dims(config.render_size)
+        prior.check_video(config.num_frames, H, W)
         # the count the prior sees (Wan: 4k+1): the motion is rendered at that many times of the same clip
         count = getattr(prior, "frames_to_render", None)
         self.render_count = int(count(config.num_frames)) if callable(count) else config.num_frames
         if self.render_count < config.num_frames:
             raise SketchError(f"The prior asks for {self.render_count} frames, fewer than the {config.num_frames} "
                               "of the animation.")
-        self.view, self.offset = _square_view(self.sketch)
+        self.view, self.offset = _letterbox(self.sketch, W / H)
         self.motion = ObjectFields(self.sketch, config.field, per_object=per_object, seed=config.seed,
                                    num_frames=self.render_count).to(self.device)
         self.times = self.motion.frame_times(config.num_frames)  # the animation's frames
@@ -340,7 +371,7 @@ class AnimationTrainer:
         return self.motion(self.times if times is None else times, base=self.canonical)
 
     def render_frames(self, points: torch.Tensor | None = None) -> torch.Tensor:
-        """Render the current stage's frames [T, S, S, 3] (default: the animation's frames; training renders
+        """Render the current stage's frames [T, H, W, 3] (default: the animation's frames; training renders
         the prior's count) as the prior sees them (before augmentation).
 
         Objects outside the stage are hidden, or drawn unmoved when the stage says "static".
