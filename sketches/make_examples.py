@@ -10,7 +10,6 @@ becomes a chain of cubic Beziers (the LiveSketch style: black strokes, width 3,
 from __future__ import annotations
 
 import argparse
-import importlib
 import math
 import os
 import sys
@@ -18,14 +17,11 @@ import sys
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)  # the package folder, whatever it was cloned as
-try:  # installed (pip install -e .)
-    _pkg = importlib.import_module("sketchmotion")
-except ImportError:  # a plain clone, e.g. in ComfyUI/custom_nodes
-    sys.path.insert(0, os.path.dirname(ROOT))
-    _pkg = importlib.import_module(os.path.basename(ROOT))
-svg = importlib.import_module(_pkg.__name__ + ".core.svg")
-_sketch = importlib.import_module(_pkg.__name__ + ".core.sketch")
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "scripts"))  # scripts/_bootstrap.py
+from _bootstrap import package_module  # noqa: E402  (the package, installed or a plain clone)
+
+svg = package_module("core.svg")
+_sketch = package_module("core.sketch")
 Sketch, sketch_from_paths = _sketch.Sketch, _sketch.sketch_from_paths
 
 BLACK = (0.0, 0.0, 0.0, 1.0)

@@ -9,19 +9,15 @@ pack's own renderer at 512 x 512, so the image -> sketch step has to find the ou
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))  # the package folder, whatever it was cloned as
-try:  # installed (pip install -e .)
-    _pkg = importlib.import_module("sketchmotion")
-except ImportError:  # a plain clone, e.g. in ComfyUI/custom_nodes
-    sys.path.insert(0, os.path.dirname(ROOT))
-    _pkg = importlib.import_module(os.path.basename(ROOT))
-svg = importlib.import_module(_pkg.__name__ + ".core.svg")
-raster = importlib.import_module(_pkg.__name__ + ".core.raster")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "scripts"))  # scripts/_bootstrap.py
+from _bootstrap import package_module  # noqa: E402  (the package, installed or a plain clone)
+
+svg = package_module("core.svg")
+raster = package_module("core.raster")
 
 FISH = """<svg xmlns="http://www.w3.org/2000/svg" width="512" height="512" viewBox="0 0 512 512">
   <rect x="0" y="0" width="512" height="512" fill="#dcecfa"/>
