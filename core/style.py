@@ -29,6 +29,13 @@ Sketch's flat `fill_color` / `stroke_color` of such a path is the gradient's mea
 colour (its alpha included), so every consumer that wants one RGBA per path still
 gets a sensible one; the renderer paints the gradient per pixel. Gradients are
 static in canvas space, like clip regions.
+
+Group opacity (optional): `opacity_groups`, tuple of (start, end, opacity): the paths
+[start, end) are composited together first and the result is faded by `opacity`, as
+SVG does for a `<g opacity>` (or a shape with fill and stroke). Ranges nest or are
+disjoint. The paths' flat colours still carry the opacity (product over their groups),
+so consumers that draw path by path get SVG's per-shape approximation; the renderer
+divides it out and composites each group exactly.
 """
 
 from __future__ import annotations
@@ -197,6 +204,28 @@ class Gradient:
                    tuple(d["offsets"]), torch.tensor(d["colors"], dtype=torch.float32).reshape(-1, 4))
 
 
+def _groups_ok(groups, P: int) -> bool:
+    for a, b, o in groups:
+        if not (0 <= a < b <= P and 0.0 <= o <= 1.0):
+            return False
+    for i, (a, b, _) in enumerate(groups):  # nested or disjoint
+        for c, d, _ in groups[i + 1:]:
+            if a < c < b < d or c < a < d < b:
+                return False
+    return True
+
+
+def _select_groups(groups, paths: list[int]) -> tuple:
+    """Opacity groups after a selection of paths: kept where the selected members stay one run."""
+    pos = {p: i for i, p in enumerate(paths)}
+    out = []
+    for a, b, o in groups:
+        members = sorted(pos[p] for p in range(a, b) if p in pos)
+        if members and members == list(range(members[0], members[-1] + 1)):
+            out.append((members[0], members[-1] + 1, o))
+    return tuple(out) if _groups_ok(out, len(paths)) else ()
+
+
 @dataclass(frozen=True, eq=False)
 class PathStyle:
     """Caps, joins, miter limits, dashes and clips of every path (see the module docstring)."""
@@ -211,6 +240,7 @@ class PathStyle:
     fill_paint: tuple[int, ...] = ()  # per path: index into paints, or -1 (flat colour); () = all -1
     stroke_paint: tuple[int, ...] = ()
     paints: tuple[Gradient, ...] = ()
+    opacity_groups: tuple[tuple[int, int, float], ...] = ()  # (start, end, opacity), composited as one
 
     def __post_init__(self):
         object.__setattr__(self, "cap", tuple(str(c) for c in self.cap))
@@ -225,6 +255,7 @@ class PathStyle:
             v = tuple(int(i) for i in getattr(self, name))
             object.__setattr__(self, name, v if v else (-1,) * P)
         object.__setattr__(self, "paints", tuple(self.paints))
+        object.__setattr__(self, "opacity_groups", tuple((int(a), int(b), float(o)) for a, b, o in self.opacity_groups))
         for name in ("join", "miterlimit", "dash", "dash_offset", "clip", "fill_paint", "stroke_paint"):
             if len(getattr(self, name)) != P:
                 raise SketchError(f"PathStyle.{name} needs one entry per path ({P}), got {len(getattr(self, name))}.")
@@ -245,6 +276,9 @@ class PathStyle:
         n = len(self.paints)
         if any(i < -1 or i >= n for i in self.fill_paint + self.stroke_paint):
             raise SketchError(f"A path's paint index is outside the {n} gradients.")
+        if not _groups_ok(self.opacity_groups, P):
+            raise SketchError("Opacity groups must be path ranges 0 <= start < end <= P, nested or disjoint, "
+                              "with an opacity in 0..1.")
 
     # ---------------------------------------------------------------- builders
     @classmethod
@@ -289,6 +323,7 @@ class PathStyle:
             clip=tuple(self.clip[p] for p in paths),
             fill_paint=tuple(self.fill_paint[p] for p in paths),
             stroke_paint=tuple(self.stroke_paint[p] for p in paths),
+            opacity_groups=_select_groups(self.opacity_groups, paths),
         )
 
     def transformed(self, scale, shift=(0.0, 0.0), canvas=None) -> "PathStyle":
@@ -327,6 +362,7 @@ class PathStyle:
             "fill_paint": list(self.fill_paint),
             "stroke_paint": list(self.stroke_paint),
             "paints": [g.to_json() for g in self.paints],
+            "opacity_groups": [list(g) for g in self.opacity_groups],
         }
 
     @classmethod
@@ -337,6 +373,7 @@ class PathStyle:
                 tuple(d["dash_offset"]), tuple(d["clip"]), tuple(ClipRegion.from_json(c) for c in d.get("clips", [])),
                 tuple(d.get("fill_paint", ())), tuple(d.get("stroke_paint", ())),
                 tuple(Gradient.from_json(g) for g in d.get("paints", [])),
+                tuple(tuple(g) for g in d.get("opacity_groups", [])),
             )
         except (KeyError, TypeError, ValueError) as e:
             raise SketchError(f"The stored path style is damaged ({type(e).__name__}: {str(e)[:80]}).") from None

@@ -32,10 +32,11 @@ What is converted, and how:
   its shapes (each counts only where its own clip lets it). Nested `svg` and `symbol` viewports
   clip their content unless overflow is visible. Clip regions are static (they do
   not move with an animation's frames).
-- Opacity: `opacity` multiplies down the tree and applies to each shape's fill
-  and stroke separately. SVG composites a group (or a shape with fill and stroke)
-  first and then applies its opacity; where such shapes overlap the result
-  differs, so this approximation is listed in `Sketch.dropped`.
+- Opacity: `opacity` multiplies down the tree into each path's flat colours (the
+  per-shape approximation every path-by-path consumer gets), and an element whose
+  paths draw more than one layer (a group, a `use`, the root, a shape with fill and
+  stroke) becomes an opacity group (`PathStyle.opacity_groups`): the renderer
+  composites the group first and then fades it, as SVG does.
 - Gradient paint (`url(#id)` to a linearGradient / radialGradient, fill and
   stroke): gradientUnits, gradientTransform (with transform-origin), spreadMethod,
   stops (offset, stop-color, stop-opacity), attributes and stops inherited through
@@ -55,7 +56,7 @@ What is converted, and how:
 - Not drawn, and named in `Sketch.dropped` (`info` prints it, Load Sketch shows
   it): patterns, filters, masks, markers, text
   (convert text to paths in your editor), images, foreignObject, blend modes,
-  paint-order, group opacity (approximated), path data after an error (drawn up
+  paint-order, path data after an error (drawn up
   to it), invalid geometry attributes (ignored), recursive references. Skipped
   by design: defs, symbol (except through `use`), metadata, title, desc,
   elements with display:none or visibility:hidden, and elements of foreign
@@ -1028,6 +1029,7 @@ class _Converter:
         # when the file has such a clip)
         self.bbox_clips = any(_split_tag(e.tag)[1] == "clipPath" and (e.get("clipPathUnits") or "").strip()
                               == "objectBoundingBox" for e in self.ids.values())
+        self.opacity_groups: list[tuple[int, int, float]] = []  # (start, end, opacity) composited as one
         self.ghosts: list[tuple[list, list]] = []  # (points arrays, closed flags) per hidden shape
         self._ghost_span = (0, 0)  # ghosts of the element whose effects are applied
         self.clip_regions: list[tuple] = []  # (geometry, parent index)
@@ -1158,6 +1160,7 @@ class _Converter:
             tuple(x[4] for x in st), tuple(self.clip_of), tuple(regions),
             fill_paint=tuple(f for f, _ in self.paint_of), stroke_paint=tuple(s for _, s in self.paint_of),
             paints=tuple(self.gradients),
+            opacity_groups=tuple(self.opacity_groups),
         )
         return Sketch(
             style=style,
@@ -1279,12 +1282,25 @@ class _Converter:
         self._ghost_span = (ghosts, len(self.ghosts))
         self._effects(spec, el, ctm, start, len(self.paths), factor, depth, refs)
 
+    def _opacity_group(self, start, end, factor):
+        """Paths [start, end) of one element with opacity `factor` (already in their colours): composited
+        as a group when they draw more than one layer (where per-shape opacity would differ)."""
+        if factor >= 1 or self.in_clip or end <= start:
+            return
+        layers = 0
+        for i in range(start, end):
+            layers += self.widths[i] > 0 and (self.strokes[i][3] > 0 or self.paint_of[i][1] >= 0)
+            first = i == start or self.compounds[i] != self.compounds[i - 1]
+            layers += first and self.closed[i] and (self.fills[i][3] > 0 or self.paint_of[i][0] >= 0)
+            if layers > 1:
+                self.opacity_groups.append((start, end, float(factor)))
+                return
+
     def _effects(self, spec, el, ctm, start, end, factor, depth, refs):
         """After an element's paths are collected: its clip-path, and notes on what is not drawn."""
         if end <= start:
             return
-        if factor < 1 and end - start > 1:
-            self._drop("group opacity (applied to each shape)")
+        self._opacity_group(start, end, factor)
         for prop, note in (("mask", "masks"), ("filter", "filters")):
             if spec.get(prop, "none").lower() != "none":
                 self._drop(note)
@@ -1410,8 +1426,7 @@ class _Converter:
                 self._visit_viewport(el, target, ctm=ctm, style=self._computed(tspec, style), op=op * factor,
                                      label=label, depth=depth, refs=refs, width=el.get("width"),
                                      height=el.get("height"), spec=tspec)
-                if factor < 1 and len(self.paths) - start > 1:
-                    self._drop("group opacity (applied to each shape)")
+                self._opacity_group(start, len(self.paths), factor)
             return
         if self.in_clip and ttag not in _SHAPES:
             return  # in a clipPath, <use> may only point at a shape
@@ -1827,8 +1842,6 @@ class _Converter:
             raise SketchError(f"Unknown fill-rule {_q(style['fill-rule'])} in {where}; use 'nonzero' or 'evenodd'.")
         filled = fill_rgba[3] > 0 or fill_paint >= 0
         stroked = width > 0 and (stroke_rgba[3] > 0 or stroke_paint >= 0)
-        if opacity < 1 and filled and stroked:
-            self._drop("opacity of shapes with fill and stroke (applied to each)")
         if stroked and filled and style["paint-order"].strip().lower() not in ("normal", "fill", "fill stroke"):
             self._drop("paint-order")
         if tag in ("path", "line", "polyline", "polygon") and any(

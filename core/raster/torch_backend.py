@@ -17,7 +17,8 @@ How it works (and why it stays small in memory):
    core.style.PathStyle) cut or extend that distance: see core.raster.strokes.
    Clip regions (static) multiply the coverage of the paths they clip. Strokes thinner than 1 px are drawn 1 px wide
    with proportionally lower opacity (same ink). A layer painted with a gradient (core.style.Gradient) takes
-   its colour per pixel centre instead of the path's flat colour (core.raster.paint).
+   its colour per pixel centre instead of the path's flat colour (core.raster.paint). Opacity groups
+   (a `<g opacity>`) are composited as one layer before fading (core.raster.groups).
 4. Fills: the inside test is the winding number of the pixel centre (nonzero or
    even-odd), from crossings accumulated per row and a prefix sum (no autograd
    needed); within half a pixel of the outline the coverage ramps with the
@@ -307,7 +308,12 @@ def render_torch(
                 idx = torch.nonzero(clip_of == c, as_tuple=True)[0]
                 factor[idx] = clip_mask(style, c, W, H, scale, dev, dt)[(ukeys[idx] // L) % HW]
         alpha = alpha * factor
-    return _finish(ukeys // L, alpha, rgba[:, :3], T, H, W, background, dev, dt)
+    rgb = rgba[:, :3]
+    if style is not None and style.opacity_groups:  # group opacity composited per group (core.raster.groups)
+        from .groups import composite_groups
+
+        alpha, rgb = composite_groups(style, P, ukeys // L, layer, alpha, rgb)
+    return _finish(ukeys // L, alpha, rgb, T, H, W, background, dev, dt)
 
 
 def _finish(pixel, alpha, rgb, T, H, W, background, dev, dt):
