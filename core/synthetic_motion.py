@@ -6,8 +6,10 @@ or one of the bundled example shapes, black on white) moved rigidly over `num_fr
 frames as its caption says, rendered with the pack's own rasteriser (core.raster):
 
 - "moving left/right/up/down": 2.5-5 px per frame at 64 px (scaled with the size);
-- "rotating clockwise/counterclockwise": 6-12 degrees per frame about the drawing's
-  centre (clockwise as seen on screen, y pointing down);
+- "rotating clockwise/counterclockwise": about the drawing's centre (clockwise as seen
+  on screen, y pointing down), as fast as makes the control points move 2.5-5 px per
+  frame at their RMS radius (as the translations), within 8-18 degrees per frame; the
+  drawing is larger (28-52 px) than a translated one so the turn shows at 8x8 latents;
 - "growing" / "shrinking": the drawing's size changes by a factor 1.06-1.10 per frame
   (1.5x-1.95x over 8 frames); stroke widths stay as they are (as in an animation).
 
@@ -43,7 +45,7 @@ OPPOSITE = {
     "growing": "shrinking", "shrinking": "growing",
 }
 SPEED_PX = (2.5, 5.0)  # px per frame at 64 px
-ROTATION_DEG = (6.0, 12.0)  # degrees per frame
+ROTATION_DEG = (8.0, 18.0)  # degrees per frame (limits of the speed-derived rate)
 SCALE_RATE = (1.06, 1.10)  # size factor per frame
 EXAMPLES = ("cat.svg", "stick_figure.svg", "two_objects.svg", "icon_filled.svg")
 
@@ -139,8 +141,10 @@ def transform_points(unit: torch.Tensor, caption: str, num_frames: int, size: in
         scale = scale * extent
         params.update(speed=v / px)
     elif kind == "rotate":
-        extent = _uniform(g, 20, 48) * px
-        w = _uniform(g, *ROTATION_DEG)
+        extent = _uniform(g, 28, 52) * px
+        radius = float(base.pow(2).sum(1).mean().sqrt()) * extent  # RMS radius of the points, px
+        v = _uniform(g, *SPEED_PX) * px  # px per frame at that radius
+        w = min(max(math.degrees(v / max(radius, 1e-6)), ROTATION_DEG[0]), ROTATION_DEG[1])
         rot = t * w * sign
         scale = scale * extent
         params.update(degrees_per_frame=w * sign)

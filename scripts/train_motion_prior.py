@@ -3,6 +3,9 @@
     python scripts/train_motion_prior.py [--out assets/motion_prior/modelscope_tiny]
         [--steps 4000] [--vae-steps 600] [--videos 6000] [--batch 16] [--seed 0]
         [--threads 1] [--save-every 500] [--quick]
+    # fine-tune a trained prior, text encoder frozen (caption embeddings unchanged), rotations 3x as often:
+    python scripts/train_motion_prior.py --init assets/motion_prior/modelscope_tiny --freeze-text \
+        --caption-weight "rotating clockwise=3" --caption-weight "rotating counterclockwise=3" ...
 
 What it does (deterministic for a given seed and thread count):
 1. draws `--videos` captioned videos with core.synthetic_motion (random cubic strokes
@@ -48,12 +51,10 @@ from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-try:  # installed (pip install -e .)
-    _pkg = importlib.import_module("sketchmotion")
-except ImportError:  # a plain clone
-    sys.path.insert(0, str(ROOT.parent))
-    _pkg = importlib.import_module(ROOT.name)
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # scripts/_bootstrap.py
+from _bootstrap import ROOT, package  # noqa: E402  (the package, installed or a plain clone)
+
+_pkg = package()
 synthetic_motion = importlib.import_module(_pkg.__name__ + ".core.synthetic_motion")
 CAPTIONS, OPPOSITE = synthetic_motion.CAPTIONS, synthetic_motion.OPPOSITE
 bytes_to_unicode = importlib.import_module(_pkg.__name__ + ".testing.tiny_models").bytes_to_unicode
@@ -272,10 +273,24 @@ def main(argv=None) -> int:
                     help="continue training from this saved model folder (its VAE is kept; a new lr schedule runs)")
     ap.add_argument("--warmup", type=int, default=100, help="lr warm-up steps")
     ap.add_argument("--snr-cap", type=float, default=10.0, help="loss weight min(1/SNR, cap)")
+    ap.add_argument("--freeze-text", action="store_true",
+                    help="keep the text encoder (and so every caption's embedding) as loaded with --init; "
+                    "only the UNet trains")
+    ap.add_argument("--caption-weight", action="append", default=[], metavar="CAPTION=W",
+                    help="draw training videos of CAPTION W times as often (repeatable), e.g. "
+                    "'rotating clockwise=3'")
     ap.add_argument("--high-noise", type=float, default=0.0,
                     help="share of timesteps drawn from 500..999 instead of 0..999 (where only the caption tells "
                     "left from right)")
     args = ap.parse_args(argv)
+    if args.freeze_text and not args.init:
+        ap.error("--freeze-text needs --init (a trained text encoder to keep)")
+    weights = {}
+    for item in args.caption_weight:
+        cap, _, w = item.rpartition("=")
+        if cap not in CAPTIONS:
+            ap.error(f"--caption-weight: unknown caption {cap!r}; known: {', '.join(CAPTIONS)}")
+        weights[cap] = float(w)
     if args.quick:
         args.videos, args.vae_steps, args.steps = min(args.videos, 32), min(args.vae_steps, 30), min(args.steps, 30)
         args.batch, args.save_every, args.eval_every = min(args.batch, 8), 0, 10**9
@@ -328,7 +343,10 @@ def main(argv=None) -> int:
     log(f"latents {tuple(mean.shape[1:])}, scaling factor {sf:.4f}, encoded at {time.time() - t0:.0f} s")
 
     ac = alphas_cumprod()
-    params = list(unet.parameters()) + list(text_encoder.parameters())
+    if args.freeze_text:
+        text_encoder.requires_grad_(False).eval()
+    params = list(unet.parameters()) + ([] if args.freeze_text else list(text_encoder.parameters()))
+    draw_p = torch.tensor([weights.get(c, 1.0) for c in caps], dtype=torch.float64)
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01)
     warm = max(1, min(args.warmup, args.steps // 10))
     sched = torch.optim.lr_scheduler.LambdaLR(
@@ -345,22 +363,32 @@ def main(argv=None) -> int:
     ev_right = cap_index[ev]
     ev_opp = torch.tensor([CAPTIONS.index(OPPOSITE[CAPTIONS[int(c)]]) for c in ev_right])
 
+    ev_rot = torch.tensor([synthetic_motion.MOTIONS[CAPTIONS[int(c)]][0] == "rotate" for c in ev_right])
+
     @torch.no_grad()
     def evaluate(u, te):
-        return {name: float(diffusion_loss(u, te, ev_z, ids[c], ev_t, ev_noise, ac))
-                for name, c in (("right", ev_right), ("opposite", ev_opp), ("empty", torch.full_like(ev_right, empty)))}
+        out = {}
+        for name, c in (("right", ev_right), ("opposite", ev_opp), ("empty", torch.full_like(ev_right, empty))):
+            per = diffusion_loss(u, te, ev_z, ids[c], ev_t, ev_noise, ac, reduce=False)
+            out[name] = float(per.mean())
+            out["rotation_" + name] = float(per[ev_rot].mean())
+        return out
 
     history = {"vae_recon": vae_hist, "loss": [], "eval": [], "parameters": n_params, "scaling_factor": sf}
     info = {"script": "scripts/train_motion_prior.py", "args": vars(args), "captions": list(CAPTIONS),
             "parameters": n_params, "frames": 8, "size": 64}
     e = evaluate(unet, text_encoder)
     history["eval"].append({"step": 0, **e})
-    log(f"eval step 0: right {e['right']:.4f} opposite {e['opposite']:.4f} empty {e['empty']:.4f}")
+    log(f"eval step 0: right {e['right']:.4f} opposite {e['opposite']:.4f} empty {e['empty']:.4f}"
+        f" (rotations: right {e['rotation_right']:.4f} opposite {e['rotation_opposite']:.4f})")
     unet.train()
-    text_encoder.train()
+    text_encoder.train(not args.freeze_text)
     run, ts = [], time.time()
     for step in range(args.steps):
-        idx = torch.randint(len(videos), (args.batch,), generator=g)
+        if weights:
+            idx = torch.multinomial(draw_p, args.batch, replacement=True, generator=g)
+        else:
+            idx = torch.randint(len(videos), (args.batch,), generator=g)
         z0 = (mean[idx] + std[idx] * torch.randn(mean[idx].shape, generator=g)) * sf
         c = cap_index[idx].clone()
         c[torch.rand(args.batch, generator=g) < args.dropout] = empty
@@ -375,7 +403,8 @@ def main(argv=None) -> int:
         opt.step()
         sched.step()
         ema_unet.update(unet, step)
-        ema_text.update(text_encoder, step)
+        if not args.freeze_text:
+            ema_text.update(text_encoder, step)
         run.append(float(loss.detach()))
         history["loss"].append(run[-1])
         done = step + 1
@@ -386,7 +415,8 @@ def main(argv=None) -> int:
         if done % args.eval_every == 0 or done == args.steps:
             e = evaluate(ema_unet.model, ema_text.model)
             history["eval"].append({"step": done, **e})
-            log(f"eval step {done} (EMA): right {e['right']:.4f} opposite {e['opposite']:.4f} empty {e['empty']:.4f}")
+            log(f"eval step {done} (EMA): right {e['right']:.4f} opposite {e['opposite']:.4f} empty {e['empty']:.4f}"
+                f" (rotations: right {e['rotation_right']:.4f} opposite {e['rotation_opposite']:.4f})")
         if (args.save_every and done % args.save_every == 0) or done == args.steps:
             info.update(steps_done=done, minutes=round((time.time() - t0) / 60, 1))
             export(out, ema_unet.model, vae, ema_text.model, tok_dir,
