@@ -9,11 +9,13 @@ from __future__ import annotations
 from comfy_api.latest import ComfyExtension, io
 
 from .animate import AnimateObjects, AnimateSketch
+from .animation_file import LoadAnimation, SaveAnimation
 from .diffusers_prior import DiffusersVideoPrior
-from .export import NODES as EXPORT_NODES
+from .export import AnimationFrames, ExportAnimation
 from .group_strokes import GroupStrokes
 from .load_sketch import LoadSketch, SketchFromSVGText
 from .measure import MeasureAnimation
+from .procedural import SketchToAnimation
 from .render import RenderSketch
 from .reconstruct3d import NODES as RECONSTRUCT3D_NODES
 from .render3d import NODES as RENDER3D_NODES
@@ -24,7 +26,7 @@ from .video_prior_nodes import ComfyVideoPrior
 
 NODES: list[type[io.ComfyNode]] = [
     LoadSketch, SketchFromSVGText, RenderSketch, SaveSketchSVG, DiffusersVideoPrior, AnimateSketch, AnimateObjects,
-    *EXPORT_NODES, GroupStrokes, ImageToSketch,
+    ExportAnimation, AnimationFrames, SaveAnimation, LoadAnimation, SketchToAnimation, GroupStrokes, ImageToSketch,
     ComfyVideoPrior,
     *RENDER3D_NODES,
     MeasureAnimation, SampleAnimation,

@@ -1,4 +1,4 @@
-"""Helpers several nodes share: background choice, output file names, ComfyUI model folders.
+"""Helpers several nodes share: the animation input, background choice, output file names, ComfyUI model folders.
 
 Only the nodes package imports this module; its names are public within the package.
 """
@@ -10,6 +10,16 @@ import os
 BACKGROUNDS = ["white", "black", "transparent", "custom"]
 BACKGROUND_TOOLTIP = ("Colour behind the strokes. transparent: IMAGE holds the stroke colours and MASK the coverage "
                       "(Join Image with Alpha makes an RGBA image); custom: custom_color.")
+
+
+def animation_input():
+    """The `animation` input of the export nodes: an animation, or a static sketch (one frame)."""
+    from comfy_api.latest import io
+
+    from ._types import Sketch, SketchAnimation
+
+    return io.MultiType.Input("animation", types=[SketchAnimation, Sketch],
+                              tooltip="A sketch animation, or a static sketch (exported as one frame).")
 
 
 def background_rgb(background: str, custom_color: str):

@@ -1,4 +1,4 @@
-"""Where Load Sketch finds .svg files.
+"""Where Load Sketch finds .svg files (and Load Animation File its .safetensors files).
 
 Names offered in the combo (and accepted from a prompt):
 - "name.svg" and "sketches/.../name.svg": files in ComfyUI's input folder (uploads land
@@ -27,17 +27,15 @@ BUNDLED_PREFIXES = (SKETCH_SUBFOLDER + "/", "examples/")  # "examples/": workflo
 _COPIED_LIST = ".sketchmotion_bundled"  # in input/sketches/: bundled names already copied once
 
 
-def _svgs_in(folder: str, recursive: bool) -> list[str]:
-    """.svg files under folder, as '/'-separated paths relative to it."""
-    if not os.path.isdir(folder):
-        return []
-    if not recursive:
-        return [f for f in os.listdir(folder) if f.lower().endswith(".svg") and os.path.isfile(os.path.join(folder, f))]
+def files_in(folder: str, ext: str, recursive: bool) -> list[str]:
+    """Files ending in `ext` (any case) under folder, as sorted '/'-separated paths relative to it."""
     found = []
-    for root, _, files in os.walk(folder):
-        rel = os.path.relpath(root, folder)
-        found += [f if rel == "." else f"{rel}/{f}".replace(os.sep, "/") for f in files if f.lower().endswith(".svg")]
-    return found
+    for root, dirs, files in os.walk(folder) if os.path.isdir(folder) else ():
+        rel = os.path.relpath(root, folder).replace(os.sep, "/")
+        found += [f if rel == "." else f"{rel}/{f}" for f in files if f.lower().endswith(ext)]
+        if not recursive:
+            dirs.clear()
+    return sorted(found)
 
 
 def copy_bundled(input_dir: str) -> None:
@@ -53,7 +51,7 @@ def copy_bundled(input_dir: str) -> None:
             done = set(f.read().split("\n"))
     except OSError:
         done = set()
-    todo = [f for f in _svgs_in(BUNDLED_DIR, recursive=False) if f not in done]
+    todo = [f for f in files_in(BUNDLED_DIR, ".svg", recursive=False) if f not in done]
     if not todo:
         return
     try:
@@ -72,9 +70,10 @@ def list_svgs() -> list[str]:
     """Combo options: the .svg files of the input folder and its sketches/ subfolder (bundled ones included)."""
     input_dir = folder_paths.get_input_directory()
     copy_bundled(input_dir)
-    names = set(_svgs_in(input_dir, recursive=False))
-    names |= {f"{SKETCH_SUBFOLDER}/{f}" for f in _svgs_in(os.path.join(input_dir, SKETCH_SUBFOLDER), recursive=True)}
-    names |= {f"{SKETCH_SUBFOLDER}/{f}" for f in _svgs_in(BUNDLED_DIR, recursive=False)}
+    names = set(files_in(input_dir, ".svg", recursive=False))
+    sub = os.path.join(input_dir, SKETCH_SUBFOLDER)
+    names |= {f"{SKETCH_SUBFOLDER}/{f}" for f in files_in(sub, ".svg", recursive=True)}
+    names |= {f"{SKETCH_SUBFOLDER}/{f}" for f in files_in(BUNDLED_DIR, ".svg", recursive=False)}
     return sorted(names)
 
 
@@ -111,3 +110,30 @@ def file_digest(path: str) -> str:
     """Content hash, so an edited file re-runs the node."""
     with open(path, "rb") as f:
         return hashlib.sha256(f.read()).hexdigest()
+
+
+# ----------------------------------------------------------------- animation files
+ANIMATION_EXT = ".safetensors"
+ANIMATION_SUBFOLDER = "animations"
+
+
+def list_animations() -> list[str]:
+    """Combo options: input/*.safetensors, input/animations/**, then output/** as 'x [output]'."""
+    inp = folder_paths.get_input_directory()
+    user = files_in(inp, ANIMATION_EXT, recursive=False)
+    user += [f"{ANIMATION_SUBFOLDER}/{f}" for f in files_in(os.path.join(inp, ANIMATION_SUBFOLDER), ANIMATION_EXT, True)]
+    return user + [f"{f} [output]" for f in files_in(folder_paths.get_output_directory(), ANIMATION_EXT, True)]
+
+
+def resolve_animation(name: str) -> str | None:
+    """The animation file a combo value names (input folder unless annotated), or None."""
+    rel, base = folder_paths.annotated_filepath(name.strip())
+    if not rel.lower().endswith(ANIMATION_EXT):
+        return None
+    return inside(base or folder_paths.get_input_directory(), rel)
+
+
+def missing_animation_message(name: str) -> str:
+    return (f"Animation file '{name}' was not found. Put the {ANIMATION_EXT} file in ComfyUI's input folder "
+            f"({folder_paths.get_input_directory()}) or its '{ANIMATION_SUBFOLDER}' subfolder, or pick a file "
+            "marked [output].")

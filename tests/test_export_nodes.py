@@ -1,4 +1,5 @@
-"""Export Animation, Animation to Frames, Save / Load Animation File, Sketch to Animation (nodes/export.py).
+"""Export Animation, Animation to Frames, Save / Load Animation File, Sketch to Animation (nodes/export.py,
+nodes/animation_file.py, nodes/procedural.py).
 
 Through the same V3 contract as tests/test_nodes.py (real ComfyUI API with COMFYUI_PATH, else the stand-in).
 Every written file is read back with a tool nobody here wrote (Pillow, PyAV, safetensors, zipfile, json).
