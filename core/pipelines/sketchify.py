@@ -282,8 +282,13 @@ def _stamp(covered: np.ndarray, pts: np.ndarray, radius: float) -> None:
     covered[pix[..., 1][keep], pix[..., 0][keep]] = True
 
 
-def _trace(seed, u, m_at, dirs, covered, region, step, max_len, threshold, max_turn):
-    """Follow the line through `seed` along direction u; returns the points after the seed."""
+def _trace(seed, u, *, m_at, dirs, covered, region, max_len, step=1.0, threshold=0.2, max_turn=math.radians(130)):
+    """Follow the line through `seed` along direction u; returns the points after the seed.
+
+    m_at: line-map sampler; dirs: line directions + coherence [h, w, 3]; covered / region: bool [h, w].
+    Stops at max_len px, where the line map falls below `threshold`, after a bend over 50 degrees in one
+    step or `max_turn` in all, outside `region`, or after 6 px over already drawn ink.
+    """
     H, W = covered.shape
     p, d = np.array(seed, dtype=float), np.array(u, dtype=float)
     out, length, turn, run = [], 0.0, 0.0, 0
@@ -304,7 +309,7 @@ def _trace(seed, u, m_at, dirs, covered, region, step, max_len, threshold, max_t
         new = new / max(np.linalg.norm(new), 1e-9)
         a = math.acos(float(np.clip(new @ d, -1, 1)))
         turn += a
-        if a > math.radians(50) or turn > math.radians(130):
+        if a > math.radians(50) or turn > max_turn:
             break
         run = run + 1 if covered[i, j] else 0
         if run * step > 6.0:
@@ -331,6 +336,7 @@ def init_strokes(m: torch.Tensor, saliency: torch.Tensor, region: torch.Tensor, 
     sal = (saliency * region).double()
     min_len = max(6.0, 3.0 * width)
     radius = width / 2 + 1.5
+    line = dict(m_at=m_at, dirs=dirs, covered=covered, region=reg)
     strokes = []
     for _ in range(n):
         free = sal * torch.from_numpy(~covered)
@@ -342,9 +348,8 @@ def init_strokes(m: torch.Tensor, saliency: torch.Tensor, region: torch.Tensor, 
         k = int(torch.multinomial(prob.flatten(), 1, generator=generator).item())
         seed = np.array([k % w + 0.5, k // w + 0.5])
         u = dirs[k // w, k % w, :2]
-        fwd = _trace(seed, u, m_at, dirs, covered, reg, 1.0, max_len / 2, 0.2, math.radians(130))
-        rest = max_len - len(fwd)
-        bwd = _trace(seed, -u, m_at, dirs, covered, reg, 1.0, rest, 0.2, math.radians(130))
+        fwd = _trace(seed, u, max_len=max_len / 2, **line)
+        bwd = _trace(seed, -u, max_len=max_len - len(fwd), **line)
         poly = np.array([*bwd[::-1], seed, *fwd])
         if len(poly) < 2 or np.linalg.norm(np.diff(poly, axis=0), axis=1).sum() < min_len:
             c = poly.mean(0) if len(poly) else seed
@@ -383,8 +388,8 @@ def relocate_strokes(sk: Sketch, points: torch.Tensor, m: torch.Tensor, sal: tor
         if float(free.sum()) < float(contribution[p]):
             continue
         trial = covered.copy()
-        c = torch.tensor(init_strokes(m, sal * (free > 0), reg, 1, width, generator, max_len, trial)[0],
-                         dtype=points.dtype)
+        c = torch.tensor(init_strokes(m, sal * (free > 0), reg, 1, width=width, generator=generator, max_len=max_len,
+                                      covered=trial)[0], dtype=points.dtype)
         single = sketch_from_paths([c], stroke_width=float(sk.stroke_width[p]), canvas=sk.canvas)
         gain = float((coverage(single, c.to(sk.device)) * free).sum())
         if gain > 2.0 * float(contribution[p]):
@@ -463,7 +468,8 @@ def sketchify(image, masks=None, config: SketchifyConfig | None = None, clip=Non
         torch.set_num_threads(cfg.cpu_threads)
     try:
         with torch.inference_mode(False), torch.enable_grad():
-            return _sketchify(image, masks, cfg, clip, callbacks, device, search_dirs)
+            return _sketchify(image, masks, config=cfg, clip=clip, callbacks=callbacks, device=device,
+                              search_dirs=search_dirs)
     finally:
         torch.set_num_threads(saved)
 
@@ -504,7 +510,7 @@ def _sketchify(image, masks, config, clip, callbacks, device, search_dirs) -> Sk
     covered = np.zeros((h, w), dtype=bool)
     paths, groups = [], []
     for k, (reg, n) in enumerate(zip(regions, counts)):
-        for c in init_strokes(m, sal, reg, n, width_work, gen, max_len, covered):
+        for c in init_strokes(m, sal, reg, n, width=width_work, generator=gen, max_len=max_len, covered=covered):
             paths.append(torch.tensor(c, dtype=torch.float32))
             groups.append(k)
     sk = sketch_from_paths(paths, stroke_width=width_work, canvas=(w, h), group=groups).to(dev)
@@ -598,7 +604,8 @@ def _sketchify(image, masks, config, clip, callbacks, device, search_dirs) -> Sk
         history.append(last["loss"])
         steps = step
         if cfg.relocate and step in relocate_at:
-            moved = relocate_strokes(sk, points.detach().cpu(), m, sal, regions, width_work, gen, max_len)
+            moved = relocate_strokes(sk, points.detach().cpu(), m, sal, regions, width=width_work, generator=gen,
+                                     max_len=max_len)
             with torch.no_grad():
                 for p, new in moved.items():
                     rows = slice(sk.path_offsets[p], sk.path_offsets[p + 1])
@@ -615,7 +622,8 @@ def _sketchify(image, masks, config, clip, callbacks, device, search_dirs) -> Sk
         [final.cpu()[sk.path_offsets[p]:sk.path_offsets[p + 1]] * scale for p in range(sk.num_paths)],
         stroke_width=cfg.width, stroke_color=colors, canvas=canvas, group=groups,
     )
-    return SketchifyResult(out_sk, loss_name, steps, stopped, history, m, sal)
+    return SketchifyResult(sketch=out_sk, loss=loss_name, iterations=steps, stopped=stopped, history=history,
+                           line_map=m, saliency=sal)
 
 
 class _Adam:
