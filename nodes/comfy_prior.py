@@ -23,6 +23,9 @@ Why the copies: ComfyUI runs nodes under torch.inference_mode(), so a VAE loaded
 loader node holds inference tensors, which autograd refuses to save for backward; so
 does the model's latent format (Wan divides by a per-channel std created at load).
 Both are deep-copied once per run inside the grad region.
+A video model with an image VAE (the pack's learned Wan prior with its TAESD, assets/motion_prior/wan_tiny):
+each frame is encoded on its own and the latents are stacked on the time axis, [1, C, T, h, w], so any
+frame count works (temporal rule 1).
 comfy is imported inside functions only (this module is imported lazily by the node).
 """
 
@@ -166,8 +169,9 @@ class ComfyVideoPrior:
             raise SketchError(
                 f"The VAE makes {self.rule.latent_channels}-channel latents but the model takes {fmt.latent_channels}: "
                 "connect the VAE that belongs to the model (e.g. wan_2.1_vae for Wan 2.1, the Wan 2.2 VAE for Wan 2.2 5B).")
-        if getattr(fmt, "latent_dimensions", 2) == 3 and not self.rule.video:
-            raise SketchError("The model is a video model but the VAE is an image VAE; connect the model's video VAE.")
+        # a video model with an image VAE (e.g. the pack's learned Wan prior with its TAESD): frames are encoded
+        # one by one and stacked on the time axis, [1, C, T, h, w]; any frame count (temporal rule 1)
+        self.per_frame = getattr(fmt, "latent_dimensions", 2) == 3 and not self.rule.video
         self.device = model.load_device
         self.name = (f"comfyui:{type(model.model).__name__}:{self.start:.3f}-{self.end:.3f}:{noise_levels}:{weighting}:"
                      f"cfg{self.cfg:g}")
@@ -212,11 +216,15 @@ class ComfyVideoPrior:
         h, w = height // r.spatial, width // r.spatial
         if r.video:
             return (1, r.latent_channels, latent_frames(frames_to_encode(num_frames, r.temporal), r.temporal), h, w)
+        if self.per_frame:
+            return (1, r.latent_channels, num_frames, h, w)
         return (num_frames, r.latent_channels, h, w)
 
     def describe(self, num_frames: int, height: int, width: int) -> str:
         shape = "x".join(map(str, self.latent_shape(num_frames, height, width)))
-        return f"{self.rule.describe()}: {describe_frames(num_frames, self.rule)}; {width}x{height} px -> latent {shape}"
+        how = " (image VAE on a video model: frames encoded one by one, stacked on the time axis)" if self.per_frame else ""
+        return (f"{self.rule.describe()}{how}: {describe_frames(num_frames, self.rule)}; {width}x{height} px -> "
+                f"latent {shape}")
 
     def check_video(self, num_frames: int, height: int, width: int) -> None:
         s = self.rule.spatial
@@ -295,6 +303,8 @@ class ComfyVideoPrior:
             lat = self._encode_pixels(x)
         if lat.ndim == 5 and not self.rule.video:
             lat = lat.squeeze(2)
+        if self.per_frame:
+            lat = lat.movedim(0, 1).unsqueeze(0)  # [T, C, h, w] -> [1, C, T, h, w] for the video model
         return self._latent_format.process_in(lat.to(self.device))  # = model.model.process_latent_in
 
     # ------------------------------------------------------------- sds

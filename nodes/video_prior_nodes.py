@@ -12,7 +12,8 @@ Model, Vae, Conditioning, Clip = io.Custom("MODEL"), io.Custom("VAE"), io.Custom
 
 FRAME_NOTE = (
     "The VAE decides which frame counts a video can have: Wan and HunyuanVideo take 4k+1 frames, LTX-Video 8k+1, "
-    "Mochi 6k+1, image VAEs (AnimateDiff) any. The animation keeps the frame count set in Animate Sketch: while "
+    "Mochi 6k+1, image VAEs (AnimateDiff; or a TAESD with a video model: frames encoded one by one and stacked in "
+    "time) any. The animation keeps the frame count set in Animate Sketch: while "
     "training, its continuous-time motion is rendered at the next valid count (24 -> 25 evenly spaced times for "
     "Wan), and the result is sampled back at your count; the log says what is rendered and encoded."
 )

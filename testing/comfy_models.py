@@ -18,6 +18,8 @@ def randomize(module: torch.nn.Module, seed: int) -> None:
     with torch.no_grad():
         for name, p in module.named_parameters():
             leaf = name.rsplit(".", 1)[-1]
+            if p.ndim == 0:  # scalars (TAESD's vae_scale / vae_shift): set by the caller
+                continue
             if "norm" in name and leaf == "weight" or leaf == "gamma":
                 p.fill_(1.0)
             elif leaf == "bias":
@@ -52,3 +54,16 @@ def conditioning(seed: int) -> list:
     """ComfyUI CONDITIONING: random umt5-sized text embeddings [1, 8, TEXT_DIM]."""
     g = torch.Generator().manual_seed(seed)
     return [[torch.randn(1, 8, TEXT_DIM, generator=g), {}]]
+
+
+def taesd_state_dict(seed: int = 2, latent_channels: int = 16) -> dict:
+    """fp16 state dict of ComfyUI's TAESD (an image VAE, 8x spatial) at `latent_channels`, random weights;
+    comfy.sd.VAE(sd=...) builds a TAESD for it and reads latent_channels from taesd_decoder.1.weight."""
+    import comfy.taesd.taesd as taesd
+
+    v = taesd.TAESD(latent_channels=latent_channels)
+    randomize(v, seed)
+    with torch.no_grad():
+        v.vae_scale.fill_(1.0)
+        v.vae_shift.zero_()
+    return {k: t.to(torch.float16) for k, t in v.state_dict().items()}

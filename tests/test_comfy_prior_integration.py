@@ -25,7 +25,7 @@ import torch
 
 from node_testing import LINE_SVG, node, run
 
-from sketchmotion.testing.comfy_models import conditioning, tiny_wan_state_dict, wan_vae_state_dict
+from sketchmotion.testing.comfy_models import conditioning, taesd_state_dict, tiny_wan_state_dict, wan_vae_state_dict
 
 COMFYUI_PATH = os.environ.get("COMFYUI_PATH", "")
 pytestmark = [
@@ -134,6 +134,38 @@ def test_one_sds_pass_inside_the_guider_has_the_x0_space_gradient(comfy, comfy_m
     assert frames.grad is not None and torch.isfinite(frames.grad).all() and frames.grad.abs().sum() > 0
     assert z.grad.norm().item() == pytest.approx(stats["grad_norm"], rel=1e-4)
     assert stats["loss"] == pytest.approx(0.5 * stats["grad_norm"] ** 2, rel=1e-4)
+
+
+def test_a_video_model_with_an_image_vae_encodes_frame_by_frame(comfy, comfy_models):  # noqa: F811
+    """Wan + a 16-channel TAESD (as the pack's learned flow prior): any frame count, latents [1, C, T, h, w] equal
+    to the VAE's own per-frame encoding stacked in time, and a finite gradient back to the frames."""
+    import comfy.sd as comfy_sd
+
+    with torch.inference_mode():
+        vae = comfy_sd.VAE(sd=taesd_state_dict())
+    assert type(vae.first_stage_model).__name__ == "TAESD" and vae.latent_channels == 16
+    model, _, pos, neg = comfy_models
+    prior = prior_node(comfy, (model, vae, pos, neg))
+    assert (prior.rule.temporal, prior.rule.spatial) == (1, 8) and prior.per_frame
+    assert prior.latent_shape(6, 32, 48) == (1, 16, 6, 4, 6) and prior.frames_to_render(6) == 6
+    assert "one by one" in prior.describe(6, 32, 48)
+    frames = torch.rand(6, SIZE, SIZE, 3, generator=torch.Generator().manual_seed(0))
+
+    def body():
+        z = prior.encode(frames)
+        x = frames.clone().requires_grad_(True)
+        loss, stats = prior.sds_loss(x, guidance_scale=5.0, generator=torch.Generator().manual_seed(1))
+        loss.backward()
+        return z.detach(), x.grad, stats
+
+    with torch.inference_mode():
+        prior.check_video(6, SIZE, SIZE)
+        z, grad, stats = prior.run(body)
+        own = model.model.process_latent_in(vae.encode(frames).movedim(0, 1).unsqueeze(0))
+    assert z.shape == (1, 16, 6, SIZE // 8, SIZE // 8)
+    assert torch.allclose(z, own.float(), atol=1e-2 * own.abs().max().item())
+    assert stats["finite"] and stats["encoded_frames"] == 6
+    assert grad is not None and torch.isfinite(grad).all() and grad.abs().sum() > 0
 
 
 def test_animate_sketch_trains_with_the_comfy_prior(comfy, comfy_models, monkeypatch):  # noqa: F811
