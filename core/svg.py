@@ -14,10 +14,11 @@ What is converted, and how:
   affine maps); the `transform` attribute or CSS property (deg/rad/turn/px units,
   translateX...), with `transform-origin`. Stroke widths and dash lengths are
   scaled by sqrt(|det|) of the linear part.
-- Style: presentation attributes < `<style>` rules (simple selectors: `*`, `tag`,
-  `.cls`, `#id`, `tag.cls`, comma lists; rules with combinators, attribute or
-  pseudo selectors are ignored) < `style` attribute < `!important` rules <
-  `!important` in `style`. Paint, widths, opacities, fill/clip rules, colour,
+- Style: presentation attributes < `<style>` rules in order of specificity (selectors:
+  `*`, `tag`, `.cls`, `#id`, `[attr]`, `[attr=v]` (also ~= |= ^= $= *=), `:first-child`,
+  compounds of them, the combinators descendant, `>`, `+` and `~`, comma lists; other
+  pseudo-classes are ignored; matching work is capped, MAX_CSS_WORK) < `style`
+  attribute < `!important` rules < `!important` in `style`. Paint, widths, opacities, fill/clip rules, colour,
   visibility, caps, joins, miter limits, dashes, markers and font-size inherit.
 - Stroke styles (core.style.PathStyle, attached to every loaded sketch): SVG's
   defaults (butt caps, miter joins, miter limit 4, solid); stroke-linecap,
@@ -101,6 +102,7 @@ MAX_SEGMENTS = 200_000  # cubic segments
 MAX_CANVAS = 16384  # px per side
 MAX_ELEMENTS = 1_000_000  # element visits, `use` expansion included
 MAX_DEPTH = 200  # element nesting
+MAX_CSS_WORK = 500_000  # selector-matching steps (candidate rules x elements, with backtracking)
 
 SVG_NS = "http://www.w3.org/2000/svg"
 XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
@@ -632,11 +634,149 @@ def _declarations(text: str, important: set | None = None) -> dict[str, str]:
     return out
 
 
-_SIMPLE_SELECTOR = re.compile(r"^(\*|[A-Za-z][\w-]*)?((?:[.#][\w-]+)*)$")
+_SELECTOR_PIECE = re.compile(r"#([\w-]+)|\.([\w-]+)|\[([^\]]*)\]|:([\w-]+)")
+_ATTR_TEST = re.compile(r"""\s*([\w:-]+)\s*(?:([~|^$*]?=)\s*("[^"]*"|'[^']*'|[^\s"']+))?\s*$""")
+_MAX_SELECTOR_STEPS = 32
+_MATCH_BUDGET = 10_000  # element visits per selector match (descendant combinators backtrack)
+
+
+def _parse_compound(text: str):
+    """One compound selector -> (tag or None, [tests], specificity) or None when unsupported."""
+    m = re.match(r"\*|[A-Za-z][\w-]*", text)
+    tag = m.group(0) if m else None
+    pos = m.end() if m else 0
+    tests, spec = [], [0, 0, 1 if tag not in (None, "*") else 0]
+    for p in _SELECTOR_PIECE.finditer(text, pos):
+        if p.start() != pos:
+            return None
+        pos = p.end()
+        if p.group(1):
+            tests.append(("id", p.group(1)))
+            spec[0] += 1
+            continue
+        spec[1] += 1
+        if p.group(2):
+            tests.append(("class", p.group(2)))
+        elif p.group(3) is not None:
+            a = _ATTR_TEST.match(p.group(3))
+            if not a:
+                return None
+            value = a.group(3)
+            if value and value[0] in "'\"":
+                value = value[1:-1]
+            tests.append(("attr", a.group(1), a.group(2), value))
+        elif p.group(4).lower() == "first-child":
+            tests.append(("first-child",))
+        else:
+            return None  # other pseudo-classes (:hover, :nth-child...) are not supported: the rule is ignored
+    if pos != len(text) or (tag is None and not tests):
+        return None
+    return (None if tag in (None, "*") else tag), tests, spec
+
+
+def _parse_selector(text: str):
+    """A CSS selector (compounds joined by descendant ' ', child '>', '+' and '~') -> (specificity,
+    [(combinator to the previous compound, tag, tests)]) or None when it is not supported."""
+    text = re.sub(r"\s*([>+~])\s*", r" \1 ", text.strip())
+    words = text.split()
+    steps, spec, comb = [], [0, 0, 0], None
+    for w in words:
+        if w in (">", "+", "~"):
+            if comb is not None or not steps:
+                return None
+            comb = w
+            continue
+        c = _parse_compound(w)
+        if c is None:
+            return None
+        steps.append((comb or (" " if steps else None), c[0], c[1]))
+        spec = [a + b for a, b in zip(spec, c[2])]
+        comb = None
+    if not steps or comb is not None or len(steps) > _MAX_SELECTOR_STEPS:
+        return None
+    return tuple(spec), steps
+
+
+def _compound_matches(el, tag, tests, parent, budget) -> bool:
+    budget[0] -= 1
+    if budget[0] < 0:
+        return False
+    if tag is not None and _split_tag(el.tag)[1] != tag:
+        return False
+    for t in tests:
+        if t[0] == "id":
+            if el.get("id") != t[1]:
+                return False
+        elif t[0] == "class":
+            if t[1] not in (el.get("class") or "").split():
+                return False
+        elif t[0] == "first-child":
+            p = parent(el)
+            first = next((c for c in p if isinstance(c.tag, str)), None) if p is not None else None
+            if first is not el:
+                return False
+        else:
+            _, name, op, want = t
+            have = el.get(name)
+            if have is None:
+                return False
+            if op == "=" and have != want or op == "~=" and want not in have.split():
+                return False
+            if op == "|=" and not (have == want or have.startswith(want + "-")):
+                return False
+            if op == "^=" and not (want and have.startswith(want)) or op == "$=" and not (want and have.endswith(want)):
+                return False
+            if op == "*=" and not (want and want in have):
+                return False
+    return True
+
+
+def _selector_matches(el, steps, parent, i=None, budget=None) -> bool:
+    """True when element `el` matches steps[: i + 1] (right to left, backtracking over ancestors/siblings)."""
+    i = len(steps) - 1 if i is None else i
+    budget = [_MATCH_BUDGET] if budget is None else budget
+    comb, tag, tests = steps[i]
+    if not _compound_matches(el, tag, tests, parent, budget):
+        return False
+    if i == 0:
+        return True
+    if comb in (" ", ">"):
+        node = parent(el)
+        while node is not None and budget[0] > 0:
+            if _selector_matches(node, steps, parent, i - 1, budget):
+                return True
+            if comb == ">":
+                return False
+            node = parent(node)
+        return False
+    p = parent(el)
+    if p is None:
+        return False
+    before = [c for c in p if isinstance(c.tag, str)]
+    before = before[: before.index(el)] if el in before else []
+    for sib in reversed(before):
+        if _selector_matches(sib, steps, parent, i - 1, budget):
+            return True
+        if comb == "+" or budget[0] <= 0:
+            return False
+    return False
+
+
+def _rule_index(rules) -> dict:
+    """Rules bucketed by the id, first class or tag their rightmost compound requires (("*",): none)."""
+    index: dict = {}
+    for i, (_, _, steps, _, _) in enumerate(rules):
+        _, tag, tests = steps[-1]
+        ids = [t[1] for t in tests if t[0] == "id"]
+        classes = [t[1] for t in tests if t[0] == "class"]
+        key = ("#", ids[0]) if ids else (".", classes[0]) if classes else ("t", tag) if tag else ("*",)
+        index.setdefault(key, []).append(i)
+    return index
 
 
 def _stylesheet(root) -> list:
-    """[(specificity, order, tag, ids, classes, declarations)] from every <style>."""
+    """[(specificity, order, selector steps, declarations, important names)] from every <style>, in
+    cascade order (specificity, then document order)."""
     rules = []
     for el in root.iter():
         ns, tag = _split_tag(el.tag)
@@ -650,14 +790,10 @@ def _stylesheet(root) -> list:
             important: set = set()
             decls = _declarations(body, important)
             for sel in sel_text.split(","):
-                m = _SIMPLE_SELECTOR.match(sel.strip())
-                if not m or not sel.strip():
+                parsed = _parse_selector(sel)
+                if parsed is None:
                     continue
-                name = m.group(1) if m.group(1) not in (None, "*") else None
-                ids = re.findall(r"#([\w-]+)", m.group(2))
-                classes = re.findall(r"\.([\w-]+)", m.group(2))
-                spec = (len(ids), len(classes), 1 if name else 0)
-                rules.append((spec, len(rules), name, ids, classes, decls, important))
+                rules.append((parsed[0], len(rules), parsed[1], decls, important))
     rules.sort(key=lambda r: (r[0], r[1]))
     return rules
 
@@ -891,6 +1027,8 @@ class _PathData:
                 c = {"M": "L", "m": "l"}.get(cmd, cmd)  # implicit repetition
             cmd = c
             up, rel = c.upper(), c.islower()
+            if prev_cmd is None and up != "M":
+                self._error("path data must start with a moveto (M)")
             if up == "Z":
                 if open_sub:
                     if segs and abs(cur - start) > 1e-12 * (1 + abs(start)):
@@ -1002,6 +1140,8 @@ class _Converter:
         self.root = root
         self.check_canvas = check_canvas
         self.rules = _stylesheet(root)
+        self.rule_index = _rule_index(self.rules)
+        self.css_budget = MAX_CSS_WORK  # selector-matching steps left for the whole document
         self.ids = {}
         for el in root.iter():  # the first element with an id wins (as in browsers)
             if el.get("id"):
@@ -1029,6 +1169,7 @@ class _Converter:
         # when the file has such a clip)
         self.bbox_clips = any(_split_tag(e.tag)[1] == "clipPath" and (e.get("clipPathUnits") or "").strip()
                               == "objectBoundingBox" for e in self.ids.values())
+        self.path_error: SketchError | None = None  # the first path whose data is invalid from its start
         self.opacity_groups: list[tuple[int, int, float]] = []  # (start, end, opacity) composited as one
         self.ghosts: list[tuple[list, list]] = []  # (points arrays, closed flags) per hidden shape
         self._ghost_span = (0, 0)  # ghosts of the element whose effects are applied
@@ -1102,6 +1243,8 @@ class _Converter:
             self._visit_children(self.root, ctm, style, op, None, 0, frozenset())
             self._ghost_span = (0, len(self.ghosts))
             self._effects(rspec, self.root, ctm, 0, len(self.paths), op, 0, frozenset())
+        if not self.paths and self.path_error is not None:
+            raise self.path_error
         if not self.paths:
             hint = " Its text was skipped: convert text to paths first (Inkscape: Path > Object to Path)." if self.skipped_text else ""
             if "recursive <use> references" in self.dropped:
@@ -1195,12 +1338,16 @@ class _Converter:
     def _specified(self, el) -> dict[str, str]:
         """Presentation attributes < style sheet < style attribute < !important sheet < !important style."""
         spec = {k: el.get(k).strip() for k in _STYLE_PROPS if el.get(k) is not None}
-        _, tag = _split_tag(el.tag)
-        el_id = el.get("id")
-        classes = set((el.get("class") or "").split())
         strong: dict[str, str] = {}
-        for _, _, name, ids, cls, decls, important in self.rules:
-            if (name is None or name == tag) and all(i == el_id for i in ids) and all(c in classes for c in cls):
+        for i in self._candidate_rules(el):
+            _, _, steps, decls, important = self.rules[i]
+            budget = [min(_MATCH_BUDGET, self.css_budget)]
+            matched = _selector_matches(el, steps, self._parent, budget=budget)
+            self.css_budget -= min(_MATCH_BUDGET, self.css_budget) - budget[0]
+            if self.css_budget <= 0:
+                raise SketchError("The SVG's style sheet is too complex to apply (too many selectors for its "
+                                  "elements); simplify the CSS or save the styles as attributes.")
+            if matched:
                 for k, v in decls.items():
                     if k in _STYLE_PROPS:
                         (strong if k in important else spec)[k] = v
@@ -1501,6 +1648,25 @@ class _Converter:
         finally:
             self._clip_stack.discard(id(target))
 
+    def _candidate_rules(self, el) -> list[int]:
+        """Indices (cascade order) of the rules whose rightmost compound can match `el` by id, class or tag."""
+        if not self.rules:
+            return []
+        idx = self.rule_index
+        found = list(idx.get(("*",), ()))
+        found += idx.get(("t", _split_tag(el.tag)[1]), ())
+        if el.get("id") is not None:
+            found += idx.get(("#", el.get("id")), ())
+        for c in set((el.get("class") or "").split()):
+            found += idx.get((".", c), ())
+        return sorted(set(found))
+
+    def _parent(self, el):
+        """The parent element of `el` in the document (None for the root)."""
+        if not hasattr(self, "_parents"):
+            self._parents = {c: p for p in self.root.iter() for c in p}
+        return self._parents.get(el)
+
     def _contains(self, ancestor, el) -> bool:
         """True when `el` is `ancestor` or lies inside it in the document."""
         if not hasattr(self, "_parents"):
@@ -1591,7 +1757,12 @@ class _Converter:
         diag = math.sqrt((vw * vw + vh * vh) / 2)
         if tag == "path":
             reader = _PathData(el.get("d") or "", _where(el), MAX_SEGMENTS - self.n_segments)
-            subs = reader.subpaths()
+            try:
+                subs = reader.subpaths()
+            except _PathDataError as e:  # SVG: the element is not drawn (the message is kept for a file with
+                self._drop("invalid path data (not drawn)")  # nothing else to draw)
+                self.path_error = self.path_error or e
+                return []
             if reader.error:
                 self._drop("path data after an error (drawn up to it)")
             return subs

@@ -533,6 +533,28 @@ def test_invalid_paint_and_transform_are_ignored_as_browsers_do_and_listed():
     assert "invalid paint values (ignored)" in s.dropped and "invalid transforms (ignored)" in s.dropped
 
 
+def test_css_selectors_combinators_attributes_and_specificity():
+    css = ("<style>g#a * g rect { fill: #00ff00 } g#a * rect { fill: red } svg > rect { fill: #0000ff } "
+           "rect { stroke: black } [data-k='v'] { stroke: #ff0000 } rect + rect { stroke-width: 3 } circle:first-child { fill: #00ff00 } "
+           "rect:hover { fill: red }</style>")
+    body = ('<g id="a"><g><g><rect width="5" height="5"/></g></g></g><rect width="5" height="5"/>'
+            '<rect width="5" height="5" data-k="v"/><g><circle r="2"/></g>')
+    s = svg.loads(doc(css + body))
+    fills = s.fill_color[:, :3].numpy()
+    np.testing.assert_allclose(fills[0], [0, 1, 0])  # the more specific rule wins, although it comes first
+    np.testing.assert_allclose(fills[1], [0, 0, 1])  # svg > rect; the :hover rule is ignored
+    np.testing.assert_allclose(s.stroke_color[2].numpy(), [1, 0, 0, 1])
+    assert float(s.stroke_width[2]) == 3.0 and float(s.stroke_width[1]) == 1.0  # rect + rect: only the third
+    np.testing.assert_allclose(fills[-1], [0, 1, 0])  # circle:first-child
+
+
+def test_path_data_without_moveto_is_not_drawn_but_the_rest_is():
+    s = svg.loads(doc('<path d="A 5 5 0 0 1 50 50" fill="green"/><rect width="5" height="5"/>'))
+    assert s.num_paths == 1 and "invalid path data (not drawn)" in s.dropped
+    with pytest.raises(SketchError, match="moveto"):  # nothing else to draw: the path's own message
+        svg.loads(doc('<path d="L 5 5" stroke="black"/>'))
+
+
 def test_limits(tmp_path, monkeypatch):
     many = doc("".join(f'<path d="M0 0 L{i % 9} 1 M2 2 L3 3" stroke="black"/>' for i in range(60)))
     monkeypatch.setattr(svg, "MAX_PATHS", 100)

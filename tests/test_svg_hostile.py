@@ -161,3 +161,16 @@ def test_fuzz_reader_and_renderer_raise_only_project_errors():
         slowest = max(slowest, time.process_time() - t0)
     assert slowest < 5.0, slowest
     assert drawn >= 15 and errors >= 15, (drawn, errors)  # the mutants exercise both paths
+
+
+def test_style_sheet_selectors_are_capped():
+    """Selectors with many descendant combinators over deep trees stop at the matching budget, quickly."""
+    deep = "<g>" * 180 + '<rect width="5" height="5"/>' * 60 + "</g>" * 180
+    for css in ("g > g * g > g * g > x rect {fill:red} " * 300, "* * * * * rect {fill:red} " * 20_000):
+        t0 = time.process_time()
+        try:
+            s = svg.loads(f'<svg {NS} width="10" height="10"><style>{css}</style>{deep}</svg>')
+            assert s.num_paths == 60
+        except SketchError as e:
+            assert "style sheet is too complex" in str(e)
+        assert time.process_time() - t0 < 5.0
