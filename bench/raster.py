@@ -9,7 +9,8 @@ is also rendered by diffvg with 2x2 samples per pixel and the ratio is printed.
 Second table: the cost of stroke styles. The same sketch (strokes of two cubic
 segments meeting at a corner) drawn with round caps and joins (the default), with
 butt / square caps and miter / bevel joins, with dashes, with a clip region, and
-with all of them; 1 thread. Each variant is timed right next to round-only (A/B
+with all of them; then (not part of "all") every stroke painted with a linear gradient,
+and all strokes in one opacity group (SVG's <g opacity>); 1 thread. Each variant is timed right next to round-only (A/B
 pairs, order alternated); the ratio column is the median over --repeat pairs, the
 ms columns the best.
 """
@@ -81,7 +82,7 @@ def style_variants(sketch):
     from dataclasses import replace
 
     from sketchmotion.core.sketch import sketch_from_paths
-    from sketchmotion.core.style import ClipRegion, PathStyle
+    from sketchmotion.core.style import ClipRegion, Gradient, PathStyle
 
     P = sketch.num_paths
     caps = tuple(("butt", "square")[i % 2] for i in range(P))
@@ -99,8 +100,13 @@ def style_variants(sketch):
                                           fill_color=(0, 0, 0, 1), canvas=(W, H)))
     clipped = replace(PathStyle.default(P), clip=(0,) * P, clips=(region,))
     everything = replace(plain, dash=((8.0, 4.0),) * P, clip=(0,) * P, clips=(region,))
+    ramp = Gradient("linear", (0.0, 0.0, float(W), float(H)), (1, 0, 0, 1, 0, 0), "reflect", (0.0, 1.0),
+                    torch.tensor([[0.9, 0.1, 0.1, 1.0], [0.1, 0.1, 0.9, 1.0]]))
+    gradient = replace(PathStyle.default(P), stroke_paint=(0,) * P, paints=(ramp,))
+    group = replace(PathStyle.default(P), opacity_groups=((0, P, 0.5),))
     return {"round only": sketch, "caps+joins": replace(sketch, style=plain), "dashes": replace(sketch, style=dashed),
-            "clip": replace(sketch, style=clipped), "all": replace(sketch, style=everything)}
+            "clip": replace(sketch, style=clipped), "all": replace(sketch, style=everything),
+            "gradient": replace(sketch, style=gradient), "group alpha": replace(sketch, style=group)}
 
 
 def bench_styles(n_strokes, frames, device, repeat):

@@ -160,3 +160,13 @@ def test_clip_paths_match_resvg():
     pts = sk.points.clone().requires_grad_(True)
     render(sk, points=pts).sum().backward()
     assert pts.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("cap,corner,centre", [("square", 1.0, 1.0), ("round", 0.0, 1.0), ("butt", 0.0, 0.0)])
+def test_zero_length_path_caps_are_axis_aligned(cap, corner, centre):
+    """SVG: a zero-length subpath draws its caps aligned with the x axis: a square, a dot, or nothing."""
+    s = loads(f'<svg {NS} width="64" height="64"><path d="M 32 32 L 32 32" fill="none" stroke="black" stroke-width="10" '
+              f'stroke-linecap="{cap}"/></svg>')
+    ink = 1 - render(s).mean(-1)
+    assert float(ink[32, 32]) == pytest.approx(centre, abs=0.01)
+    assert float(ink[27, 27]) == pytest.approx(corner, abs=0.01)  # inside the square, outside the dot

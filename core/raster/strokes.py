@@ -150,6 +150,10 @@ def styled_stroke_pairs(sketch, style, *, a, b, cubic, piece_path, paths, r_eff,
     s0 = cs - length
     s0 = s0 - s0[:, first][:, pp]  # arc length at each piece start, from its path's start
     total = (s0 + length)[:, last]  # [T, P] path lengths (rows of unused paths are junk)
+    # a zero-length path has no direction: SVG aligns its caps with the x axis
+    point_path = (total.detach() <= 1e-9).index_select(1, pp)  # [T, Qs]
+    if bool(point_path.any()):
+        d = torch.where(point_path[..., None], torch.tensor([1.0, 0.0], dtype=dt, device=dev), d)
     # joints after each piece (corner quantities)
     d2 = d[:, nxt_c]
     cr = _cross(d, d2)
