@@ -102,6 +102,7 @@ MAX_SEGMENTS = 200_000  # cubic segments
 MAX_CANVAS = 16384  # px per side
 MAX_ELEMENTS = 1_000_000  # element visits, `use` expansion included
 MAX_DEPTH = 200  # element nesting
+MAX_STOPS = 100_000  # gradient stops, all gradients together
 MAX_CSS_WORK = 500_000  # selector-matching steps (candidate rules x elements, with backtracking)
 
 SVG_NS = "http://www.w3.org/2000/svg"
@@ -1164,6 +1165,9 @@ class _Converter:
         self.clip_of: list[int] = []
         self.paint_of: list[tuple[int, int]] = []  # per path: (fill gradient, stroke gradient), -1 = flat
         self.gradients: list = []  # core.style.Gradient, in canvas px
+        self._gradient_index: dict = {}  # identical resolved gradients share one entry
+        self._stops_cache: dict = {}
+        self.n_stops = 0
         self.hidden: set[int] = set()  # paths clipped away entirely (an empty clip region)
         # hidden shapes still count in an objectBoundingBox clip's bbox: their outlines (only collected
         # when the file has such a clip)
@@ -1855,11 +1859,20 @@ class _Converter:
         return chain
 
     def _gradient_stops(self, el) -> list[tuple[float, tuple]] | None:
-        """[(offset, straight RGBA)] of the first gradient in the href chain that has stops, or None."""
+        """[(offset, straight RGBA)] of the first gradient in the href chain that has stops, or None
+        (read once per gradient element)."""
+        if id(el) not in self._stops_cache:
+            self._stops_cache[id(el)] = self._read_stops(el)
+        return self._stops_cache[id(el)]
+
+    def _read_stops(self, el) -> list[tuple[float, tuple]] | None:
         for g in self._gradient_chain(el):
             stops = [s for s in g if isinstance(s.tag, str) and _split_tag(s.tag)[1] == "stop"]
             if not stops:
                 continue
+            self.n_stops += len(stops)
+            if self.n_stops > MAX_STOPS:
+                raise SketchError(f"The SVG's gradients have more than {MAX_STOPS} stops in all; simplify them.")
             out, last = [], 0.0
             for s in stops:
                 spec = self._specified(s)
@@ -1880,16 +1893,18 @@ class _Converter:
                 except SketchError:
                     a = 1.0
                 out.append((off, c[:3] + (c[3] * a,)))
-            return out
+            return out if any(c != out[0][1] for _, c in out) else out[:1]
         return None
 
     def _gradient(self, ref, subpaths, ctm, opacity):
-        """The `Gradient` (canvas px) of a gradient reference on one shape, a flat colour (one stop), or
-        the fallback when the gradient cannot apply (objectBoundingBox on a shape without area)."""
+        """(index into self.gradients, mean colour) of a gradient reference on one shape (a
+        `core.style.Gradient` in canvas px, shared by the shapes that resolve to the same one), or a flat
+        RGBA colour (one stop), or the fallback paint when the gradient cannot apply (objectBoundingBox on a
+        shape without area)."""
         from .style import Gradient
 
         stops = ref.stops
-        if len(stops) == 1 or all(c == stops[0][1] for _, c in stops):
+        if len(stops) == 1:  # (stops of one colour are collapsed to one when read)
             return stops[0][1]
         chain = self._gradient_chain(ref.el)
         kind = "linear" if _split_tag(ref.el.tag)[1] == "linearGradient" else "radial"
@@ -1940,18 +1955,21 @@ class _Converter:
         spread = spread if spread in ("pad", "reflect", "repeat") else "pad"
         if not np.isfinite(m).all() or not all(map(math.isfinite, geom)):
             return ref.fallback
-        cols = torch.tensor([c[:3] + (c[3] * opacity,) for _, c in stops], dtype=torch.float32)
-        return Gradient(kind, geom, (m[0, 0], m[1, 0], m[0, 1], m[1, 1], m[0, 2], m[1, 2]), spread,
-                        tuple(o for o, _ in stops), cols)
+        transform = tuple(float(v) for v in (m[0, 0], m[1, 0], m[0, 1], m[1, 1], m[0, 2], m[1, 2]))
+        key = (id(ref.el), kind, tuple(geom), transform, spread, float(opacity))
+        if key not in self._gradient_index:  # shapes that resolve to the same gradient share one entry
+            cols = torch.tensor([c[:3] + (c[3] * opacity,) for _, c in stops], dtype=torch.float32)
+            g = Gradient(kind, geom, transform, spread, tuple(o for o, _ in stops), cols)
+            self.gradients.append(g)
+            self._gradient_index[key] = (len(self.gradients) - 1, tuple(float(v) for v in g.mean_color()))
+        return self._gradient_index[key]
 
     def _resolve_paint(self, paint, subpaths, ctm, opacity):
         """(flat RGBA or None, gradient index or -1) of a paint on one shape; opacity multiplies alpha."""
         if isinstance(paint, _ServerRef):
             paint = self._gradient(paint, subpaths, ctm, opacity)
-            if paint is not None and not isinstance(paint, tuple):
-                self.gradients.append(paint)
-                mean = tuple(float(v) for v in paint.mean_color())
-                return mean, len(self.gradients) - 1
+            if isinstance(paint, tuple) and len(paint) == 2:  # (gradient index, its mean colour)
+                return paint[1], paint[0]
             if isinstance(paint, _ServerRef):  # a fallback can itself be a server only through bad input
                 return None, -1
         if paint is None:

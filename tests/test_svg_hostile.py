@@ -103,13 +103,21 @@ SEEDS = [
     '#b { transform: translate(5px, 5px) rotate(10deg); transform-origin: 50% 50% }</style>'
     '<path class="a" d="M5 5 h30 v30 h-30 z m5 5 l20 0 l0 20" stroke-dashoffset="4" stroke-dasharray="5,5"/>'
     '<rect id="b" width="10" height="10" fill="rgba(10, 20, 30, 0.5)" display="inline" visibility="visible"/></svg>',
+    f'<svg {NS} width="48" height="48"><defs><radialGradient id="r" cx="0.4" cy="0.5" r="0.6" fx="0.2" fy="0.3" '
+    'spreadMethod="reflect" gradientTransform="rotate(20)"><stop offset="0" stop-color="red" stop-opacity="0.5"/>'
+    '<stop offset="60%" style="stop-color: blue"/></radialGradient><linearGradient id="l" href="#r" '
+    'gradientUnits="userSpaceOnUse" x1="2" y2="40" spreadMethod="repeat"/></defs>'
+    '<g opacity="0.7"><circle cx="20" cy="20" r="15" fill="url(#r)" stroke="url(#l) green" stroke-width="4"/>'
+    '<path d="M2 40 L 46 8" stroke="url(#l)" stroke-width="5"/></g>'
+    '<style>g > circle + path { stroke-linecap: round } [cx] { opacity: 0.9 }</style></svg>',
 ]
 EXTREMES = ["1e308", "-1e308", "1e39", "-1e39", "1e-320", "0", "-0", "nan", "inf", "1e999", "99999999", "-5", "3.5e10",
             "100%", "1e38", "0.0000001"]
 TOKENS = ["hsl(400, 300%, -20%)", "url(#c)", "url(#nope)", "inherit", "none", "rotate(", "matrix(1e300 0 0 1e300 0 0)",
           "scale(0)", "currentColor", "M", "Z", "A 1e300 1e300 0 1 1 5 5", "#zzz", "rgb(300, -4, 1e9)", "round",
           "butt", "square", "miter", "bevel", "0 0 0", "-1 2", "calc(1px)", "", ";", "<", "&amp;", "url(#s)",
-          "translate(10px, 1e309)", "1e308 1e308", "evenodd"]
+          "translate(10px, 1e309)", "1e308 1e308", "evenodd", "url(#r)", "url(#l) red", "objectBoundingBox",
+          "userSpaceOnUse", "reflect", "repeat", "#r", "#l"]
 
 
 def _mutate(text: str, rng: random.Random) -> str:
@@ -174,3 +182,18 @@ def test_style_sheet_selectors_are_capped():
         except SketchError as e:
             assert "style sheet is too complex" in str(e)
         assert time.process_time() - t0 < 5.0
+
+
+def test_shared_gradients_with_many_stops_stay_fast():
+    """Thousands of shapes on one gradient with thousands of stops: stops read once, one gradient entry."""
+    stops = "".join(f'<stop offset="{i / 2000}" stop-color="#{i % 255:02x}0000"/>' for i in range(2000))
+    shapes = "".join(f'<rect x="{i % 100}" y="{i // 100}" width="3" height="3" fill="url(#g)"/>' for i in range(1000))
+    t0 = time.process_time()
+    s = svg.loads(f'<svg {NS} width="100" height="100"><linearGradient id="g" gradientUnits="userSpaceOnUse" '
+                  f'x2="100">{stops}</linearGradient>{shapes}</svg>')
+    img = render(s)
+    assert len(s.style.paints) == 1 and bool(((img >= 0) & (img <= 1)).all())
+    assert time.process_time() - t0 < 5.0
+    with pytest.raises(SketchError, match="stops"):
+        svg.loads(f'<svg {NS} width="10" height="10"><linearGradient id="g">{stops * 60}</linearGradient>'
+                  '<rect width="5" height="5" fill="url(#g)"/></svg>')
