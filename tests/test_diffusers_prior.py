@@ -242,3 +242,19 @@ def test_what_a_model_was_trained_on(tmp_path):
     assert trained_on(tmp_path / "mine", "mine", **kw) == (None, (16, 16))
     (tmp_path / "mine" / "training.json").write_text(json.dumps({"frames": 8, "size": 64}))
     assert trained_on(tmp_path / "mine", "mine", **kw) == (8, (64, 64))
+
+
+def test_zeroscope_renders_at_its_own_576x320(tiny_dir, tmp_path):
+    """No render size given: a model found as ZeroScope is fed 576x320 frames (the sketch letterboxed) and
+    one score-distillation step reaches the motion."""
+    from sketchmotion.core.pipelines.animate import AnimateConfig, AnimationTrainer
+    from sketchmotion.core.synthetic import random_strokes
+
+    folder = tmp_path / "zeroscope_v2_576w"
+    shutil.copytree(tiny_dir, folder, symlinks=True)
+    zeroscope = load_diffusers_prior(folder, device="cpu")
+    trainer = AnimationTrainer(random_strokes(4, 320, seed=0), zeroscope, AnimateConfig(num_frames=2, steps=1))
+    assert trainer.config.render_size == (576, 320)
+    assert trainer.render_frames().shape == (2, 320, 576, 3)
+    stats = trainer.train_step()
+    assert stats["local"]["applied"] and stats["global"]["applied"] and stats["local"]["grad_norm"] > 0
