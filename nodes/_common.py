@@ -22,6 +22,15 @@ def animation_input():
                               tooltip="A sketch animation, or a static sketch (exported as one frame).")
 
 
+def background_inputs():
+    """The `background` choice and its `custom_color` (read them with background_rgb)."""
+    from comfy_api.latest import io
+
+    return [io.Combo.Input("background", options=BACKGROUNDS, default="white", tooltip=BACKGROUND_TOOLTIP),
+            io.String.Input("custom_color", default="#ffffff",
+                            tooltip="Background colour when background is 'custom' (any CSS colour).")]
+
+
 def background_rgb(background: str, custom_color: str):
     """RGB in 0..1 for the background choice; None for transparent."""
     from PIL import ImageColor

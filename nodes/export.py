@@ -9,7 +9,7 @@ from __future__ import annotations
 import folder_paths
 from comfy_api.latest import io, ui
 
-from ._common import BACKGROUND_TOOLTIP, BACKGROUNDS, animation_input, background_rgb, save_target
+from ._common import animation_input, background_inputs, background_rgb, save_target
 from ._types import CATEGORY_EXPORT
 
 # combo label -> core.export format name (the labels are what workflows store)
@@ -96,9 +96,7 @@ class AnimationFrames(io.ComfyNode):
             inputs=[
                 animation_input(),
                 *_timing_inputs(),
-                io.Combo.Input("background", options=BACKGROUNDS, default="white", tooltip=BACKGROUND_TOOLTIP),
-                io.String.Input("custom_color", default="#ffffff",
-                                tooltip="Background colour when background is 'custom' (any CSS colour)."),
+                *background_inputs(),
             ],
             outputs=[
                 io.Image.Output(display_name="images", tooltip="[frames, H, W, 3] in 0..1."),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from comfy_api.latest import io
 
-from ._common import BACKGROUND_TOOLTIP, BACKGROUNDS, background_rgb
+from ._common import background_inputs, background_rgb
 from ._types import CATEGORY_SKETCH, Sketch, SketchAnimation
 
 def _output_size(canvas, size: int):
@@ -30,9 +30,7 @@ class RenderSketch(io.ComfyNode):
                              tooltip="Longer side of the output in pixels (aspect kept); 0 = the sketch's canvas size."),
                 io.Float.Input("width_scale", default=1.0, min=0.05, max=20.0, step=0.05,
                                tooltip="Multiplies every stroke width."),
-                io.Combo.Input("background", options=BACKGROUNDS, default="white", tooltip=BACKGROUND_TOOLTIP),
-                io.String.Input("custom_color", default="#ffffff",
-                                tooltip="Background colour when background is 'custom' (any CSS colour)."),
+                *background_inputs(),
             ],
             outputs=[
                 io.Image.Output(display_name="image", tooltip="[frames, H, W, 3] in 0..1."),

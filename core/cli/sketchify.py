@@ -16,9 +16,9 @@ import sys
 import time
 
 
-def _read_image(path):
+def _open_image(path, what: str, mode: str):
+    """The picture at `path` in PIL `mode` as float32 [H, W, C] in 0..1; a SketchError names an unreadable file."""
     import numpy as np
-    import torch
     from PIL import Image
 
     from ..errors import SketchError
@@ -27,26 +27,24 @@ def _read_image(path):
         im = Image.open(path)
         im.load()
     except (OSError, ValueError) as e:
-        raise SketchError(f"Cannot read image {path}: {e}") from e
-    im = im.convert("RGBA")
-    return torch.from_numpy(np.asarray(im).astype(np.float32) / 255.0)
+        raise SketchError(f"Cannot read {what} {path}: {e}") from e
+    return np.asarray(im.convert(mode), dtype=np.float32) / 255.0
+
+
+def _read_image(path):
+    import torch
+
+    return torch.from_numpy(_open_image(path, "image", "RGBA"))
 
 
 def _read_masks(paths):
-    import numpy as np
     import torch
-    from PIL import Image
 
     from ..errors import SketchError
 
     masks = []
     for p in paths:
-        try:
-            im = Image.open(p)
-            im.load()
-        except (OSError, ValueError) as e:
-            raise SketchError(f"Cannot read mask {p}: {e}") from e
-        a = np.asarray(im.convert("LA"), dtype=np.float32) / 255.0  # gray x alpha: transparent = outside
+        a = _open_image(p, "mask", "LA")  # gray x alpha: transparent = outside
         masks.append(torch.from_numpy(a[..., 0] * a[..., 1]))
     shapes = {tuple(m.shape) for m in masks}
     if len(shapes) > 1:
