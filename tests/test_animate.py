@@ -191,11 +191,11 @@ def test_non_square_frames_letterbox_the_sketch_and_recover_a_known_motion():
     offset = torch.tensor([8.0, 0.0])
     target = render(wide_canvas, target_pts + offset, size=(48, 32))
     prior = TargetVideoPrior(target, blur=1.5)
-    trainer = AnimationTrainer(sketch, prior, config(num_frames=None, render_size=None, steps=120))
+    trainer = AnimationTrainer(sketch, prior, config(num_frames=None, render_size=None, steps=60))
     assert trainer.config.render_size == (48, 32) and trainer.config.num_frames == T
     first = trainer.render_frames()
     assert first.shape == (T, 32, 48, 3)
     assert torch.allclose(first[0], render(wide_canvas, sketch.points + offset, size=(48, 32)), atol=1e-5)
     anim = trainer.run()
     err = (anim.frames - target_pts).norm(dim=-1).mean().item()
-    assert err < 0.6, f"mean control-point error {err:.3f} px (start 2.0; seeds 0-3 measured 0.16-0.24)"
+    assert err < 0.6, f"mean control-point error {err:.3f} px (start 2.0; seeds 0-3 measured 0.06-0.15)"
