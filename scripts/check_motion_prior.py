@@ -13,7 +13,6 @@ and the median measured motion.
 from __future__ import annotations
 
 import argparse
-import importlib
 import statistics
 import sys
 import time
@@ -21,14 +20,11 @@ from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-try:
-    _pkg = importlib.import_module("sketchmotion")
-except ImportError:
-    sys.path.insert(0, str(ROOT.parent))
-    _pkg = importlib.import_module(ROOT.name)
-lp = importlib.import_module(_pkg.__name__ + ".core.guidance.learned_prior")
-dp = importlib.import_module(_pkg.__name__ + ".core.guidance.diffusers_prior")
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # scripts/_bootstrap.py
+from _bootstrap import package_module  # noqa: E402  (the package, installed or a plain clone)
+
+lp = package_module("core.guidance.learned_prior")
+dp = package_module("core.guidance.diffusers_prior")
 
 
 def main(argv=None) -> int:
