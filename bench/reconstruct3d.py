@@ -89,19 +89,32 @@ def main():
     torch.set_num_threads(args.threads)
     print(f"device {args.device}, torch {torch.__version__}, threads {torch.get_num_threads()}, "
           f"{args.frames} frames at {args.size}px")
-    head = (f"{'scene':13s} {'camera':12s} {'seed':>4s} | {'pts cd%':>7s} {'vel x':>6s} {'trk x':>6s} | "
+    head = (f"{'scene':13s} {'camera':12s} {'seed':>5s} | {'pts cd%':>7s} {'vel x':>6s} {'trk x':>6s} | "
             f"{'str cd%':>7s} {'vel x':>6s} {'trk x':>6s} {'img v x':>7s} | {'cpu s':>5s}")
     print(head)
     print("-" * len(head))
-    for scene in args.scenes.split(","):
-        for camera in args.cameras.split(","):
-            for seed in (int(s) for s in args.seeds.split(",")):
-                r = run_case(scene, camera, seed, args)
-                p, s = r["points"], r["strokes"]
-                img = f"{s['image_velocity_ratio']:7.2f}" if "image_velocity_ratio" in s else f"{'':7s}"
-                print(f"{scene:13s} {camera:12s} {seed:4d} | {p['chamfer_pct']:7.2f} {p['velocity_ratio']:6.2f} "
-                      f"{p['tracking_ratio']:6.2f} | {s['chamfer_pct']:7.2f} {s['velocity_ratio']:6.2f} "
-                      f"{s['tracking_ratio']:6.2f} {img} | {r['seconds']:5.0f}", flush=True)
+    seeds = [int(s) for s in args.seeds.split(",")]
+    for camera in args.cameras.split(","):  # moving cameras first: the targets that matter most
+        for scene in args.scenes.split(","):
+            rows = []
+            for seed in seeds:
+                rows.append(run_case(scene, camera, seed, args))
+                print_row(scene, camera, seed, rows[-1])
+            if len(rows) > 1:  # mean and worst over the seeds
+                for name, pick in (("mean", lambda v: sum(v) / len(v)), ("worst", max)):
+                    agg = {k: {m: pick([r[k][m] for r in rows]) for m in rows[0][k] if m != "diagonal"}
+                           for k in ("points", "strokes")}
+                    agg["seconds"] = pick([r["seconds"] for r in rows])
+                    print_row(scene, camera, name, agg)
+
+
+def print_row(scene: str, camera: str, seed, r: dict):
+    """One table row: stage-1 points | strokes | CPU seconds."""
+    p, s = r["points"], r["strokes"]
+    img = f"{s['image_velocity_ratio']:7.2f}" if "image_velocity_ratio" in s else f"{'':7s}"
+    print(f"{scene:13s} {camera:12s} {seed!s:>5s} | {p['chamfer_pct']:7.2f} {p['velocity_ratio']:6.2f} "
+          f"{p['tracking_ratio']:6.2f} | {s['chamfer_pct']:7.2f} {s['velocity_ratio']:6.2f} "
+          f"{s['tracking_ratio']:6.2f} {img} | {r['seconds']:5.0f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -13,23 +13,8 @@ $PY -m sketchmotion export "$tmp/cat_wiggle.safetensors" --out docs/cat_wiggle.g
 $PY -m sketchmotion group sketches/two_objects.svg --out "$tmp/grouped.svg" --objects 2 --preview docs/two_objects_groups.png
 $PY -m sketchmotion render sketches/icon_filled.svg --out docs/icon_filled.png --size 256
 $PY bench/raster_accuracy.py --picture docs/renderer_vs_resvg.png
-# 3D: a synthetic posed video of a waving stick figure -> 3D strokes (about 20 s on CPU)
-$PY -c "from sketchmotion.core.scenes3d import render_dnerf_folder; render_dnerf_folder('stick_figure', '$tmp/scene', num_frames=24, size=128)"
-$PY -m sketchmotion reconstruct3d "$tmp/scene" --out "$tmp/s3d" --size 96 --strokes 24 --iters-stage1 400 --iters-stage2 300 --frame-loss l2_blur
-cp "$tmp/s3d/turntable.gif" docs/stick_figure_3d_turntable.gif
-$PY - "$tmp" <<'PYEOF'
-import glob, sys
-import imageio.v3 as iio, numpy as np
-from PIL import Image
-tmp = sys.argv[1]
-tt = iio.imread(f"{tmp}/s3d/turntable.gif", index=None)
-ins = []
-for f in sorted(glob.glob(f"{tmp}/scene/train/*.png"))[::8][:3]:
-    im = Image.open(f).convert("RGBA"); bg = Image.new("RGBA", im.size, (255, 255, 255, 255)); bg.alpha_composite(im)
-    ins.append(np.asarray(bg.convert("RGB").resize((96, 96))))
-row = np.concatenate([np.concatenate(ins, 1), np.concatenate([tt[i][..., :3] for i in (0, 8, 16)], 1)], 0)
-Image.fromarray(row).resize((row.shape[1] * 2, row.shape[0] * 2), Image.NEAREST).save("docs/stick_figure_3d.png")
-PYEOF
+# 3D: README's walking figure recovered from a synthetic posed video (docs/walker_3d.png + turntable GIF, ~1 CPU-minute)
+OMP_NUM_THREADS=1 $PY scripts/make_3d_docs_media.py
 $PY -m sketchmotion render sketches/cat.svg --out docs/icon.png --size 400 --width-scale 1.5
 # Image -> sketch: the bundled picture (filled shapes, no outlines) traced into 16 and 32 strokes, model-free loss
 $PY -m sketchmotion sketchify sketches/pictures/fish.png --strokes 16 --out "$tmp/fish16.svg" --preview "$tmp/fish16.png"

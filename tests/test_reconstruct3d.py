@@ -282,20 +282,23 @@ def test_bad_config():
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1])
 def test_walker_motion_is_recovered_in_3d(tmp_path, one_thread, seed):
-    """The figure whose limbs swing in depth, moving camera, at README's stage-1 settings (96 px, 400 steps).
+    """The figure whose limbs swing in depth, moving camera, end to end at README's settings (96 px, 800 + 300 steps).
 
-    Measured (bench/reconstruct3d.py, seed 0): points Chamfer 1.0 % of the diagonal, velocity error 0.53x and
-    tracking error 0.53x those of the same points held still (before the carved start: 1.4 %, 0.66x, 0.73x).
-    At 64 px and 300 steps it is much weaker (seed 0: 1.8 %, 0.76x, 0.82x), so this test keeps README's size.
+    Stage 2 moves its strokes by the stage-1 field (StrokeConfig.motion "warp"), so the strokes keep the stage-1
+    motion. Measured (bench/reconstruct3d.py, seeds 0 / 1): strokes Chamfer 0.60 / 0.66 % of the diagonal, velocity
+    error 0.33 / 0.34x and tracking error 0.26 / 0.23x those of the same strokes held still (stage-1 points 0.56 /
+    0.78 %, 0.38 / 0.43x, 0.30 / 0.36x). With 400 stage-1 steps and per-stroke motion heads the strokes had
+    0.99-1.17 %, 0.51-0.56x, 0.30-0.39x. The issue's targets: 1.5 %, 0.4x, 0.5x.
     """
     from sketchmotion.core.metrics import motion_report
-    from sketchmotion.core.pipelines.reconstruct3d import documented_config
+    from sketchmotion.core.pipelines.reconstruct3d import documented_config, reconstruct3d, stroke_samples
 
     render_dnerf_folder("walker", str(tmp_path), num_frames=24, size=128, camera_mode="moving", seed=seed)
     v = load_dnerf(str(tmp_path), size=96)
     gt = load_ground_truth(str(tmp_path))["samples"]
-    r = motion_guidance(v, documented_config(seed=seed, device="cpu").motion)
-    rep = motion_report(r.trajectories, gt)
-    print("walker seed", seed, rep)
-    assert rep["chamfer_pct"] < 1.8
-    assert rep["velocity_ratio"] < 0.75 and rep["tracking_ratio"] < 0.75
+    anim, motion = reconstruct3d(v, documented_config(seed=seed, device="cpu"))
+    pts = motion_report(motion.trajectories, gt)
+    rep = motion_report(stroke_samples(anim.frames.reshape(anim.num_frames, -1, 4, 3)), gt)
+    print("walker seed", seed, "points", pts, "strokes", rep)
+    assert pts["chamfer_pct"] < 1.2 and pts["velocity_ratio"] < 0.55 and pts["tracking_ratio"] < 0.5
+    assert rep["chamfer_pct"] < 1.2 and rep["velocity_ratio"] < 0.45 and rep["tracking_ratio"] < 0.4

@@ -8,9 +8,9 @@ import torch
 
 from sketchmotion.core.errors import SketchError
 from sketchmotion.core.guidance.perceptual import barron_rho
-from sketchmotion.core.metrics import chamfer_distance
+from sketchmotion.core.metrics import chamfer_distance, motion_report
 from sketchmotion.core.motion.point_field import DeformationField
-from sketchmotion.core.motion.strokes3d import (StrokeMotion, _kabsch, _matrix_to_axis_angle, axis_angle_to_matrix,
+from sketchmotion.core.motion.strokes3d import (StrokeMotion, WarpedStrokes, _kabsch, _matrix_to_axis_angle, axis_angle_to_matrix,
                                                 farthest_point_sampling, fit_cubic, seed_strokes, static_correction,
                                                 stroke_neighbourhoods, trace_strokes)
 from sketchmotion.core.pipelines.reconstruct3d import (MotionGuidanceConfig, StrokeConfig, _render_strokes,
@@ -136,6 +136,35 @@ def test_stroke_motion_starts_at_the_canonical_strokes_and_distills_a_known_moti
     assert torch.allclose(moved - strokes, torch.tensor([0.2, 0.0, -0.1]).expand_as(strokes), atol=0.02)
 
 
+class _Turn(DeformationField):
+    """A field that turns everything about z by 0.8 t radians and shifts it by (0.3 t, 0, -0.2 t): an affine motion."""
+
+    def forward(self, x, t):
+        t = torch.as_tensor(t, dtype=x.dtype).reshape(-1)
+        R = torch.stack([rotation((0.0, 0.0, 1.0), 0.8 * float(s)) for s in t])  # [T, 3, 3]
+        shift = torch.stack([0.3 * t, 0 * t, -0.2 * t], -1)
+        return torch.einsum("tij,nj->tni", R, x) + shift[:, None] - x[None]
+
+
+def test_warped_strokes_move_exactly_as_the_field_and_pass_gradients():
+    """Known answer: an affine field moves a cubic's control points affinely, so the least-squares cubic through the
+    moved samples is exactly the moved strokes (the stage-1 motion carried over unchanged), at every time."""
+    torch.manual_seed(0)
+    strokes = torch.randn(6, 4, 3) * 0.4
+    field = _Turn()
+    m = WarpedStrokes(strokes, field, center=(0.1, 0.0, 0.0), scale=2.0, samples=9)
+    t = torch.tensor([0.0, 0.25, 1.0])
+    got = m(t)
+    want = torch.stack([strokes @ rotation((0.0, 0.0, 1.0), 0.8 * float(s)).T + torch.tensor([0.3 * s, 0.0, -0.2 * s])
+                        for s in t])
+    assert got.shape == (3, 6, 4, 3) and torch.allclose(got, want, atol=1e-5)
+    assert torch.allclose(got[0], strokes, atol=1e-5)
+    got[2].sum().backward()  # the canonical strokes are trained through the warp
+    assert m.canonical_norm.grad is not None and float(m.canonical_norm.grad.abs().sum()) > 0
+    with pytest.raises(SketchError, match="samples"):
+        WarpedStrokes(strokes, field, samples=3)
+
+
 def test_fit_strokes_matches_frames_and_ground_truth(tmp_path):
     """Stage 2 on the stick figure (moving camera, 24 frames, 64 px), seeded from a stage-1 run.
 
@@ -160,12 +189,16 @@ def test_fit_strokes_matches_frames_and_ground_truth(tmp_path):
         anim = fit_strokes(v, m, StrokeConfig(**cfg), {"progress": lambda s, t, p, st: calls.append(s)})
         dashes = fit_strokes(v, m, StrokeConfig(**cfg, seeding="fps"))  # the short-stroke seeding, for comparison
         dashes_seeded = fit_strokes(v, m, StrokeConfig(**{**cfg, "iterations": 0}, seeding="fps"))
+        heads = fit_strokes(v, m, StrokeConfig(**{**cfg, "iterations": 10}, motion="heads"))  # the paper's model
+        with pytest.raises(SketchError, match="stroke motion"):
+            fit_strokes(v, m, StrokeConfig(**cfg, motion="rigid"))
     finally:
         torch.set_num_threads(n)
     assert calls == list(range(1, 151))
     assert anim.dim == 3 and anim.frames.shape == (24, 48, 3) and anim.sketch.points.shape == (48, 3)
     assert anim.cameras is not None and len(anim.cameras) == 24
     assert torch.allclose(anim.frames[0], anim.sketch.points, atol=1e-5)  # canonical time 0 = frame 0
+    assert heads.frames.shape == (24, 48, 3) and torch.allclose(heads.frames[0], heads.sketch.points, atol=1e-5)
 
     def cd(a):
         return chamfer_distance(stroke_samples(a.frames.reshape(24, 12, 4, 3)), gt)
@@ -174,7 +207,13 @@ def test_fit_strokes_matches_frames_and_ground_truth(tmp_path):
     print("stroke chamfer", before, after, anim.settings["stage2.frame_loss_first"],
           anim.settings["stage2.frame_loss_last"])
     assert after < 0.022 and after < 1.05 * before  # within half a pixel; fitting never makes it worse
-    assert anim.settings["stage2.frame_loss_last"] < 0.3 * anim.settings["stage2.frame_loss_first"]
+    # the strokes start where the stage-1 motion puts them (frame loss ~0.014 instead of ~0.07 with the per-stroke
+    # heads) and the fit still halves it (measured 0.0048)
+    assert anim.settings["stage2.frame_loss_first"] < 0.04
+    assert anim.settings["stage2.frame_loss_last"] < 0.6 * anim.settings["stage2.frame_loss_first"]
+    rep = motion_report(stroke_samples(anim.frames.reshape(24, 12, 4, 3)), gt)
+    print("strokes motion", rep)
+    assert rep["velocity_ratio"] < 0.8 and rep["tracking_ratio"] < 0.8
     assert cd(dashes) < cd(dashes_seeded) and cd(dashes) < 0.03  # dashes start farther and are pulled in
     with torch.no_grad():
         img = _render_strokes(anim.sketch, anim.frames, v.cameras, 3, 1.0)

@@ -21,6 +21,9 @@ Every head's last layer starts at zero and the outputs at the canonical time are
 subtracted, so the strokes start exactly at the canonical control points and the
 canonical frame stays canonical.
 
+`WarpedStrokes` is the other motion model (reconstruct3d's default): strokes moved by the stage-1
+deformation field itself, so the stroke stage cannot invent motion that only one view sees.
+
 Seeding: `seed_strokes` (farthest-point sampling of a point cloud, each stroke a
 short straight cubic along its seed's neighbourhood's principal direction) or
 `trace_strokes` (coverage-driven: each stroke traced from the least-covered dense
@@ -387,3 +390,52 @@ def _matrix_to_axis_angle(R: torch.Tensor) -> torch.Tensor:
     s = torch.sin(theta)
     factor = torch.where(s.abs() < 1e-6, torch.full_like(s, 0.5), theta / (2 * s))
     return w * factor[..., None]
+
+
+def bezier_basis(samples: int, device=None) -> torch.Tensor:
+    """[S, 4] cubic Bernstein weights at `samples` evenly spaced parameters in [0, 1]."""
+    s = torch.linspace(0, 1, samples, device=device)[:, None]
+    return torch.cat([(1 - s) ** 3, 3 * (1 - s) ** 2 * s, 3 * (1 - s) * s**2, s**3], -1)
+
+
+class WarpedStrokes(nn.Module):
+    """N 3D strokes moved by a stage-1 deformation field: forward(t [T]) -> control points [T, N, 4, 3].
+
+    Each canonical stroke is sampled at `samples` points, the samples are moved by
+    `field.deform` to every time, and the moved stroke is the least-squares cubic through
+    them (a fixed linear map, so gradients reach the canonical points and the field). The
+    strokes therefore move as ONE 3D motion seen from every view, exactly the stage-1 motion
+    where the field is frozen; the canonical strokes are fitted to every frame through it.
+    """
+
+    def __init__(self, canonical: torch.Tensor, field, center=(0.0, 0.0, 0.0), scale: float = 1.0,
+                 samples: int = 12):
+        super().__init__()
+        canonical = torch.as_tensor(canonical, dtype=torch.float32)
+        if canonical.ndim != 3 or canonical.shape[1:] != (4, 3):
+            raise SketchError(f"Canonical strokes must be [N, 4, 3], got {tuple(canonical.shape)}.")
+        if not scale > 0 or samples < 4:
+            raise SketchError(f"Scene scale must be positive and samples >= 4, got {scale}, {samples}.")
+        self.register_buffer("center", torch.as_tensor(center, dtype=torch.float32).reshape(3))
+        self.scale = float(scale)
+        self.canonical_norm = nn.Parameter((canonical - self.center) / self.scale)
+        self.field = field
+        basis = bezier_basis(samples)
+        self.register_buffer("basis", basis)
+        self.register_buffer("fit", torch.linalg.pinv(basis))  # [4, S]: samples -> control points
+
+    @property
+    def num_strokes(self) -> int:
+        return int(self.canonical_norm.shape[0])
+
+    @property
+    def canonical(self) -> torch.Tensor:
+        """[N, 4, 3] canonical control points in world units."""
+        return self.canonical_norm * self.scale + self.center
+
+    def forward(self, t) -> torch.Tensor:
+        t = torch.as_tensor(t, dtype=torch.float32, device=self.canonical_norm.device).reshape(-1)
+        N, S = self.num_strokes, self.basis.shape[0]
+        x = torch.einsum("sk,nkd->nsd", self.basis, self.canonical).reshape(N * S, 3)
+        moved = self.field.deform(x, t).reshape(len(t), N, S, 3)
+        return torch.einsum("ks,tnsd->tnkd", self.fit, moved)
