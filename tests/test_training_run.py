@@ -57,7 +57,16 @@ class SigintPrior(TargetVideoPrior):
         return super().sds_loss(frames, **kw)
 
 
-def test_ctrl_c_inside_a_step_keeps_the_last_completed_step_and_resumes_exactly(sketch, tmp_path):
+@pytest.fixture
+def ctrl_c_raises():
+    """Ctrl-C raises KeyboardInterrupt as in a terminal (a shell that starts pytest in the background
+    makes the process ignore SIGINT, and the test would then see no interruption)."""
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, old)
+
+
+def test_ctrl_c_inside_a_step_keeps_the_last_completed_step_and_resumes_exactly(sketch, tmp_path, ctrl_c_raises):
     target = render(sketch, shifted(sketch, T))
     straight = AnimationTrainer(sketch, TargetVideoPrior(target, blur=1.5), config())
     full = TrainingRun(None).execute(straight)
