@@ -1,0 +1,106 @@
+"""The pack's small learned flow-matching video prior for ComfyUI (assets/motion_prior/wan_tiny).
+
+A tiny Wan 2.1 text-to-video transformer (ComfyUI's own WanModel, rectified flow as ComfyUI's
+Wan model_sampling: shift 8) and a 16-channel TAESD image VAE, trained by
+scripts/train_flow_prior.py on the same synthetic captioned videos as the diffusers prior
+(core.synthetic_motion: 8 frames at 64x64, the eight motion captions and ""). It loads with
+ComfyUI's own loaders:
+
+    import comfy.sd, comfy.utils
+    files = bundled_flow_prior_files()
+    model = comfy.sd.load_diffusion_model_state_dict(comfy.utils.load_torch_file(files["model"]))
+    vae = comfy.sd.VAE(sd=comfy.utils.load_torch_file(files["vae"]))
+    positive, negative = flow_conditioning("moving right"), flow_conditioning("")
+
+Wan reads 4096-wide text embeddings (umt5-xxl); this prior's text encoder is the tiny CLIP
+model bundled beside it (hidden size 32), whose last hidden states are zero-padded to 4096
+(`text_embeddings`), so any prompt gives an embedding; only the eight captions mean anything.
+
+No ComfyUI import happens here: CONDITIONING is a plain list [[tensor, {}]].
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from ..errors import SketchError
+
+ASSETS = Path(__file__).resolve().parents[2] / "assets" / "motion_prior"
+FOLDER = "wan_tiny"
+MODEL_FILE, VAE_FILE = "wan_tiny_t2v.safetensors", "taesd16_sketch.safetensors"
+TEXT_DIM = 4096  # Wan 2.1's text_dim (ComfyUI builds it at 4096 whatever the state dict)
+MAX_TOKENS = 8  # prompts are padded / truncated to this many tokens, as in training
+
+_TEXT_CACHE: dict = {}
+
+
+def bundled_flow_prior_path() -> Path:
+    """Folder of the bundled flow prior (assets/motion_prior/wan_tiny)."""
+    return ASSETS / FOLDER
+
+
+def bundled_flow_prior_files(folder: str | Path | None = None) -> dict:
+    """Paths of the flow prior's files: "model" (diffusion model, Load Diffusion Model format),
+    "vae" (TAESD, Load VAE format), "text_encoder" and "tokenizer" folders (transformers)."""
+    root = Path(folder) if folder is not None else bundled_flow_prior_path()
+    files = {"model": root / MODEL_FILE, "vae": root / VAE_FILE, "text_encoder": root / "text_encoder",
+             "tokenizer": root / "tokenizer"}
+    missing = [k for k, p in files.items() if not p.exists()]
+    if missing:
+        raise SketchError(f"The learned flow prior at {root} lacks {', '.join(missing)}. Reinstall the pack, or "
+                          "retrain it with `python scripts/train_flow_prior.py`.")
+    return files
+
+
+def _text_model(folder: Path):
+    key = str(Path(folder).resolve())
+    if key not in _TEXT_CACHE:
+        from transformers import CLIPTextModel, CLIPTokenizer
+
+        files = bundled_flow_prior_files(folder)
+        tok = CLIPTokenizer.from_pretrained(str(files["tokenizer"]))
+        model = CLIPTextModel.from_pretrained(str(files["text_encoder"]), dtype=torch.float32).eval()
+        _TEXT_CACHE[key] = (tok, model)
+    return _TEXT_CACHE[key]
+
+
+@torch.no_grad()
+def text_embeddings(prompts, folder: str | Path | None = None) -> torch.Tensor:
+    """Prompts -> [len(prompts), 8, 4096] float32: the bundled CLIP text model's last hidden states
+    (prompts padded to 8 tokens) zero-padded to Wan's text width."""
+    prompts = [prompts] if isinstance(prompts, str) else list(prompts)
+    tok, model = _text_model(Path(folder) if folder is not None else bundled_flow_prior_path())
+    ids = tok(prompts, padding="max_length", max_length=MAX_TOKENS, truncation=True, return_tensors="pt").input_ids
+    h = model(ids)[0].float()
+    return torch.nn.functional.pad(h, (0, TEXT_DIM - h.shape[-1]))
+
+
+def flow_conditioning(prompt: str, folder: str | Path | None = None) -> list:
+    """ComfyUI CONDITIONING [[embedding [1, 8, 4096], {}]] for one prompt (use "" for the negative)."""
+    return [[text_embeddings([prompt], folder), {}]]
+
+
+@torch.no_grad()
+def sample_flow_prior(model, vae, prompts, num: int = 4, *, steps: int = 20, cfg: float = 5.0, seed: int = 0,
+                      num_frames: int = 8, size: int = 64, folder: str | Path | None = None) -> torch.Tensor:
+    """Sample videos from the loaded flow prior (a ComfyUI ModelPatcher and comfy.sd.VAE) with ComfyUI's
+    own KSampler (euler, simple schedule, empty-prompt negative), `num` per prompt
+    -> frames [len(prompts) * num, T, H, W, 3] in 0..1 (prompt-major). Needs ComfyUI importable."""
+    import comfy.sample
+
+    prompts = [prompts] if isinstance(prompts, str) else list(prompts)
+    neg = flow_conditioning("", folder)
+    channels = model.model.latent_format.latent_channels
+    out = []
+    for i, p in enumerate(prompts):
+        pos = flow_conditioning(p, folder)
+        g = torch.Generator().manual_seed(int(seed) * 1000 + i)
+        noise = torch.randn(num, channels, num_frames, size // 8, size // 8, generator=g)
+        lat = comfy.sample.sample(model, noise, steps, cfg, "euler", "simple", pos, neg, torch.zeros_like(noise),
+                                  seed=int(seed), disable_pbar=True)
+        frames = lat.float().movedim(2, 1).flatten(0, 1)  # [num * T, C, h, w]: the VAE works per frame
+        img = vae.decode(frames).float().reshape(num, num_frames, size, size, -1)
+        out.append(img[..., :3].clamp(0, 1).cpu())
+    return torch.cat(out)

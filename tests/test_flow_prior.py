@@ -1,0 +1,153 @@
+"""The pack's learned flow-matching prior for ComfyUI (assets/motion_prior/wan_tiny).
+
+Without ComfyUI: the bundled files and the text conditioning helper (core.guidance.learned_flow_prior).
+With COMFYUI_PATH (real ComfyUI): the files load through ComfyUI's own loaders
+(comfy.sd.load_diffusion_model_state_dict, comfy.sd.VAE), the VAE keeps positions, the prior's own
+samples (ComfyUI's KSampler) move the captioned way, and the training script still runs (--quick).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+pytest.importorskip("transformers")
+
+from sketchmotion.core.errors import SketchError
+from sketchmotion.core.guidance import learned_flow_prior as flow
+from sketchmotion.core.guidance.learned_prior import matches, video_motion
+
+COMFYUI_PATH = os.environ.get("COMFYUI_PATH", "")
+needs_comfy = pytest.mark.skipif(not (COMFYUI_PATH and (Path(COMFYUI_PATH) / "comfy" / "ldm" / "wan").is_dir()),
+                                 reason="set COMFYUI_PATH to a ComfyUI checkout (0.3.64 or later) to run these tests")
+REPO = Path(__file__).resolve().parents[1]
+SAMPLED = ("moving left", "moving right", "moving up", "moving down", "growing", "shrinking")
+
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
+
+
+# ------------------------------------------------------------ without ComfyUI
+BUNDLED = (flow.bundled_flow_prior_path() / flow.MODEL_FILE).is_file()
+needs_bundled = pytest.mark.skipif(not BUNDLED, reason="the trained flow prior is not bundled (assets/motion_prior/"
+                                   "wan_tiny); train it with scripts/train_flow_prior.py")
+
+
+@pytest.fixture(scope="module")
+def text_folder(tmp_path_factory):
+    """A prior folder with the text encoder and tokenizer the training script copies (weights are placeholders)."""
+    import shutil
+
+    folder = tmp_path_factory.mktemp("wan_tiny")
+    for sub in ("text_encoder", "tokenizer"):
+        shutil.copytree(REPO / "assets" / "motion_prior" / "modelscope_tiny" / sub, folder / sub)
+    (folder / flow.MODEL_FILE).touch()
+    (folder / flow.VAE_FILE).touch()
+    return folder
+
+
+@needs_bundled
+def test_bundled_files_are_there_and_small():
+    files = flow.bundled_flow_prior_files()
+    assert files["model"].parent == flow.bundled_flow_prior_path()
+    sizes = {k: p.stat().st_size for k, p in files.items() if p.is_file()}
+    assert 1e6 < sizes["model"] < 4e6 and 4e6 < sizes["vae"] < 6e6  # fp16 (the TAESD's size is fixed by ComfyUI)
+    assert (flow.bundled_flow_prior_path() / "README.md").is_file()
+
+
+def test_missing_files_are_a_clear_error(tmp_path):
+    with pytest.raises(SketchError, match="lacks model, vae, text_encoder, tokenizer.*train_flow_prior"):
+        flow.bundled_flow_prior_files(tmp_path)
+
+
+def test_any_prompt_gives_a_wan_sized_conditioning_and_captions_differ(text_folder):
+    emb = flow.text_embeddings(["moving left", "moving right", "", "a cat chasing a ball across the room"], text_folder)
+    assert emb.shape == (4, flow.MAX_TOKENS, flow.TEXT_DIM) and torch.isfinite(emb).all()
+    assert emb[:, :, 32:].abs().max() == 0  # CLIP width 32, zero-padded to Wan's 4096
+    assert (emb[0] - emb[1]).abs().max() > 0.1 and (emb[0] - emb[2]).abs().max() > 0.1
+    cond = flow.flow_conditioning("growing", text_folder)
+    assert isinstance(cond, list) and cond[0][1] == {}
+    assert torch.equal(cond[0][0][0], flow.text_embeddings("growing", text_folder)[0])
+
+
+# ---------------------------------------------------------------- with ComfyUI
+def _comfy():
+    if COMFYUI_PATH not in sys.path:
+        sys.path.insert(0, COMFYUI_PATH)
+    import comfy.cli_args
+
+    if not torch.cuda.is_available():
+        comfy.cli_args.args.cpu = True
+    import comfy.sd
+    import comfy.utils
+
+    return comfy
+
+
+def _load(folder=None):
+    """(MODEL, VAE) loaded the way Load Diffusion Model and Load VAE load them, on the CPU."""
+    comfy = _comfy()
+    files = flow.bundled_flow_prior_files(folder)
+    with torch.inference_mode():
+        model = comfy.sd.load_diffusion_model_state_dict(comfy.utils.load_torch_file(str(files["model"])))
+        vae = comfy.sd.VAE(sd=comfy.utils.load_torch_file(str(files["vae"])))
+    return model, vae
+
+
+@pytest.fixture(scope="module")
+def quick_prior(tmp_path_factory):
+    """The training script's --quick run (seconds of training): its output folder and stdout."""
+    out = tmp_path_factory.mktemp("flow") / "wan_tiny"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "COMFYUI_PATH": COMFYUI_PATH}
+    r = subprocess.run([sys.executable, str(REPO / "scripts" / "train_flow_prior.py"), "--quick", "--out", str(out)],
+                       env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    return out, r.stdout
+
+
+@needs_comfy
+def test_the_training_script_trains_and_saves_what_comfy_loads(quick_prior):
+    out, stdout = quick_prior
+    evals = [line for line in stdout.splitlines() if "eval step" in line]
+    first, last = (float(e.split("right ")[1].split()[0]) for e in (evals[0], evals[-1]))
+    assert last < first  # the loss went down
+    model, vae = _load(out)
+    assert type(model.model).__name__ == "WAN21" and type(model.model.latent_format).__name__ == "Wan21"
+    ms = model.get_model_object("model_sampling")
+    assert float(ms.shift) == 8.0 and float(ms.timestep(torch.tensor([0.25]))) == 250.0
+    assert type(vae.first_stage_model).__name__ == "TAESD" and vae.latent_channels == 16
+    assert flow.text_embeddings("moving up", out).shape == (1, flow.MAX_TOKENS, flow.TEXT_DIM)
+
+
+@needs_comfy
+def test_the_vae_keeps_positions(quick_prior):
+    model, vae = _load(quick_prior[0])
+    frame = torch.ones(1, 64, 64, 3)
+    frame[0, 40:44, 12:16] = 0  # an ink square in latent cell (row 5, column 1)
+    with torch.inference_mode():
+        lat = model.model.process_latent_in(vae.encode(frame).movedim(0, 1).unsqueeze(0))[0]  # [16, 1, 8, 8]
+        empty = model.model.process_latent_in(vae.encode(torch.ones(1, 64, 64, 3)).movedim(0, 1).unsqueeze(0))[0]
+        back = vae.decode(vae.encode(frame))
+    diff = (lat - empty).abs().sum((0, 1))
+    assert divmod(int(diff.argmax()), 8) == (5, 1) and diff[5, 1] > 0.5 * diff.sum()
+    ink = 1 - back[0].mean(-1)
+    ys, xs = torch.meshgrid(torch.arange(64.0), torch.arange(64.0), indexing="ij")
+    assert abs(float((ink * ys).sum() / ink.sum()) - 41.5) < 3 and abs(float((ink * xs).sum() / ink.sum()) - 13.5) < 3
+
+
+@needs_comfy
+@needs_bundled
+@pytest.mark.parametrize("seed", [0, 1])
+def test_the_priors_own_samples_move_the_captioned_way(seed):
+    model, vae = _load()
+    num = 6
+    with torch.inference_mode():
+        videos = flow.sample_flow_prior(model, vae, list(SAMPLED), num=num, steps=20, cfg=5.0, seed=seed)
+    assert videos.shape == (len(SAMPLED) * num, 8, 64, 64, 3)
+    right = {c: sum(matches(c, video_motion(v)) for v in videos[i * num:(i + 1) * num]) for i, c in enumerate(SAMPLED)}
+    assert all(n >= num - 2 for n in right.values()), right

@@ -1,0 +1,99 @@
+"""The prompt steers Animate Sketch through the ComfyUI Video Prior with the pack's learned flow prior.
+
+Real ComfyUI only (COMFYUI_PATH). The MODEL comes from comfy.sd.load_diffusion_model_state_dict and the
+VAE from comfy.sd.VAE (what Load Diffusion Model / Load VAE run) on assets/motion_prior/wan_tiny; the
+conditioning from core.guidance.learned_flow_prior.flow_conditioning. A sketch the prior never saw in
+training (drawn here) must move the prompted way by a clear margin (learned_prior.matches on the
+animation's control points: >= 8 px at 64 px and twice the shift across), and an empty prompt must not
+produce a captioned motion. 8 frames at 64 px, as the prior was trained.
+
+Cost: ComfyUI builds the TAESD at a fixed width of 64 channels, so every SDS pass encodes 8 frames at
+~1 GMAC each with gradient; "global only" (one pass per step) keeps each run to a few CPU-minutes.
+More prompts and seeds run with SKETCHMOTION_STEERING_MATRIX=1.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from node_testing import node, run
+
+from sketchmotion.core.guidance import learned_flow_prior as flow
+from sketchmotion.core.guidance.learned_prior import CAPTIONS, matches, points_motion
+
+COMFYUI_PATH = os.environ.get("COMFYUI_PATH", "")
+pytestmark = [
+    pytest.mark.comfyui,
+    pytest.mark.slow,
+    pytest.mark.skipif(not (COMFYUI_PATH and (Path(COMFYUI_PATH) / "comfy" / "ldm" / "wan").is_dir()),
+                       reason="set COMFYUI_PATH to a ComfyUI checkout (0.3.64 or later) to run these tests"),
+    pytest.mark.skipif(not (flow.bundled_flow_prior_path() / flow.MODEL_FILE).is_file(),
+                       reason="the trained flow prior is not bundled (assets/motion_prior/wan_tiny)"),
+    pytest.mark.usefixtures("one_thread"),
+]
+matrix = pytest.mark.skipif(not os.environ.get("SKETCHMOTION_STEERING_MATRIX"),
+                            reason="set SKETCHMOTION_STEERING_MATRIX=1 for the full prompt-steering matrix")
+SIZE, FRAMES, STEPS = 64, 8, 120
+MOTION = "global only"
+
+# not one of the training shapes (core.synthetic_motion: random strokes and the bundled examples)
+TREE = """<svg xmlns="http://www.w3.org/2000/svg" width="256" height="256">
+<path d="M 120 220 L 122 150 M 136 220 L 134 150" stroke="black" stroke-width="3" fill="none"/>
+<path d="M 128 60 C 70 60, 60 120, 90 140 C 100 160, 160 160, 170 140 C 200 120, 186 60, 128 60 Z"
+ stroke="black" stroke-width="3" fill="none"/>
+<path d="M 110 100 C 118 96, 124 104, 130 98" stroke="black" stroke-width="3" fill="none"/>
+</svg>"""
+
+
+def still(m: dict) -> bool:
+    return not any(matches(c, m, size=SIZE) for c in CAPTIONS)
+
+
+@pytest.fixture(scope="module")
+def loaded(comfy):  # noqa: F811
+    import comfy.sd as comfy_sd
+    import comfy.utils as comfy_utils
+
+    files = flow.bundled_flow_prior_files()
+    with torch.inference_mode():  # as the loader nodes run
+        model = comfy_sd.load_diffusion_model_state_dict(comfy_utils.load_torch_file(str(files["model"])))
+        vae = comfy_sd.VAE(sd=comfy_utils.load_torch_file(str(files["vae"])))
+    return model, vae
+
+
+def animate(comfy, loaded, prompt: str, seed: int = 0):  # noqa: F811
+    model, vae = loaded
+    prior = run(node(comfy, "SketchMotionComfyVideoPrior"), model=model, vae=vae,
+                positive=flow.flow_conditioning(prompt), negative=flow.flow_conditioning(""), cfg=0.0,
+                start_percent=0.051, end_percent=0.95, weighting="1-alpha_bar").args[0]
+    sk = run(node(comfy, "SketchMotionSketchFromSVGText"), svg_text=TREE, normalize=SIZE).args[0]
+    anim, frames, _ = run(node(comfy, "SketchMotionAnimateSketch"), sketch=sk, video_prior=prior, prompt="",
+                          frames=FRAMES, steps=STEPS, fps=8.0, seed=seed, guidance_local=30.0,
+                          guidance_global=40.0, motion=MOTION, render_size=SIZE).args
+    assert frames.shape == (FRAMES, SIZE, SIZE, 3) and anim.settings["skipped_steps"] == 0
+    m = points_motion(anim.frames)
+    print(f"{prompt!r} seed {seed}: dx {m['dx']:.1f} dy {m['dy']:.1f} scale {m['scale']:.2f}", file=sys.stderr)
+    return m
+
+
+def test_the_prompt_moves_an_unseen_sketch_that_way(comfy, loaded):  # noqa: F811
+    m = animate(comfy, loaded, "moving right")
+    assert matches("moving right", m), m
+
+
+def test_an_empty_prompt_does_not(comfy, loaded):  # noqa: F811
+    m = animate(comfy, loaded, "")
+    assert still(m), m
+
+
+@matrix
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("caption", ["moving left", "moving up", "moving down", "growing", "shrinking"])
+def test_prompt_matrix(comfy, loaded, caption, seed):  # noqa: F811
+    m = animate(comfy, loaded, caption, seed)
+    assert matches(caption, m), (caption, seed, m)
