@@ -50,7 +50,7 @@ class Sketch:
     group: torch.Tensor | None = None  # [P] int64 object ids
     canvas: tuple[int, int] = (256, 256)  # (width, height) in px
     compound: torch.Tensor | None = None  # [P] int64, consecutive runs fill together
-    style: Any = None  # core.style.PathStyle (caps, joins, dashes, clips); None = round caps/joins, solid
+    style: Any = None  # core.style.PathStyle (caps, joins, dashes, clips, gradients, group opacity); None = round, solid
     dropped: tuple[str, ...] = ()  # what the source file had that cannot be drawn (see core.svg)
 
     def __post_init__(self):

@@ -71,7 +71,8 @@ converting), nesting depth and canvas size are capped. Every problem raises one
 
 `dumps` / `save` write one `<path>` per Sketch path with absolute M/C/Z data,
 its stroke style, clip path and gradients (clip regions as `<clipPath>`, gradients as
-`<linearGradient>` / `<radialGradient>` in userSpaceOnUse units, in `<defs>`).
+`<linearGradient>` / `<radialGradient>` in userSpaceOnUse units, in `<defs>`), and opacity
+groups as `<g opacity>` around their shapes.
 
 Path data is read by the small interpreter below rather than
 svgpathtools.parse_path, which loses subpath boundaries and asserts on an arc
@@ -85,6 +86,7 @@ import gzip
 import math
 import os
 import re
+import weakref
 from dataclasses import dataclass, replace
 from typing import Iterable, Sequence
 
@@ -279,20 +281,70 @@ def shapes(sketch: Sketch) -> list[tuple[int, list[int]]]:
 
 def shape_elements(sketch: Sketch, element) -> list[str]:
     """Lines of one element per shape (`element(first, members) -> str`), wrapped in
-    <g data-object="k"> runs when any object group id is not 0 (load() restores them)."""
+    <g data-object="k"> runs when any object group id is not 0 (load() restores them), inside
+    <g opacity="a"> for the sketch's opacity groups (see `written_opacity_groups`)."""
     groups = sketch.group.cpu().tolist()
     use_groups = any(g != 0 for g in groups)
-    lines, current = [], None
+    opacity = sorted(written_opacity_groups(sketch), key=lambda g: (g[0], -g[1]))  # outermost first
+    lines, current, open_ends = [], None, []
+
+    def close_run():
+        nonlocal current
+        if current is not None:
+            lines.append("  " * (len(open_ends) + 1) + "</g>")
+            current = None
+
     for first, members in shapes(sketch):
+        while open_ends and open_ends[-1] <= first:
+            close_run()
+            open_ends.pop()
+            lines.append("  " * (len(open_ends) + 1) + "</g>")
+        for a, b, o in opacity:
+            if a == first:
+                close_run()
+                lines.append("  " * (len(open_ends) + 1) + f'<g opacity="{fmt_num(o)}">')
+                open_ends.append(b)
         if use_groups and groups[first] != current:
-            if current is not None:
-                lines.append("  </g>")
-            lines.append(f'  <g data-object="{groups[first]}">')
+            close_run()
+            lines.append("  " * (len(open_ends) + 1) + f'<g data-object="{groups[first]}">')
             current = groups[first]
-        lines.append(("    " if use_groups else "  ") + element(first, members))
-    if use_groups:
-        lines.append("  </g>")
+        lines.append("  " * (len(open_ends) + 1 + (current is not None)) + element(first, members))
+    close_run()
+    while open_ends:
+        open_ends.pop()
+        lines.append("  " * (len(open_ends) + 1) + "</g>")
     return lines
+
+
+def written_opacity_groups(sketch: Sketch) -> tuple:
+    """The sketch's opacity groups that the SVG writers express as <g opacity> (those on shape
+    boundaries with an opacity > 0: all that the reader makes); the others stay in the flat colours."""
+    st = sketch.style
+    if st is None or not st.opacity_groups:
+        return ()
+    runs = shapes(sketch)
+    starts, ends = {f for f, _ in runs}, {m[-1] + 1 for _, m in runs}
+    return tuple(g for g in st.opacity_groups if g[0] in starts and g[1] in ends and g[2] > 0)
+
+
+_FACTORS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def group_factors(sketch: Sketch) -> list[float]:
+    """Per path: the product of the written opacity groups around it (what its colours carry that a
+    <g opacity> around it then applies)."""
+    if sketch not in _FACTORS:
+        f = [1.0] * sketch.num_paths
+        for a, b, o in written_opacity_groups(sketch):
+            for p in range(a, b):
+                f[p] *= o
+        _FACTORS[sketch] = f
+    return _FACTORS[sketch]
+
+
+def _paint_id(i: int, factor: float, factors: list) -> str:
+    """The <defs> id of gradient i as painted under group opacity `factor` (its stops divided by it)."""
+    return f"paint{i}" if factor == 1.0 else f"paint{i}_{factors.index(factor)}"
 
 
 def style_attributes(sketch: Sketch, p: int) -> str:
@@ -302,8 +354,11 @@ def style_attributes(sketch: Sketch, p: int) -> str:
     width = float(sketch.stroke_width[p])
     attrs = []
     st = sketch.style
+    k = group_factors(sketch)[p] if st is not None and st.opacity_groups else 1.0
+    distinct = sorted(set(group_factors(sketch))) if k != 1.0 else []
+    fill[3], stroke[3] = min(fill[3] / k, 1.0), min(stroke[3] / k, 1.0)  # the <g opacity> around applies k
     if sketch.closed[p] and fill[3] > 0 and st is not None and st.fill_paint[p] >= 0:
-        attrs.append(f'fill="url(#paint{st.fill_paint[p]}) {hex_color(fill)}"')  # opacity is in the stops
+        attrs.append(f'fill="url(#{_paint_id(st.fill_paint[p], k, distinct)}) {hex_color(fill)}"')  # opacity: stops
     elif sketch.closed[p] and fill[3] > 0:
         attrs.append(f'fill="{hex_color(fill)}"')
         if fill[3] < 1:
@@ -313,7 +368,7 @@ def style_attributes(sketch: Sketch, p: int) -> str:
     if sketch.fill_rule[p] == "evenodd":
         attrs.append('fill-rule="evenodd"')
     if width > 0 and st is not None and st.stroke_paint[p] >= 0:
-        attrs.append(f'stroke="url(#paint{st.stroke_paint[p]}) {hex_color(stroke)}"')
+        attrs.append(f'stroke="url(#{_paint_id(st.stroke_paint[p], k, distinct)}) {hex_color(stroke)}"')
     elif width > 0:
         attrs.append(f'stroke="{hex_color(stroke)}"')
         if stroke[3] < 1:
@@ -338,21 +393,28 @@ def svg_defs(sketch: Sketch, digits: int = 5) -> list[str]:
 
 
 def gradient_defs(sketch: Sketch, digits: int = 5) -> list[str]:
-    """One <linearGradient> / <radialGradient id="paint{i}"> per gradient of the sketch (in canvas px,
-    gradientUnits="userSpaceOnUse"; the painted element's opacity is in the stop opacities)."""
+    """One <linearGradient> / <radialGradient id="paint{i}"> per gradient the sketch paints with (in canvas
+    px, gradientUnits="userSpaceOnUse"; the painted element's opacity is in the stop opacities, except the
+    part a written <g opacity> applies: such uses get their own copy, id="paint{i}_{k}")."""
     st = sketch.style
     if st is None or not st.has_paints:
         return []
+    factors = group_factors(sketch)
+    distinct = sorted(set(factors))
+    uses = sorted({(i, factors[p]) for p in range(sketch.num_paths) for i in (st.fill_paint[p], st.stroke_paint[p])
+                   if i >= 0})  # each gradient once per group opacity it is painted under
     out = []
-    for i, g in enumerate(st.paints):
+    for i, k in uses:
+        g = st.paints[i]
         names = ("x1", "y1", "x2", "y2") if g.kind == "linear" else ("cx", "cy", "r", "fx", "fy", "fr")
         geom = " ".join(f'{n}="{fmt_num(v, digits)}"' for n, v in zip(names, g.geometry) if not (n == "fr" and v == 0))
         matrix = " ".join(fmt_num(v, max(digits, 6)) for v in g.transform)
         spread = f' spreadMethod="{g.spread}"' if g.spread != "pad" else ""
-        out.append(f'    <{g.kind}Gradient id="paint{i}" gradientUnits="userSpaceOnUse" {geom} '
+        out.append(f'    <{g.kind}Gradient id="{_paint_id(i, k, distinct)}" gradientUnits="userSpaceOnUse" {geom} '
                    f'gradientTransform="matrix({matrix})"{spread}>')
         for off, col in zip(g.offsets, g.colors.detach().cpu().tolist()):
-            opacity = f' stop-opacity="{fmt_num(col[3])}"' if col[3] < 1 else ""
+            alpha = min(col[3] / k, 1.0)
+            opacity = f' stop-opacity="{fmt_num(alpha)}"' if alpha < 1 else ""
             out.append(f'      <stop offset="{fmt_num(off)}" stop-color="{hex_color(col)}"{opacity}/>')
         out.append(f"    </{g.kind}Gradient>")
     return out

@@ -12,7 +12,8 @@ layer on top, so paint order is reversed). Each layer holds one group with
   to Lottie (they would need track mattes): the Lottie file draws the paths unclipped;
 - "fl": fill (only for filled closed paths), with its fill rule;
   gradient paints (core.style.Gradient) are written as the path's flat colour (the gradient's mean
-  colour), not as Lottie gradient fills ("gf"/"gs");
+  colour), not as Lottie gradient fills ("gf"/"gs"); group opacity is written per shape (each path's
+  colour carries it: SVG's per-shape approximation, see core.style);
 - "tr": the identity group transform.
 Keyframes interpolate linearly between frames (or hold with interpolate=False), the
 same choice as the animated SVG; see animated_svg for why.
