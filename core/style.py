@@ -285,7 +285,8 @@ class PathStyle:
     def default(cls, num_paths: int, cap: str = "round", join: str = "round", miterlimit: float = 4.0) -> "PathStyle":
         """Every path solid and unclipped with the given cap and join (round/round = the Sketch default)."""
         P = int(num_paths)
-        return cls((cap,) * P, (join,) * P, (float(miterlimit),) * P, ((),) * P, (0.0,) * P, (-1,) * P)
+        return cls(cap=(cap,) * P, join=(join,) * P, miterlimit=(float(miterlimit),) * P, dash=((),) * P,
+                   dash_offset=(0.0,) * P, clip=(-1,) * P)
 
     @classmethod
     def svg_default(cls, num_paths: int) -> "PathStyle":
@@ -369,11 +370,17 @@ class PathStyle:
     def from_json(cls, d: dict) -> "PathStyle":
         try:
             return cls(
-                tuple(d["cap"]), tuple(d["join"]), tuple(d["miterlimit"]), tuple(tuple(x) for x in d["dash"]),
-                tuple(d["dash_offset"]), tuple(d["clip"]), tuple(ClipRegion.from_json(c) for c in d.get("clips", [])),
-                tuple(d.get("fill_paint", ())), tuple(d.get("stroke_paint", ())),
-                tuple(Gradient.from_json(g) for g in d.get("paints", [])),
-                tuple(tuple(g) for g in d.get("opacity_groups", [])),
+                cap=tuple(d["cap"]),
+                join=tuple(d["join"]),
+                miterlimit=tuple(d["miterlimit"]),
+                dash=tuple(tuple(x) for x in d["dash"]),
+                dash_offset=tuple(d["dash_offset"]),
+                clip=tuple(d["clip"]),
+                clips=tuple(ClipRegion.from_json(c) for c in d.get("clips", [])),
+                fill_paint=tuple(d.get("fill_paint", ())),
+                stroke_paint=tuple(d.get("stroke_paint", ())),
+                paints=tuple(Gradient.from_json(g) for g in d.get("paints", [])),
+                opacity_groups=tuple(tuple(g) for g in d.get("opacity_groups", [])),
             )
         except (KeyError, TypeError, ValueError) as e:
             raise SketchError(f"The stored path style is damaged ({type(e).__name__}: {str(e)[:80]}).") from None

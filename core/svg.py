@@ -1491,7 +1491,8 @@ class _Converter:
         if spec.get("transform"):
             ctm = ctm @ self._transform(spec["transform"], el, spec.get("transform-origin"))
         start, ghosts = len(self.paths), len(self.ghosts)
-        self._visit_content(el, tag, spec, ctm, style, op, label, depth, refs, use_size)
+        self._visit_content(el, tag, spec=spec, ctm=ctm, style=style, op=op, label=label, depth=depth, refs=refs,
+                            use_size=use_size)
         self._ghost_span = (ghosts, len(self.ghosts))
         self._effects(spec, el, ctm, start, len(self.paths), factor, depth, refs)
 
@@ -1523,7 +1524,7 @@ class _Converter:
         if clip.lower() != "none":
             self._clip(clip, el, ctm, start, end, depth, refs)
 
-    def _visit_content(self, el, tag, spec, ctm, style, op, label, depth, refs, use_size):
+    def _visit_content(self, el, tag, *, spec, ctm, style, op, label, depth, refs, use_size):
         if tag in ("g", "a"):
             self._visit_children(el, ctm, style, op, label, depth, refs)
         elif tag == "switch":

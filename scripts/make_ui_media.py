@@ -183,7 +183,8 @@ def make(check: bool = False) -> list[str]:
     fixed = render3d.camera_path("fixed", 24, 160, anim=anim3d)
     play = raster.composite(render3d.render_3d(anim3d, fixed, size=160, background=None))
     save(_row([_caption(_img(play[i]), f"t = {i / 23:.2f}", 13) for i in (0, 8, 16, 23)], gap=4), "scene3d.png")
-    orbit = render3d.camera_path("orbit", 24, 160, 40.0, None, 20.0, 0.0, 90.0, anim=anim3d)
+    orbit = render3d.camera_path("orbit", 24, size=160, fov=40.0, distance=None, elevation=20.0, azimuth=0.0,
+                                span=90.0, anim=anim3d)
     ob = raster.composite(render3d.render_3d(anim3d, orbit, times=torch.zeros(24), size=160, background=None))
     save(_row([_caption(_img(ob[i]), f"camera {i}", 13) for i in (0, 8, 16, 23)], gap=4), "camera.png")
     recon = os.path.join(ROOT, "docs", "stick_figure_3d.png")

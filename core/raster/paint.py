@@ -124,11 +124,11 @@ def gradient_colors(style, gi: torch.Tensor, xy: torch.Tensor, dtype=None) -> to
     return torch.where(valid[:, None], out, torch.zeros_like(out))
 
 
-def paint_colors(style, rgba, path, is_stroke, pixel, W, scale, flat_override, flat_sketch):
+def paint_colors(style, rgba, *, path, is_stroke, pixel, width, scale, flat_override, flat_sketch):
     """Replace the colours of the entries whose layer is painted with a gradient.
 
     rgba [M, 4]: the entries' flat colours (after any override); path, is_stroke [M]: their
-    layer; pixel [M]: y * W + x; scale: output px per canvas px. The override's difference from
+    layer; pixel [M]: y * width + x; scale: output px per canvas px. The override's difference from
     the sketch's own flat colour is added to the gradient (zero by default), so gradients w.r.t.
     an overridden flat colour still reach the picture.
     """
@@ -140,7 +140,7 @@ def paint_colors(style, rgba, path, is_stroke, pixel, W, scale, flat_override, f
     if idx.numel() == 0:
         return rgba
     pix = pixel[idx]
-    xy = torch.stack([((pix % W).double() + 0.5) / scale[0], ((pix // W).double() + 0.5) / scale[1]], 1)
+    xy = torch.stack([((pix % width).double() + 0.5) / scale[0], ((pix // width).double() + 0.5) / scale[1]], 1)
     col = gradient_colors(style, which[idx], xy, rgba.dtype)
     p, s = path[idx], is_stroke[idx][:, None]
     delta = torch.where(s, flat_override[0][p] - flat_sketch[0][p], flat_override[1][p] - flat_sketch[1][p])

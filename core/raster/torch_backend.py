@@ -272,7 +272,7 @@ def render_torch(
             inside_flags.append(torch.ones_like(ti, dtype=torch.bool))
 
     if not keys:
-        return _finish(None, None, None, T, H, W, background, dev, dt)
+        return _finish(None, None, None, shape=(T, H, W), background=background, dev=dev, dt=dt)
 
     keys = torch.cat(keys)
     dists = torch.cat(dists)
@@ -295,8 +295,9 @@ def render_torch(
     if style is not None and style.has_paints:  # gradients: a colour per pixel (core.raster.paint)
         from .paint import paint_colors
 
-        rgba = paint_colors(style, rgba, path, is_stroke, (ukeys // L) % HW, W, scale, (stroke_color, fill_color),
-                            (sketch.stroke_color.to(dev, dt), sketch.fill_color.to(dev, dt)))
+        rgba = paint_colors(style, rgba, path=path, is_stroke=is_stroke, pixel=(ukeys // L) % HW, width=W,
+                            scale=scale, flat_override=(stroke_color, fill_color),
+                            flat_sketch=(sketch.stroke_color.to(dev, dt), sketch.fill_color.to(dev, dt)))
     alpha = cov * rgba[:, 3]
     if style is not None and style.clips:  # clip regions (static masks) multiply coverage
         from .strokes import clip_mask
@@ -313,11 +314,12 @@ def render_torch(
         from .groups import composite_groups
 
         alpha, rgb = composite_groups(style, P, ukeys // L, layer, alpha, rgb)
-    return _finish(ukeys // L, alpha, rgb, T, H, W, background, dev, dt)
+    return _finish(ukeys // L, alpha, rgb, shape=(T, H, W), background=background, dev=dev, dt=dt)
 
 
-def _finish(pixel, alpha, rgb, T, H, W, background, dev, dt):
-    """Composite sorted (pixel, layer) entries back to front; see module doc (step 5)."""
+def _finish(pixel, alpha, rgb, *, shape, background, dev, dt):
+    """Composite sorted (pixel, layer) entries back to front; see module doc (step 5). shape: (T, H, W)."""
+    T, H, W = shape
     npix = T * H * W
     if pixel is None:
         premult = torch.zeros(npix, 3, device=dev, dtype=dt)
