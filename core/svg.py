@@ -1042,6 +1042,10 @@ class _PathData:
             self._error(f"{m.group(2)} is not finite")
         return v
 
+    def _point(self, base: complex) -> complex:
+        """The next coordinate pair, offset by `base` (the current point for relative commands, else 0)."""
+        return base + complex(self._num(), self._num())
+
     def _flag(self) -> bool:
         m = re.compile(r"\s*,?\s*([01])").match(self.d, self.pos)
         if not m:
@@ -1111,35 +1115,27 @@ class _PathData:
                 open_sub, start = True, cur
             base = cur if rel else 0j
             if up == "L":
-                x, y = self._num(), self._num()
-                new = [_line(cur, base + complex(x, y))]
+                new = [_line(cur, self._point(base))]
             elif up == "H":
                 x = self._num() + (cur.real if rel else 0.0)
                 new = [_line(cur, complex(x, cur.imag))]
             elif up == "V":
                 y = self._num() + (cur.imag if rel else 0.0)
                 new = [_line(cur, complex(cur.real, y))]
-            elif up in "CS":
-                if up == "C":
-                    c1 = base + complex(self._num(), self._num())
-                else:
-                    c1 = 2 * cur - prev_ctrl if prev_cmd in ("C", "S") else cur
-                c2 = base + complex(self._num(), self._num())
-                end = base + complex(self._num(), self._num())
+            elif up in "CS":  # S: the first control point mirrors the previous C/S one
+                c1 = self._point(base) if up == "C" else _mirrored(cur, prev_ctrl, prev_cmd in ("C", "S"))
+                c2, end = self._point(base), self._point(base)
                 new = [[cur, c1, c2, end]]
                 prev_ctrl = c2
-            elif up in "QT":
-                if up == "Q":
-                    q = base + complex(self._num(), self._num())
-                else:
-                    q = 2 * cur - prev_ctrl if prev_cmd in ("Q", "T") else cur
-                end = base + complex(self._num(), self._num())
+            elif up in "QT":  # T: the control point mirrors the previous Q/T one
+                q = self._point(base) if up == "Q" else _mirrored(cur, prev_ctrl, prev_cmd in ("Q", "T"))
+                end = self._point(base)
                 new = [_quad(cur, q, end)]
                 prev_ctrl = q
             else:  # A
                 rx, ry, rot = self._num(), self._num(), self._num()
                 large, sweep = self._flag(), self._flag()
-                end = base + complex(self._num(), self._num())
+                end = self._point(base)
                 new = _arc(cur, rx, ry, rot, large, sweep, end)
                 if not new:
                     cur = end
@@ -1152,6 +1148,12 @@ class _PathData:
             prev_cmd = up
         finish(False)
         return out
+
+
+def _mirrored(cur: complex, prev_ctrl, smooth: bool) -> complex:
+    """The implied control point of S / T: the previous one reflected about `cur` after a curve of
+    the same family, else `cur` itself."""
+    return 2 * cur - prev_ctrl if smooth else cur
 
 
 def _chain_points(segs: list, closed: bool, ctm: np.ndarray) -> np.ndarray:
