@@ -1310,7 +1310,7 @@ class _Converter:
         with np.errstate(over="ignore", invalid="ignore"):  # overflow is caught as non-finite points
             self._visit_children(self.root, ctm, style, op, None, 0, frozenset())
             self._ghost_span = (0, len(self.ghosts))
-            self._effects(rspec, self.root, ctm, 0, len(self.paths), op, 0, frozenset())
+            self._effects(rspec, self.root, ctm, start=0, end=len(self.paths), factor=op, depth=0, refs=frozenset())
         if not self.paths and self.path_error is not None:
             raise self.path_error
         if not self.paths:
@@ -1367,8 +1367,13 @@ class _Converter:
             regions.append(ClipRegion(clip, parent, own if any(c >= 0 for c in own) else ()))
         st = self.stroke_styles
         style = PathStyle(
-            tuple(x[0] for x in st), tuple(x[1] for x in st), tuple(x[2] for x in st), tuple(x[3] for x in st),
-            tuple(x[4] for x in st), tuple(self.clip_of), tuple(regions),
+            cap=tuple(x[0] for x in st),
+            join=tuple(x[1] for x in st),
+            miterlimit=tuple(x[2] for x in st),
+            dash=tuple(x[3] for x in st),
+            dash_offset=tuple(x[4] for x in st),
+            clip=tuple(self.clip_of),
+            clips=tuple(regions),
             fill_paint=tuple(f for f, _ in self.paint_of), stroke_paint=tuple(s for _, s in self.paint_of),
             paints=tuple(self.gradients),
             opacity_groups=tuple(self.opacity_groups),
@@ -1496,7 +1501,7 @@ class _Converter:
         self._visit_content(el, tag, spec=spec, ctm=ctm, style=style, op=op, label=label, depth=depth, refs=refs,
                             use_size=use_size)
         self._ghost_span = (ghosts, len(self.ghosts))
-        self._effects(spec, el, ctm, start, len(self.paths), factor, depth, refs)
+        self._effects(spec, el, ctm, start=start, end=len(self.paths), factor=factor, depth=depth, refs=refs)
 
     def _opacity_group(self, start, end, factor):
         """Paths [start, end) of one element with opacity `factor` (already in their colours): composited
@@ -1512,7 +1517,7 @@ class _Converter:
                 self.opacity_groups.append((start, end, float(factor)))
                 return
 
-    def _effects(self, spec, el, ctm, start, end, factor, depth, refs):
+    def _effects(self, spec, el, ctm, *, start, end, factor, depth, refs):
         """After an element's paths are collected: its clip-path, and notes on what is not drawn."""
         if end <= start:
             return

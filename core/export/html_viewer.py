@@ -55,8 +55,8 @@ def viewer_cameras(anim, *, size=None, azimuth: float = 30.0, elevation: float =
 
     v = _view(timeline_3d(anim, fmt="HTML viewer").source, size, azimuth, elevation, fov, up)
     dist = v["distance"] if distance is None else float(distance)
-    return orbit(1, dist, v["elevation"], v["fov"], (v["width"], v["height"]), v["azimuth"], 0.0, v["target"],
-                 up=v["up"])
+    return orbit(1, radius=dist, elevation=v["elevation"], fov=v["fov"], size=(v["width"], v["height"]),
+                 azimuth_start=v["azimuth"], azimuth_span=0.0, target=v["target"], up=v["up"])
 
 
 def html_viewer(anim, *, fps=None, loop: bool = True, pingpong: bool = False, size=None, azimuth: float = 30.0,
