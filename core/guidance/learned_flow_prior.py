@@ -3,8 +3,9 @@
 A tiny Wan 2.1 text-to-video transformer (ComfyUI's own WanModel, rectified flow as ComfyUI's
 Wan model_sampling: shift 8) and a 16-channel TAESD image VAE, trained by
 scripts/train_flow_prior.py on the same synthetic captioned videos as the diffusers prior
-(core.synthetic_motion: 8 frames at 64x64, the eight motion captions and ""). It loads with
-ComfyUI's own loaders:
+(core.synthetic_motion: 8 frames at 64x64, the eight motion captions and ""). Not bundled yet: the
+training so far does not learn the captions' direction (see the script's docstring); every function
+takes `folder` for a prior trained elsewhere. It loads with ComfyUI's own loaders:
 
     import comfy.sd, comfy.utils
     files = bundled_flow_prior_files()
