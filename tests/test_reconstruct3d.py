@@ -274,6 +274,8 @@ def test_bad_config():
     v = from_frames(torch.ones(3, 16, 16, 3))
     with pytest.raises(SketchError, match="frame loss"):
         motion_guidance(v, MotionGuidanceConfig(frame_loss="mse", device="cpu"))
+    with pytest.raises(SketchError, match="carve_keep"):  # every setting is checked before any work
+        MotionGuidanceConfig(carve_keep=0.0).validate()
     with pytest.raises(SketchError, match="empty"):  # white frames: no ink to place points on
         motion_guidance(v, MotionGuidanceConfig(init="ink", num_points=10, iterations=1, frame_loss="l2",
                                                 device="cpu"))

@@ -40,8 +40,9 @@ deformed, the least-squares cubic through them) and only the canonical strokes a
 through that warp: the strokes move as one 3D motion seen from every view, the stage-1 motion. Per-frame
 fitting of per-stroke motion heads ("heads", the paper's R/T/offset MLPs distilled from the field, kept
 near it by a motion-guidance term `w_guidance`) explained each view with motion the other views did not
-share: on the stick figure the strokes' velocity error was 1.3-1.9x that of still strokes while the
-stage-1 points had 0.5x; through the warp they have the points' 0.4x. Both stages share one loop
+share: on the stick figure (400 stage-1 steps) the strokes' velocity error was 1.3-1.9x that of still
+strokes while the stage-1 points had 0.5x; through the warp (800 steps, seeds 0 / 1) the strokes have
+0.38 / 0.43x and the points 0.47 / 0.45x (bench/reconstruct3d.py). Both stages share one loop
 shape: `pick_frames` (random frames plus their neighbours), `temporal_loss`, `decay_learning_rates`,
 `report_progress`, one `FrameLossConfig` (core.guidance.perceptual.make_frame_loss: one meaning per
 loss name) and `validate()` of every setting before any work.
@@ -97,6 +98,8 @@ class MotionGuidanceConfig:
     point_sigma: float = 0.75  # Gaussian radius of a point, pixels at render_size
     point_opacity: float | None = None  # None: the frames' mean ink spread over the points (see auto_opacity)
     init: str = "auto"  # auto: depth, else masks, else the frustum volume
+    carve_views: int | None = None  # "carve": frames nearest the canonical time (None: a quarter of them, >= 5) ...
+    carve_keep: float = 0.75  # ... a candidate must land on the object in this fraction of them
     depth_spread: float | None = None  # rays' depth range, x scene radius (None: 1, or 0.15 for a fixed camera)
     # deformation MLP: the sizes the coarse-to-fine schedule was tuned with on the synthetic scenes (D-NeRF's
     # own are pos_freqs 10, time_freqs 6, 8 x 256 with a skip at 4, lr_field 5e-4)
@@ -141,6 +144,8 @@ class MotionGuidanceConfig:
         _check(self.iterations >= 0 and self.frames_per_step >= 1, "iterations must be >= 0 and frames_per_step >= 1.")
         _check(self.num_points is None or self.num_points >= 2, "motion guidance needs at least 2 points.")
         _check(self.init in INITS, f"Unknown init {self.init!r}; use one of {', '.join(INITS)}.")
+        _check((self.carve_views is None or self.carve_views >= 1) and 0 < self.carve_keep <= 1,
+               "carve_views must be >= 1 (or None) and carve_keep in (0, 1].")
         _check(self.point_sigma > 0 and (self.point_opacity is None or 0 < self.point_opacity <= 1),
                "point_sigma must be > 0 and point_opacity in (0, 1].")
         _check(self.mlp_depth >= 1 and self.mlp_width >= 1 and self.pos_freqs >= 0 and self.time_freqs >= 0,
@@ -259,7 +264,8 @@ def has_parallax(cameras: Cameras, tol: float = 1e-3) -> bool:
 
 
 def initial_points(video: PosedVideo, num: int, init: str, centre: torch.Tensor, radius: float,
-                   gen: torch.Generator, canonical_index: int = 0, depth_spread: float = 1.0) -> torch.Tensor:
+                   gen: torch.Generator, canonical_index: int = 0, depth_spread: float = 1.0,
+                   carve_views: int | None = None, carve_keep: float = 0.75) -> torch.Tensor:
     """Canonical points [num, 3]: in the frustum volume, on rays through mask / ink / depth pixels, or
     carved ("carve", `carve_points`) from the views around the canonical time.
 
@@ -276,7 +282,8 @@ def initial_points(video: PosedVideo, num: int, init: str, centre: torch.Tensor,
         else:
             init = "mask" if video.masks is not None else "ink"
     if init == "carve":
-        return carve_points(video, num, centre, radius, gen, canonical_index=canonical_index)
+        return carve_points(video, num, centre, radius, gen, canonical_index=canonical_index, views=carve_views,
+                            keep=carve_keep)
     if init == "volume":
         got, tries = [], 0
         while sum(len(g) for g in got) < num and tries < 50:
@@ -516,7 +523,7 @@ def motion_guidance(video: PosedVideo, config: MotionGuidanceConfig | None = Non
     parallax = has_parallax(video.cameras)
     spread = cfg.depth_spread if cfg.depth_spread is not None else (1.0 if parallax else FIXED_CAMERA_DEPTH_SPREAD)
     canonical = initial_points(video, num, cfg.init, centre, radius, gen, canonical_index=canon_idx,
-                               depth_spread=spread)
+                               depth_spread=spread, carve_views=cfg.carve_views, carve_keep=cfg.carve_keep)
     auto_w = REGULARISER_WEIGHTS["moving" if parallax else "fixed"]
     w_temp, w_rigid, w_depth = (auto if given is None else given for given, auto in
                                 zip((cfg.w_temp, cfg.w_rigid, cfg.w_depth_motion), auto_w))
