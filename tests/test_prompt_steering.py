@@ -157,17 +157,19 @@ def test_animate_sketch_node_matrix(comfy, prior, caption):  # noqa: F811
 
 @pytest.mark.slow
 @matrix
-@pytest.mark.xfail(reason="measured 2026-11-30: with the per-object global guidance 10 (node default) the kite moved "
-                   "only dy -2.3 px for 'moving up' (right sign, below the 8 px margin); not yet tuned", strict=False)
-def test_animate_objects_node_moves_each_object_its_own_way(comfy, prior):  # noqa: F811
+@pytest.mark.parametrize("seed", [0, 1])
+def test_animate_objects_node_moves_each_object_its_own_way(comfy, prior, seed):  # noqa: F811
+    # the scene prompt is empty, so the schedule is the two per-object stages (an empty-prompt scene stage
+    # pulled the kite from dy -31 px back to -2.3 px: core.pipelines.multi_object)
     sk = node_sketch(comfy, KITE_AND_BOAT)
     prompts = ("moving up", "moving left")
     anim, _, _ = run(node(comfy, "SketchMotionAnimateObjects"), sketch=sk, video_prior=prior, scene_prompt="",
                      object_prompts="\n".join(prompts), schedule="paper", others="hidden", frames=FRAMES,
-                     steps=STEPS, fps=8.0, seed=0, guidance_local=30.0, guidance_global=40.0,
+                     steps=STEPS, fps=8.0, seed=seed, guidance_local=30.0, guidance_global=40.0,
                      render_size=SIZE).args
     owner = anim.sketch.group[anim.sketch.point_path]
     for g, caption in enumerate(prompts):
         m = points_motion(anim.frames[:, owner == g])
+        print(f"object {g} {caption!r} seed {seed}: {m}")
         assert matches(caption, m), (g, caption, m)
     assert torch.isfinite(anim.frames).all()
