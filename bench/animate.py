@@ -1,6 +1,6 @@
 """Preset comparison of `animate` on the pack's learned motion prior (and seconds per step).
 
-    python bench/animate.py [--steps 50] [--prompts "moving right" "rotating clockwise"] [--seeds 0]
+    python bench/animate.py [--steps 50] [--prompts "moving left" "moving up"] [--seeds 0 1]
                             [--prior PATH] [--device cpu|cuda]
 
 The prior is the committed small learned text-to-video model (core.guidance.learned_prior,
@@ -11,22 +11,24 @@ strokes, seed 101). For each prompt and seed it runs, side by side in one proces
     paper-short      the same, N steps
     default          continuous-time field, accumulated global gradients, 2N steps
     default-short    the same, N steps
-    zeroed-short     continuous-time field, zeroed global gradients, N steps
+    zeroed           continuous-time field, zeroed global gradients, 2N steps
+    zeroed-short     the same, N steps
 
 N = --steps (the paper's 500 vs 1000 become N vs 2N: the same ratio; a CPU cannot run 1000
 steps of five presets in a bench). Everything else is the paper's (guidance 30 / 40, lrs,
-schedule, Adam, augmentation). Printed per preset (means over prompts and seeds):
+schedule, Adam, augmentation). Printed per preset over all prompts x seeds (a markdown table):
 
 - amplitude: px the captioned way from the first to the last frame (translation: centroid
   shift along the captioned direction; rotation: the arc length of the fitted rotation at the
   sketch's radius; growing / shrinking: the radius change) - measured from the animation's
   control points with learned_prior.points_motion;
-- direction: fraction of runs whose motion goes the captioned way at all (> 0) and by the
+- direction: runs (n/N) whose motion goes the captioned way at all (> 0), and by the
   learned prior's own margin (learned_prior.matches: 1/8 of the frame, 15 degrees, 1.15x);
 - shape residual: RMS px of the control points after the best similarity transform to the
   first frame, averaged over frames (0 = the strokes keep their shape; the sketch-consistency
   proxy here, as CLIP weights are not available offline);
-- s/step: wall seconds per training step (two SDS passes).
+- amplitude is the mean (and min..max) over runs;
+- s/step: wall seconds per training step (two SDS passes), median over runs.
 Threads are pinned to 1 (a loaded machine collapses with more).
 """
 
@@ -73,15 +75,32 @@ PRESETS = [  # (name, preset, steps factor, overrides)
     ("paper-short", "paper", 1, {}),
     ("default", "default", 2, {}),
     ("default-short", "default", 1, {}),
+    ("zeroed", "default", 2, {"global_grads": "zeroed"}),
     ("zeroed-short", "default", 1, {"global_grads": "zeroed"}),
 ]
+
+
+def table(rows: dict) -> str:
+    """The preset comparison as a markdown table (one row per preset, over all its runs)."""
+    import statistics
+
+    lines = ["| preset | steps | field params | amplitude px (min..max) | direction | by margin | shape residual px "
+             "| s/step |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for name, rs in rows.items():
+        n = len(rs)
+        amps = [r["amp"] for r in rs]
+        lines.append(f"| {name} | {rs[0]['steps']} | {rs[0]['params']:,d} | {sum(amps) / n:+.1f} "
+                     f"({min(amps):+.1f}..{max(amps):+.1f}) | {sum(r['right'] for r in rs)}/{n} "
+                     f"| {sum(r['margin'] for r in rs)}/{n} | {sum(r['shape'] for r in rs) / n:.2f} "
+                     f"| {statistics.median(r['sps'] for r in rs):.2f} |")
+    return "\n".join(lines)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--steps", type=int, default=50, help="N: short runs take N steps, long runs 2N")
-    ap.add_argument("--prompts", nargs="+", default=["moving right", "rotating clockwise"])
-    ap.add_argument("--seeds", type=int, nargs="+", default=[0])
+    ap.add_argument("--prompts", nargs="+", default=["moving left", "moving up"])
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     ap.add_argument("--prior", default=None, help="learned prior folder (default: the bundled one)")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--only", nargs="+", default=None, help="run only these presets (names above)")
@@ -120,17 +139,12 @@ def main():
                 print(f"  {name:14s} {prompt!r:22s} seed {seed}: {amp:+6.1f} px the captioned way, shape residual "
                       f"{r['shape']:.2f} px, {dt:.2f} s/step, motion {m}", flush=True)
     print()
-    print(f"{'preset':14s} {'steps':>5s} {'field params':>12s} {'amplitude px':>12s} {'direction':>9s} "
-          f"{'by margin':>9s} {'shape px':>8s} {'s/step':>7s}")
-    base = sum(r["amp"] for r in rows.get("zeroed-short", [])) / max(1, len(rows.get("zeroed-short", [])))
-    for name, rs in rows.items():
-        n = len(rs)
-        mean = lambda k: sum(float(r[k]) for r in rs) / n  # noqa: E731
-        print(f"{name:14s} {rs[0]['steps']:5d} {rs[0]['params']:12,d} {mean('amp'):12.1f} {mean('right'):9.2f} "
-              f"{mean('margin'):9.2f} {mean('shape'):8.2f} {mean('sps'):7.2f}")
-    if "default-short" in rows and "zeroed-short" in rows and abs(base) > 1e-9:
-        acc = sum(r["amp"] for r in rows["default-short"]) / len(rows["default-short"])
-        print(f"accumulated / zeroed global gradients (continuous field, N steps): amplitude ratio {acc / base:.2f}x")
+    print(table(rows))
+    mean_amp = lambda name: sum(r["amp"] for r in rows[name]) / len(rows[name])  # noqa: E731
+    for acc, zero, n in (("default-short", "zeroed-short", "N"), ("default", "zeroed", "2N")):
+        if acc in rows and zero in rows and abs(mean_amp(zero)) > 1e-9:
+            print(f"accumulated / zeroed global gradients (continuous field, {n} steps): amplitude ratio "
+                  f"{mean_amp(acc) / mean_amp(zero):.2f}x")
 
 
 if __name__ == "__main__":
