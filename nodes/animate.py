@@ -154,7 +154,8 @@ class AnimateObjects(io.ComfyNode):
                 VideoPrior.Input("video_prior", tooltip=PRIOR_TOOLTIP),
                 io.String.Input("scene_prompt", multiline=True, default="A bird flies past a swaying tree.",
                                 tooltip="The motion of the whole scene, used in the stages that train all objects "
-                                "together."),
+                                "together. Empty: no scene stage (with no prompt it would only pull the objects "
+                                "back toward stillness)."),
                 io.String.Input("object_prompts", multiline=True, default="The bird flaps its wings.\nThe tree sways.",
                                 tooltip="One prompt per object, one per line (or separated by ';'), in object order "
                                 "(0, 1, ...)."),
