@@ -7,7 +7,7 @@ workflow template thumbnails (workflows/<name>.jpg), all from the pack's own out
 Text-driven animation needs a video model that was not available where these were made, so
 the animate / prior / measure pictures show the method's inputs (real renders of the bundled
 cat and its control points) rather than a prompt-driven result. The 3D reconstruction picture
-reuses docs/stick_figure_3d*.{png,gif}, made by scripts/make_docs_media.sh with the
+reuses docs/walker_3d.png, made by scripts/make_docs_media.sh (scripts/make_3d_docs_media.py) with the
 reconstruct3d command (real output, ~minutes on CPU).
 """
 
@@ -187,7 +187,7 @@ def make(check: bool = False) -> list[str]:
                                 span=90.0, anim=anim3d)
     ob = raster.composite(render3d.render_3d(anim3d, orbit, times=torch.zeros(24), size=160, background=None))
     save(_row([_caption(_img(ob[i]), f"camera {i}", 13) for i in (0, 8, 16, 23)], gap=4), "camera.png")
-    recon = os.path.join(ROOT, "docs", "stick_figure_3d.png")
+    recon = os.path.join(ROOT, "docs", "walker_3d.png")
     if os.path.isfile(recon):
         with Image.open(recon) as im:
             save(im.convert("RGB"), "reconstruct3d.png")
