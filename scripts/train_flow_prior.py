@@ -45,7 +45,6 @@ the self-attention q/k gradients are ~50x smaller than v's at this stage. --attn
 from __future__ import annotations
 
 import argparse
-import copy
 import importlib
 import json
 import math
@@ -57,12 +56,11 @@ from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-try:  # installed (pip install -e .)
-    _pkg = importlib.import_module("sketchmotion")
-except ImportError:  # a plain clone
-    sys.path.insert(0, str(ROOT.parent))
-    _pkg = importlib.import_module(ROOT.name)
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # scripts/_bootstrap.py, scripts/_training.py
+from _bootstrap import ROOT, package  # noqa: E402  (the package, installed or a plain clone)
+from _training import EMA, replace_folder, temporary_folder  # noqa: E402
+
+_pkg = package()
 synthetic_motion = importlib.import_module(_pkg.__name__ + ".core.synthetic_motion")
 flow = importlib.import_module(_pkg.__name__ + ".core.guidance.learned_flow_prior")
 randomize = importlib.import_module(_pkg.__name__ + ".testing.comfy_models").randomize
@@ -238,9 +236,7 @@ def load_model(comfy, sd: dict):
 def export(out: Path, model_sd: dict, vae_sd: dict, text_dir: Path, info: dict) -> None:
     from safetensors.torch import save_file
 
-    tmp = out.with_name(out.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+    tmp = temporary_folder(out)
     save_file({k: v.detach().to(torch.float16).contiguous() for k, v in model_sd.items()}, str(tmp / flow.MODEL_FILE))
     save_file({k: v.detach().to(torch.float16).contiguous() for k, v in vae_sd.items()}, str(tmp / flow.VAE_FILE))
     for sub in ("text_encoder", "tokenizer"):
@@ -249,24 +245,7 @@ def export(out: Path, model_sd: dict, vae_sd: dict, text_dir: Path, info: dict) 
     readme = out / "README.md"
     if readme.is_file():
         shutil.copy(readme, tmp / "README.md")
-    old = out.with_name(out.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if out.exists():
-        out.rename(old)
-    tmp.rename(out)
-    shutil.rmtree(old, ignore_errors=True)
-
-
-class EMA:
-    def __init__(self, model, decay: float):
-        self.model = copy.deepcopy(model).eval().requires_grad_(False)
-        self.decay = decay
-
-    @torch.no_grad()
-    def update(self, model, step: int):
-        d = min(self.decay, (1 + step) / (10 + step))
-        for e, p in zip(self.model.parameters(), model.parameters()):
-            e.lerp_(p.detach(), 1 - d)
+    replace_folder(tmp, out)
 
 
 def main(argv=None) -> int:

@@ -43,7 +43,6 @@ import gzip
 import importlib
 import json
 import math
-import os
 import shutil
 import sys
 import time
@@ -53,6 +52,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # scripts/_bootstrap.py
 from _bootstrap import ROOT, package  # noqa: E402  (the package, installed or a plain clone)
+from _training import EMA, replace_folder, temporary_folder  # noqa: E402
 
 _pkg = package()
 synthetic_motion = importlib.import_module(_pkg.__name__ + ".core.synthetic_motion")
@@ -143,9 +143,7 @@ def export(folder: Path, unet, vae, text_encoder, tokenizer_dir: Path, dtype=tor
     from diffusers import DDIMScheduler
 
     folder = Path(folder)
-    tmp = folder.with_name(folder.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+    tmp = temporary_folder(folder)
     copy.deepcopy(unet).to(dtype).save_pretrained(tmp / "unet")
     copy.deepcopy(vae).to(dtype).save_pretrained(tmp / "vae")
     copy.deepcopy(text_encoder).to(dtype).save_pretrained(tmp / "text_encoder")
@@ -160,12 +158,7 @@ def export(folder: Path, unet, vae, text_encoder, tokenizer_dir: Path, dtype=tor
     (tmp / "model_index.json").write_text(json.dumps(index, indent=2) + "\n")
     if info is not None:
         (tmp / "training.json").write_text(json.dumps(info, indent=2) + "\n")
-    old = folder.with_name(folder.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if folder.exists():
-        folder.rename(old)
-    tmp.rename(folder)
-    shutil.rmtree(old, ignore_errors=True)
+    replace_folder(tmp, folder)
 
 
 # ---------------------------------------------------------------------- train
@@ -221,20 +214,6 @@ def encode_all(vae, videos: torch.Tensor, chunk: int = 256):
     m = torch.cat(means).unflatten(0, (N, T)).permute(0, 2, 1, 3, 4).contiguous()
     s = torch.cat(stds).unflatten(0, (N, T)).permute(0, 2, 1, 3, 4).contiguous()
     return m, s
-
-
-class EMA:
-    def __init__(self, model, decay: float):
-        self.model = copy.deepcopy(model).eval().requires_grad_(False)
-        self.decay = decay
-
-    @torch.no_grad()
-    def update(self, model, step: int):
-        d = min(self.decay, (1 + step) / (10 + step))
-        for e, p in zip(self.model.parameters(), model.parameters()):
-            e.lerp_(p.detach(), 1 - d)
-        for e, b in zip(self.model.buffers(), model.buffers()):
-            e.copy_(b)
 
 
 def snr_weight(ab: torch.Tensor, cap: float = 10.0) -> torch.Tensor:
