@@ -277,34 +277,20 @@ def _mlp(d_in: int, width: int, depth: int, d_out: int) -> nn.Sequential:
     return nn.Sequential(*layers, out)
 
 
-class StrokeMotion(nn.Module):
-    """N deformable 3D strokes: forward(t [T]) -> control points [T, N, 4, 3] (world units).
+class CanonicalStrokes(nn.Module):
+    """N 3D strokes held as canonical control points [N, 4, 3], normalised by the scene's center / scale
+    (the trainable `canonical_norm`); subclasses say how they move (forward(t) -> [T, N, 4, 3])."""
 
-    canonical: [N, 4, 3] control points at `canonical_time`; center / scale
-    normalise the scene (motion heads work in units of `scale`).
-    """
-
-    def __init__(self, canonical: torch.Tensor, center=(0.0, 0.0, 0.0), scale: float = 1.0, time_freqs: int = 4,
-                 embed_dim: int = 16, width: int = 64, depth: int = 2, canonical_time: float = 0.0,
-                 xi_k: float = 500.0, xi_tau: float = 0.02):
+    def __init__(self, canonical: torch.Tensor, center=(0.0, 0.0, 0.0), scale: float = 1.0):
         super().__init__()
         canonical = torch.as_tensor(canonical, dtype=torch.float32)
         if canonical.ndim != 3 or canonical.shape[1:] != (4, 3):
             raise SketchError(f"Canonical strokes must be [N, 4, 3], got {tuple(canonical.shape)}.")
         if not scale > 0:
             raise SketchError(f"Scene scale must be positive, got {scale}.")
-        N = canonical.shape[0]
         self.register_buffer("center", torch.as_tensor(center, dtype=torch.float32).reshape(3))
         self.scale = float(scale)
         self.canonical_norm = nn.Parameter((canonical - self.center) / self.scale)
-        self.time_freqs, self.canonical_time = int(time_freqs), float(canonical_time)
-        self.xi_k, self.xi_tau = float(xi_k), float(xi_tau)
-        self.embed = nn.Parameter(torch.randn(N, embed_dim) * 0.1)
-        d_in = 1 + 2 * self.time_freqs + embed_dim
-        self.M_R = _mlp(d_in, width, depth, 3)
-        self.M_T = _mlp(d_in, width, depth, 3)
-        self.M_L = _mlp(d_in, width, depth, 12)
-        self.use_offsets = True
 
     @property
     def num_strokes(self) -> int:
@@ -314,6 +300,28 @@ class StrokeMotion(nn.Module):
     def canonical(self) -> torch.Tensor:
         """[N, 4, 3] canonical control points in world units."""
         return self.canonical_norm * self.scale + self.center
+
+
+class StrokeMotion(CanonicalStrokes):
+    """N deformable 3D strokes: forward(t [T]) -> control points [T, N, 4, 3] (world units).
+
+    canonical: [N, 4, 3] control points at `canonical_time`; center / scale
+    normalise the scene (motion heads work in units of `scale`).
+    """
+
+    def __init__(self, canonical: torch.Tensor, center=(0.0, 0.0, 0.0), scale: float = 1.0, time_freqs: int = 4,
+                 embed_dim: int = 16, width: int = 64, depth: int = 2, canonical_time: float = 0.0,
+                 xi_k: float = 500.0, xi_tau: float = 0.02):
+        super().__init__(canonical, center, scale)
+        N = self.num_strokes
+        self.time_freqs, self.canonical_time = int(time_freqs), float(canonical_time)
+        self.xi_k, self.xi_tau = float(xi_k), float(xi_tau)
+        self.embed = nn.Parameter(torch.randn(N, embed_dim) * 0.1)
+        d_in = 1 + 2 * self.time_freqs + embed_dim
+        self.M_R = _mlp(d_in, width, depth, 3)
+        self.M_T = _mlp(d_in, width, depth, 3)
+        self.M_L = _mlp(d_in, width, depth, 12)
+        self.use_offsets = True
 
     def heads(self, t) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Raw anchored (rotation [T,N,3], translation [T,N,3], offsets [T,N,4,3]), normalised units."""
@@ -398,7 +406,7 @@ def bezier_basis(samples: int, device=None) -> torch.Tensor:
     return torch.cat([(1 - s) ** 3, 3 * (1 - s) ** 2 * s, 3 * (1 - s) * s**2, s**3], -1)
 
 
-class WarpedStrokes(nn.Module):
+class WarpedStrokes(CanonicalStrokes):
     """N 3D strokes moved by a stage-1 deformation field: forward(t [T]) -> control points [T, N, 4, 3].
 
     Each canonical stroke is sampled at `samples` points, the samples are moved by
@@ -410,28 +418,13 @@ class WarpedStrokes(nn.Module):
 
     def __init__(self, canonical: torch.Tensor, field, center=(0.0, 0.0, 0.0), scale: float = 1.0,
                  samples: int = 12):
-        super().__init__()
-        canonical = torch.as_tensor(canonical, dtype=torch.float32)
-        if canonical.ndim != 3 or canonical.shape[1:] != (4, 3):
-            raise SketchError(f"Canonical strokes must be [N, 4, 3], got {tuple(canonical.shape)}.")
-        if not scale > 0 or samples < 4:
-            raise SketchError(f"Scene scale must be positive and samples >= 4, got {scale}, {samples}.")
-        self.register_buffer("center", torch.as_tensor(center, dtype=torch.float32).reshape(3))
-        self.scale = float(scale)
-        self.canonical_norm = nn.Parameter((canonical - self.center) / self.scale)
+        if samples < 4:
+            raise SketchError(f"A warped stroke needs samples >= 4, got {samples}.")
+        super().__init__(canonical, center, scale)
         self.field = field
         basis = bezier_basis(samples)
         self.register_buffer("basis", basis)
         self.register_buffer("fit", torch.linalg.pinv(basis))  # [4, S]: samples -> control points
-
-    @property
-    def num_strokes(self) -> int:
-        return int(self.canonical_norm.shape[0])
-
-    @property
-    def canonical(self) -> torch.Tensor:
-        """[N, 4, 3] canonical control points in world units."""
-        return self.canonical_norm * self.scale + self.center
 
     def forward(self, t) -> torch.Tensor:
         t = torch.as_tensor(t, dtype=torch.float32, device=self.canonical_norm.device).reshape(-1)
