@@ -285,7 +285,9 @@ def shape_elements(sketch: Sketch, element) -> list[str]:
     <g opacity="a"> for the sketch's opacity groups (see `written_opacity_groups`)."""
     groups = sketch.group.cpu().tolist()
     use_groups = any(g != 0 for g in groups)
-    opacity = sorted(written_opacity_groups(sketch), key=lambda g: (g[0], -g[1]))  # outermost first
+    opening: dict[int, list[tuple[int, float]]] = {}  # first path -> (end, opacity) of groups opening there
+    for a, b, o in sorted(written_opacity_groups(sketch), key=lambda g: (g[0], -g[1])):  # outermost first
+        opening.setdefault(a, []).append((b, o))
     lines, current, open_ends = [], None, []
 
     def close_run():
@@ -299,11 +301,10 @@ def shape_elements(sketch: Sketch, element) -> list[str]:
             close_run()
             open_ends.pop()
             lines.append("  " * (len(open_ends) + 1) + "</g>")
-        for a, b, o in opacity:
-            if a == first:
-                close_run()
-                lines.append("  " * (len(open_ends) + 1) + f'<g opacity="{fmt_num(o)}">')
-                open_ends.append(b)
+        for b, o in opening.get(first, ()):
+            close_run()
+            lines.append("  " * (len(open_ends) + 1) + f'<g opacity="{fmt_num(o)}">')
+            open_ends.append(b)
         if use_groups and groups[first] != current:
             close_run()
             lines.append("  " * (len(open_ends) + 1) + f'<g data-object="{groups[first]}">')
@@ -1737,31 +1738,27 @@ class _Converter:
 
     def _parent(self, el):
         """The parent element of `el` in the document (None for the root)."""
-        if not hasattr(self, "_parents"):
+        if not hasattr(self, "_parents"):  # built on first use: most documents never ask
             self._parents = {c: p for p in self.root.iter() for c in p}
         return self._parents.get(el)
 
     def _contains(self, ancestor, el) -> bool:
         """True when `el` is `ancestor` or lies inside it in the document."""
-        if not hasattr(self, "_parents"):
-            self._parents = {c: p for p in self.root.iter() for c in p}
         for _ in range(MAX_DEPTH + 2):
             if el is None:
                 return False
             if el is ancestor:
                 return True
-            el = self._parents.get(el)
+            el = self._parent(el)
         return False
 
     def _document_style(self, el) -> dict:
         """The computed style of `el` from its ancestors in the document (not from a referencing element)."""
-        if not hasattr(self, "_parents"):
-            self._parents = {c: p for p in self.root.iter() for c in p}
         chain = []
         node = el
         while node is not None and len(chain) <= MAX_DEPTH:
             chain.append(node)
-            node = self._parents.get(node)
+            node = self._parent(node)
         style = dict(_ROOT_STYLE)
         for node in reversed(chain):
             style = self._computed(self._specified(node), style)
