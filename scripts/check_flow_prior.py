@@ -13,7 +13,6 @@ decodes a blurred sketch, on which the ink-alignment angle search is unreliable.
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import statistics
 import sys
@@ -22,14 +21,12 @@ from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-try:
-    _pkg = importlib.import_module("sketchmotion")
-except ImportError:
-    sys.path.insert(0, str(ROOT.parent))
-    _pkg = importlib.import_module(ROOT.name)
-flow = importlib.import_module(_pkg.__name__ + ".core.guidance.learned_flow_prior")
-lp = importlib.import_module(_pkg.__name__ + ".core.guidance.learned_prior")
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # scripts/_bootstrap.py
+from _bootstrap import package_module  # noqa: E402  (the package, installed or a plain clone)
+
+flow = package_module("core.guidance.learned_flow_prior")
+lp = package_module("core.guidance.learned_prior")
+comfy_models = package_module("testing.comfy_models")
 CAPTIONS = ("moving left", "moving right", "moving up", "moving down", "growing", "shrinking")
 
 
@@ -60,8 +57,8 @@ def main(argv=None) -> int:
     for seed in args.seeds:
         t0 = time.time()
         with torch.inference_mode():
-            videos = flow.sample_flow_prior(model, vae, args.captions, num=args.num, steps=args.steps, cfg=args.cfg,
-                                            seed=seed, folder=args.folder)
+            videos = comfy_models.sample_flow_prior(model, vae, args.captions, num=args.num, steps=args.steps, cfg=args.cfg,
+                                                    seed=seed, folder=args.folder)
         print(f"seed {seed}: {len(videos)} videos in {time.time() - t0:.1f} s")
         for i, c in enumerate(args.captions):
             ms = [lp.video_motion(v) for v in videos[i * args.num:(i + 1) * args.num]]

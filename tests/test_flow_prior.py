@@ -22,6 +22,7 @@ pytest.importorskip("transformers")
 from sketchmotion.core.errors import SketchError
 from sketchmotion.core.guidance import learned_flow_prior as flow
 from sketchmotion.core.guidance.learned_prior import matches, video_motion
+from sketchmotion.testing.comfy_models import sample_flow_prior
 
 COMFYUI_PATH = os.environ.get("COMFYUI_PATH", "")
 needs_comfy = pytest.mark.skipif(not (COMFYUI_PATH and (Path(COMFYUI_PATH) / "comfy" / "ldm" / "wan").is_dir()),
@@ -147,7 +148,7 @@ def test_the_priors_own_samples_move_the_captioned_way(seed):
     model, vae = _load()
     num = 6
     with torch.inference_mode():
-        videos = flow.sample_flow_prior(model, vae, list(SAMPLED), num=num, steps=20, cfg=5.0, seed=seed)
+        videos = sample_flow_prior(model, vae, list(SAMPLED), num=num, steps=20, cfg=5.0, seed=seed)
     assert videos.shape == (len(SAMPLED) * num, 8, 64, 64, 3)
     right = {c: sum(matches(c, video_motion(v)) for v in videos[i * num:(i + 1) * num]) for i, c in enumerate(SAMPLED)}
     assert all(n >= num - 2 for n in right.values()), right

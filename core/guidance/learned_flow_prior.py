@@ -17,7 +17,8 @@ Wan reads 4096-wide text embeddings (umt5-xxl); this prior's text encoder is the
 model bundled beside it (hidden size 32), whose last hidden states are zero-padded to 4096
 (`text_embeddings`), so any prompt gives an embedding; only the eight captions mean anything.
 
-No ComfyUI import happens here: CONDITIONING is a plain list [[tensor, {}]].
+No ComfyUI import happens here: CONDITIONING is a plain list [[tensor, {}]]. Sampling it (for checks) is
+`sketchmotion.testing.comfy_models.sample_flow_prior`, which needs ComfyUI.
 """
 
 from __future__ import annotations
@@ -81,27 +82,3 @@ def text_embeddings(prompts, folder: str | Path | None = None) -> torch.Tensor:
 def flow_conditioning(prompt: str, folder: str | Path | None = None) -> list:
     """ComfyUI CONDITIONING [[embedding [1, 8, 4096], {}]] for one prompt (use "" for the negative)."""
     return [[text_embeddings([prompt], folder), {}]]
-
-
-@torch.no_grad()
-def sample_flow_prior(model, vae, prompts, num: int = 4, *, steps: int = 20, cfg: float = 5.0, seed: int = 0,
-                      num_frames: int = 8, size: int = 64, folder: str | Path | None = None) -> torch.Tensor:
-    """Sample videos from the loaded flow prior (a ComfyUI ModelPatcher and comfy.sd.VAE) with ComfyUI's
-    own KSampler (euler, simple schedule, empty-prompt negative), `num` per prompt
-    -> frames [len(prompts) * num, T, H, W, 3] in 0..1 (prompt-major). Needs ComfyUI importable."""
-    import comfy.sample
-
-    prompts = [prompts] if isinstance(prompts, str) else list(prompts)
-    neg = flow_conditioning("", folder)
-    channels = model.model.latent_format.latent_channels
-    out = []
-    for i, p in enumerate(prompts):
-        pos = flow_conditioning(p, folder)
-        g = torch.Generator().manual_seed(int(seed) * 1000 + i)
-        noise = torch.randn(num, channels, num_frames, size // 8, size // 8, generator=g)
-        lat = comfy.sample.sample(model, noise, steps, cfg, "euler", "simple", pos, neg, torch.zeros_like(noise),
-                                  seed=int(seed), disable_pbar=True)
-        frames = lat.float().movedim(2, 1).flatten(0, 1)  # [num * T, C, h, w]: the VAE works per frame
-        img = vae.decode(frames).float().reshape(num, num_frames, size, size, -1)
-        out.append(img[..., :3].clamp(0, 1).cpu())
-    return torch.cat(out)
