@@ -192,11 +192,9 @@ def build_taesd(comfy, ink_mean: float, ink_std: float):
         w[0, :, 1, 1] = 1.0 / (16 * a)
 
     _set(dec[1], dec_in, lambda bias: bias.__setitem__(0, float(-(b / a).sum() / 16)))
-    tent = torch.tensor([1.0, 2.0, 1.0])
-    tent = torch.outer(tent, tent) / 16
 
     for i in (7, 12, 17):
-        _set(dec[i], lambda w: w[0, 0].copy_(tent))
+        _set(dec[i], lambda w: w[0, 0].copy_(TENT))
 
     def out_w(w):
         w[:, 0, 1, 1] = -DECODE_GAIN

@@ -843,7 +843,8 @@ def fit_strokes(video: PosedVideo, motion: PointMotion, config: StrokeConfig | N
             break
         frac = (step - 1) / max(cfg.iterations - 1, 1)
         coarse = frac < cfg.coarse_fraction
-        model.use_offsets = not coarse  # ("heads" only)
+        if not warp:
+            model.use_offsets = not coarse
         decay_learning_rates(opt, base, cfg.lr_final_ratio, frac)
         fp = pick_frames(T, F_step, gen, device=device)
         pick_d, sel = fp.pick, fp.sel
@@ -865,7 +866,8 @@ def fit_strokes(video: PosedVideo, motion: PointMotion, config: StrokeConfig | N
             _, _, off = model.heads(times_d[pick_d])
             l_mag = ((off * radius / pixel) ** 2).sum(-1).mean()
         l_guide = cp.new_zeros(())
-        if cfg.w_guidance > 0 and not (warp and cfg.lr_field == 0):  # a frozen warp IS the stage-1 motion  # motion guidance: each stroke moves as the stage-1 field moves the points there
+        # motion guidance: each stroke moves as the stage-1 field moves the points there (a frozen warp IS that)
+        if cfg.w_guidance > 0 and not (warp and cfg.lr_field == 0):
             at = stroke_samples(model.canonical, 8)  # [N * 8, 3] world, canonical time
             with torch.no_grad():
                 want = motion.field(at.detach(), times_d[pick_d])  # [F, N * 8, 3] displacements
@@ -887,7 +889,8 @@ def fit_strokes(video: PosedVideo, motion: PointMotion, config: StrokeConfig | N
         history.append({"step": step, **stats})
         report_progress(cb, step, cfg.iterations, preview_every, stats, target=target, render=img)
     elapsed = time.perf_counter() - t0
-    model.use_offsets = step > 0 and (step - 1) / max(cfg.iterations - 1, 1) >= cfg.coarse_fraction
+    if not warp:
+        model.use_offsets = step > 0 and (step - 1) / max(cfg.iterations - 1, 1) >= cfg.coarse_fraction
     with torch.no_grad():
         frames = model(times_d).flatten(1, 2).cpu()  # [T, 4N, 3]
         canonical = model.canonical.detach().cpu()
