@@ -180,6 +180,26 @@ def test_gradients_are_differentiable_and_cost_nothing_without_them(monkeypatch)
     render(svg.loads(doc("", full_rect("#808080"))))
 
 
+def test_gradient_tables_are_built_once_per_style_and_device(monkeypatch):
+    """The gradient table and the per-path paint indices live on the renderer's per-style cache: a second
+    render (any dtype) rebuilds neither and draws the same picture."""
+    import sketchmotion.core.raster.paint as paint
+
+    s = svg.loads(doc(f'<linearGradient id="g" gradientUnits="userSpaceOnUse" x2="{W}">{BW}</linearGradient>',
+                      full_rect()))
+    first = render(s)
+    tables, indices = [], []
+    real_table, real_tensor = paint._table, torch.tensor
+    monkeypatch.setattr(paint, "_table", lambda *a: tables.append(1) or real_table(*a))
+    monkeypatch.setattr(torch, "tensor", lambda data, *a, **k: (
+        indices.append(1) if data is s.style.fill_paint or data is s.style.stroke_paint else None,
+        real_tensor(data, *a, **k))[1])
+    again = render(s)
+    double = render(s, points=s.points.double(), fill_color=s.fill_color.double())
+    assert tables == [] and indices == [] and torch.equal(first, again)
+    assert float((double.float() - first).abs().max()) < 1e-5
+
+
 # ------------------------------------------------------------------ group opacity (composited as SVG does)
 def test_group_opacity_composites_the_group_first():
     body = ('<g opacity="0.5"><rect width="40" height="40" fill="#ff0000"/>'

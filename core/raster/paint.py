@@ -22,6 +22,8 @@ import math
 
 import torch
 
+from .strokes import cached_on_style
+
 _SPREAD = {"pad": 0, "reflect": 1, "repeat": 2}
 
 
@@ -65,11 +67,15 @@ def _table(paints, dev):
             to(torch.tensor(first)), to(torch.tensor(count)))
 
 
-def _cached_table(style, dev):
-    cache = style.__dict__.setdefault("_paint_cache", {})
-    if str(dev) not in cache:
-        cache[str(dev)] = _table(style.paints, dev)
-    return cache[str(dev)]
+def _paint_tables(style, dev):
+    """(gradient table (see `_table`), fill_paint [P], stroke_paint [P]) on dev, built once per style and
+    device (on the renderer's per-style cache): all of it is float64 or integer whatever the render dtype."""
+
+    def make():
+        return (_table(style.paints, dev), torch.tensor(style.fill_paint, device=dev),
+                torch.tensor(style.stroke_paint, device=dev))
+
+    return cached_on_style(style, ("paint", str(dev)), make)
 
 
 def ramp_position(inv, geom, kind, flat, ok, gi, xy):
@@ -109,7 +115,7 @@ def gradient_colors(style, gi: torch.Tensor, xy: torch.Tensor, dtype=None) -> to
     """[M, 4] straight RGBA of the gradients style.paints[gi] at canvas points xy [M, 2]."""
     dtype = dtype or xy.dtype
     dev = xy.device
-    inv, geom, kind, spread, flat, ok, keys, first, count = _cached_table(style, dev)
+    inv, geom, kind, spread, flat, ok, keys, first, count = _paint_tables(style, dev)[0]
     t, valid = ramp_position(inv, geom, kind, flat, ok, gi, xy)
     t = _spread(t, spread[gi])
     cols = torch.cat([g.colors for g in style.paints]).to(device=dev, dtype=dtype)  # (may require grad)
@@ -132,9 +138,7 @@ def paint_colors(style, rgba, *, path, is_stroke, pixel, width, scale, flat_over
     the sketch's own flat colour is added to the gradient (zero by default), so gradients w.r.t.
     an overridden flat colour still reach the picture.
     """
-    dev = rgba.device
-    fill_paint = torch.tensor(style.fill_paint, device=dev)
-    stroke_paint = torch.tensor(style.stroke_paint, device=dev)
+    _, fill_paint, stroke_paint = _paint_tables(style, rgba.device)
     which = torch.where(is_stroke, stroke_paint[path], fill_paint[path])
     idx = torch.nonzero(which >= 0, as_tuple=True)[0]
     if idx.numel() == 0:

@@ -127,7 +127,7 @@ def styled_stroke_pairs(sketch, style, *, a, b, cubic, piece_path, paths, r_eff,
                 torch.tensor(style.miterlimit, dtype=dt, device=dev),
                 DashPattern(style.dash, style.dash_offset, scale, dev, dt))
 
-    cap_code, join_code, limit, dash = _cached(style, ("tables", str(dev), dt, float(scale)), tables)
+    cap_code, join_code, limit, dash = cached_on_style(style, ("tables", str(dev), dt, float(scale)), tables)
     r = r_eff
 
     # ---- structure (no grad): first / last piece of each path, the piece after each piece
@@ -314,8 +314,10 @@ def styled_stroke_pairs(sketch, style, *, a, b, cubic, piece_path, paths, r_eff,
     return [torch.cat(x) for x in (out_t, out_x, out_y, out_p, out_sdf)]
 
 
-def _cached(style, key, make, limit: int = 8):
-    """A small per-PathStyle cache (styles are immutable, so what is derived from one stays valid)."""
+def cached_on_style(style, key, make, limit: int = 8):
+    """make(), cached on the PathStyle under key (styles are immutable, so what is derived from one stays
+    valid); the renderer's one per-style cache (stroke tables, clip masks, gradient tables), oldest dropped
+    beyond `limit` entries."""
     cache = style.__dict__.setdefault("_render_cache", {})
     if key not in cache:
         if len(cache) >= limit:
@@ -327,7 +329,7 @@ def _cached(style, key, make, limit: int = 8):
 def clip_mask(style, c, W, H, scale_xy, dev, dt):
     """[H * W] coverage of clip region c, intersected with its parents (no autograd: regions are static);
     cached on the style for the last few sizes."""
-    return _cached(style, ("clip", c, W, H, float(scale_xy[0]), float(scale_xy[1]), str(dev), dt),
+    return cached_on_style(style, ("clip", c, W, H, float(scale_xy[0]), float(scale_xy[1]), str(dev), dt),
                    lambda: _clip_mask(style, c, W, H, scale_xy, dev, dt))
 
 
