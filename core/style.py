@@ -204,15 +204,25 @@ class Gradient:
                    tuple(d["offsets"]), torch.tensor(d["colors"], dtype=torch.float32).reshape(-1, 4))
 
 
+def nesting_depths(ranges) -> list[int] | None:
+    """Per (start, end, ...) range: how many of the others enclose it (of two equal ranges the later is
+    inside the earlier), or None when two ranges cross (overlap without one holding the other).
+    One sort and a stack of the ends of the ranges still open."""
+    depth = [0] * len(ranges)
+    open_ends: list = []
+    for i in sorted(range(len(ranges)), key=lambda i: (ranges[i][0], -ranges[i][1])):
+        a, b = ranges[i][0], ranges[i][1]
+        while open_ends and open_ends[-1] <= a:
+            open_ends.pop()
+        if open_ends and open_ends[-1] < b:  # starts inside the top range and ends beyond it
+            return None
+        depth[i] = len(open_ends)
+        open_ends.append(b)
+    return depth
+
+
 def _groups_ok(groups, P: int) -> bool:
-    for a, b, o in groups:
-        if not (0 <= a < b <= P and 0.0 <= o <= 1.0):
-            return False
-    for i, (a, b, _) in enumerate(groups):  # nested or disjoint
-        for c, d, _ in groups[i + 1:]:
-            if a < c < b < d or c < a < d < b:
-                return False
-    return True
+    return all(0 <= a < b <= P and 0.0 <= o <= 1.0 for a, b, o in groups) and nesting_depths(groups) is not None
 
 
 def _select_groups(groups, paths: list[int]) -> tuple:
@@ -386,4 +396,4 @@ class PathStyle:
             raise SketchError(f"The stored path style is damaged ({type(e).__name__}: {str(e)[:80]}).") from None
 
 
-__all__ = ["CAPS", "JOINS", "SPREADS", "ClipRegion", "Gradient", "PathStyle", "canonical_dash"]
+__all__ = ["CAPS", "JOINS", "SPREADS", "ClipRegion", "Gradient", "PathStyle", "canonical_dash", "nesting_depths"]

@@ -238,6 +238,39 @@ def test_nested_groups_and_selection_keep_what_stays_one_run():
     assert float((render(back) - render(s)).abs().max()) < 1e-6
 
 
+def test_opacity_group_nesting_check_matches_the_pairwise_rule():
+    """PathStyle's nested-or-disjoint check (one sort and a stack) agrees with the pairwise definition on
+    random range sets, and each range's depth is the number of ranges around it (equal ones: the earlier)."""
+    import random
+    from dataclasses import replace
+
+    from sketchmotion.core.errors import SketchError
+    from sketchmotion.core.style import PathStyle, nesting_depths
+
+    rng = random.Random(0)
+    crossing = 0
+    for _ in range(3000):
+        P = rng.randint(1, 9)
+        groups = []
+        for _ in range(rng.randint(0, 6)):
+            a = rng.randrange(P)
+            groups.append((a, rng.randint(a + 1, P), 0.5))
+        crosses = any(a < c < b < d or c < a < d < b for i, (a, b, _) in enumerate(groups) for c, d, _ in groups[i + 1:])
+        depths = nesting_depths(groups)
+        assert (depths is None) == crosses, groups
+        crossing += crosses
+        if depths is not None:
+            around = [sum(1 for j, (c, d, _) in enumerate(groups) if c <= a and b <= d and ((c, d) != (a, b) or j < i))
+                      for i, (a, b, _) in enumerate(groups)]
+            assert depths == around, groups
+        try:
+            replace(PathStyle.default(P), opacity_groups=tuple(groups))
+            assert not crosses
+        except SketchError:
+            assert crosses
+    assert 300 < crossing < 2700, crossing  # both kinds of set were drawn
+
+
 def test_group_opacity_is_differentiable():
     s = svg.loads(doc("", '<g opacity="0.5"><rect width="40" height="40" fill="red"/>'
                           '<rect x="20" y="20" width="40" height="40" fill="blue"/></g>'))
