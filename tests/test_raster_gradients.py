@@ -271,6 +271,61 @@ def test_opacity_group_nesting_check_matches_the_pairwise_rule():
     assert 300 < crossing < 2700, crossing  # both kinds of set were drawn
 
 
+def _composite_group_by_group(style, P, pixel, layer, alpha, rgb):
+    """Reference: each opacity group on its own, smallest first, over a scan of every entry."""
+    path = layer // 2
+    factor = torch.ones(P, dtype=alpha.dtype)
+    for a, b, o in style.opacity_groups:
+        factor[a:b] *= o
+    f = factor[path]
+    alpha = torch.where(f > 0, alpha / f.clamp_min(1e-12), torch.zeros_like(alpha))
+    for a, b, o in sorted(style.opacity_groups, key=lambda g: g[1] - g[0]):
+        idx = torch.nonzero((path >= a) & (path < b), as_tuple=True)[0]
+        if idx.numel() == 0:
+            continue
+        alpha, rgb = alpha.clone(), rgb.clone()
+        for px in torch.unique(pixel[idx]).tolist():
+            i = idx[pixel[idx] == px]
+            C, A = torch.zeros(3, dtype=rgb.dtype), torch.zeros((), dtype=alpha.dtype)
+            for j in i.tolist():  # "over", bottom to top
+                C, A = rgb[j] * alpha[j] + C * (1 - alpha[j]), alpha[j] + A * (1 - alpha[j])
+            alpha[i] = 0
+            alpha[i[0]], rgb[i[0]] = o * A, C / A.clamp_min(1e-12)
+    return alpha, rgb
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_group_compositing_matches_one_group_at_a_time(seed):
+    """Groups of one nesting depth are composited in one pass; the same as one group at a time over
+    random entries and random nested / disjoint / equal groups."""
+    from dataclasses import replace
+
+    from sketchmotion.core.raster.groups import composite_groups
+    from sketchmotion.core.style import PathStyle, nesting_depths
+
+    g = torch.Generator().manual_seed(seed)
+    P = 12
+    groups = []
+    while len(groups) < 7:
+        a = int(torch.randint(0, P, (1,), generator=g))
+        b = int(torch.randint(a + 1, P + 1, (1,), generator=g))
+        if nesting_depths(groups + [(a, b, 0.0)]) is not None:
+            groups.append((a, b, round(float(torch.rand(1, generator=g)), 3)))
+    groups.append(groups[0])  # an equal range: one inside the other
+    style = replace(PathStyle.default(P), opacity_groups=tuple(groups))
+    keep = torch.rand(40, 2 * P, generator=g) < 0.4  # 40 pixels, each with a random set of layers
+    pixel, layer = torch.nonzero(keep, as_tuple=True)  # sorted by pixel, then layer
+    carried = torch.ones(P, dtype=torch.float64)
+    for a, b, o in groups:
+        carried[a:b] *= o
+    alpha = torch.rand(pixel.numel(), generator=g, dtype=torch.float64) * 0.9 * carried[layer // 2]
+    rgb = torch.rand(pixel.numel(), 3, generator=g, dtype=torch.float64)
+    got = composite_groups(style, P, pixel, layer, alpha, rgb)
+    want = _composite_group_by_group(style, P, pixel, layer, alpha, rgb)
+    for x, y in zip(got, want):
+        torch.testing.assert_close(x, y, atol=1e-9, rtol=1e-7)
+
+
 def test_group_opacity_is_differentiable():
     s = svg.loads(doc("", '<g opacity="0.5"><rect width="40" height="40" fill="red"/>'
                           '<rect x="20" y="20" width="40" height="40" fill="blue"/></g>'))

@@ -10,21 +10,51 @@ pixel the group's premultiplied colour and alpha are the usual "over" of its mem
 (C = sum c_i a_i prod_{j > i}(1 - a_j), A = 1 - prod(1 - a_i), in closed form with
 segment sums of log(1 - a)); the first member entry then carries (C / A, opacity x A) and
 the others alpha 0. No new entries, no re-sorting: an inner group's result is itself a
-member of the outer group, so groups are processed innermost first. Differentiable like
-the compositing itself; sketches without opacity groups never reach this module.
+member of the outer group, so groups are processed innermost first: one pass per nesting depth,
+all groups of that depth at once (they are disjoint). Differentiable like the compositing itself;
+sketches without opacity groups never reach this module.
 """
 
 from __future__ import annotations
 
 import torch
 
+from .strokes import cached_on_style
+
+
+def _levels(style, num_paths: int, dev, dt) -> list:
+    """The opacity groups by nesting depth, deepest first: per depth (the group of each path at that depth
+    [P], -1 for none; the groups' opacities [G_d]). Groups of one depth are disjoint, so a path is in at
+    most one of them. Cached on the style."""
+
+    def make():
+        from ..style import nesting_depths
+
+        groups = style.opacity_groups
+        depths = nesting_depths(groups)
+        out = []
+        for d in range(max(depths, default=-1), -1, -1):
+            member, opacity = [-1] * num_paths, []
+            for (a, b, o), k in zip(groups, depths):
+                if k == d:
+                    member[a:b] = [len(opacity)] * (b - a)
+                    opacity.append(o)
+            out.append((torch.tensor(member, device=dev), torch.tensor(opacity, device=dev, dtype=dt)))
+        return out
+
+    return cached_on_style(style, ("group levels", num_paths, str(dev), dt), make)
+
 
 def group_alpha_factor(style, num_paths: int, dev, dt) -> torch.Tensor:
     """[P] product of the opacities of the groups around each path (what the flat colours carry)."""
-    factor = torch.ones(num_paths, device=dev, dtype=dt)
-    for a, b, o in style.opacity_groups:
-        factor[a:b] = factor[a:b] * o
-    return factor
+
+    def make():
+        factor = torch.ones(num_paths, device=dev, dtype=dt)
+        for member, opacity in _levels(style, num_paths, dev, dt):
+            factor = factor * torch.where(member >= 0, opacity[member.clamp_min(0)], torch.ones_like(factor))
+        return factor
+
+    return cached_on_style(style, ("group factor", num_paths, str(dev), dt), make)
 
 
 def composite_groups(style, num_paths: int, pixel, layer, alpha, rgb):
@@ -37,24 +67,30 @@ def composite_groups(style, num_paths: int, pixel, layer, alpha, rgb):
     factor = group_alpha_factor(style, num_paths, alpha.device, alpha.dtype)
     f = factor[path]
     alpha = torch.where(f > 0, alpha / f.clamp_min(1e-12), torch.zeros_like(alpha))
-    for a, b, opacity in sorted(style.opacity_groups, key=lambda g: g[1] - g[0]):  # innermost first
-        idx = torch.nonzero((layer >= 2 * a) & (layer < 2 * b), as_tuple=True)[0]
+    for member, opacity in _levels(style, num_paths, alpha.device, alpha.dtype):  # innermost first
+        group = member[path]
+        idx = torch.nonzero(group >= 0, as_tuple=True)[0]
         if idx.numel() == 0:
             continue
+        pix = pixel[idx]
         am, cm = alpha[idx], rgb[idx]
-        _, counts = torch.unique_consecutive(pixel[idx], return_counts=True)
-        seg = torch.repeat_interleave(torch.arange(counts.numel(), device=idx.device), counts)
-        ends = torch.cumsum(counts, 0)
-        last = (ends - 1)[seg]
-        first = (ends - counts)[seg]
+        lead = torch.ones_like(pix, dtype=torch.bool)  # the first entry of a segment: one group in one pixel
+        lead[1:] = pix[1:] != pix[:-1]
+        if opacity.numel() > 1:
+            g = group[idx]
+            lead[1:] |= g[1:] != g[:-1]
+        seg = torch.cumsum(lead, 0) - 1
+        seg_start = torch.nonzero(lead, as_tuple=True)[0]
+        n_seg = seg_start.numel()
+        last = torch.cat([seg_start[1:], seg_start.new_tensor([idx.numel()])])[seg] - 1
         log_t = torch.log1p(-am.clamp(max=1 - 1e-6)).double()
         cs = torch.cumsum(log_t, 0)
         above = torch.exp(cs[last] - cs).to(am.dtype)
-        C = torch.zeros(counts.numel(), 3, device=am.device, dtype=am.dtype).index_add(0, seg, cm * (am * above)[:, None])
-        A = 1 - torch.exp(torch.zeros(counts.numel(), device=am.device, dtype=torch.float64).index_add(0, seg, log_t))
+        C = torch.zeros(n_seg, 3, device=am.device, dtype=am.dtype).index_add(0, seg, cm * (am * above)[:, None])
+        A = 1 - torch.exp(torch.zeros(n_seg, device=am.device, dtype=torch.float64).index_add(0, seg, log_t))
         A = A.to(am.dtype)
-        lead = torch.arange(idx.numel(), device=idx.device) == first
-        new_alpha = torch.where(lead, opacity * A[seg], torch.zeros_like(am))
+        faded = opacity[group[idx[seg_start]]] * A  # [n_seg]: what the segment's first entry carries
+        new_alpha = torch.where(lead, faded[seg], torch.zeros_like(am))
         new_rgb = torch.where(lead[:, None], (C / A.clamp_min(1e-12)[:, None])[seg], cm)
         alpha = alpha.index_put((idx,), new_alpha)
         rgb = rgb.index_put((idx,), new_rgb)
