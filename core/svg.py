@@ -331,21 +331,28 @@ def written_opacity_groups(sketch: Sketch) -> tuple:
 _FACTORS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
-def group_factors(sketch: Sketch) -> list[float]:
-    """Per path: the product of the written opacity groups around it (what its colours carry that a
-    <g opacity> around it then applies)."""
+def _opacity_factors(sketch: Sketch) -> tuple[list[float], dict[float, int]]:
+    """(per path: the product of the written opacity groups around it; each distinct product's place
+    in sorted order, which names a gradient's copy under it), once per sketch (every frame of an
+    animation is written with the same sketch)."""
     if sketch not in _FACTORS:
         f = [1.0] * sketch.num_paths
         for a, b, o in written_opacity_groups(sketch):
             for p in range(a, b):
                 f[p] *= o
-        _FACTORS[sketch] = f
+        _FACTORS[sketch] = (f, {k: i for i, k in enumerate(sorted(set(f)))})
     return _FACTORS[sketch]
 
 
-def _paint_id(i: int, factor: float, factors: list) -> str:
+def group_factors(sketch: Sketch) -> list[float]:
+    """Per path: the product of the written opacity groups around it (what its colours carry that a
+    <g opacity> around it then applies)."""
+    return _opacity_factors(sketch)[0]
+
+
+def _paint_id(sketch: Sketch, i: int, factor: float) -> str:
     """The <defs> id of gradient i as painted under group opacity `factor` (its stops divided by it)."""
-    return f"paint{i}" if factor == 1.0 else f"paint{i}_{factors.index(factor)}"
+    return f"paint{i}" if factor == 1.0 else f"paint{i}_{_opacity_factors(sketch)[1][factor]}"
 
 
 def style_attributes(sketch: Sketch, p: int) -> str:
@@ -356,10 +363,9 @@ def style_attributes(sketch: Sketch, p: int) -> str:
     attrs = []
     st = sketch.style
     k = group_factors(sketch)[p] if st is not None and st.opacity_groups else 1.0
-    distinct = sorted(set(group_factors(sketch))) if k != 1.0 else []
     fill[3], stroke[3] = min(fill[3] / k, 1.0), min(stroke[3] / k, 1.0)  # the <g opacity> around applies k
     if sketch.closed[p] and fill[3] > 0 and st is not None and st.fill_paint[p] >= 0:
-        attrs.append(f'fill="url(#{_paint_id(st.fill_paint[p], k, distinct)}) {hex_color(fill)}"')  # opacity: stops
+        attrs.append(f'fill="url(#{_paint_id(sketch, st.fill_paint[p], k)}) {hex_color(fill)}"')  # opacity: stops
     elif sketch.closed[p] and fill[3] > 0:
         attrs.append(f'fill="{hex_color(fill)}"')
         if fill[3] < 1:
@@ -369,7 +375,7 @@ def style_attributes(sketch: Sketch, p: int) -> str:
     if sketch.fill_rule[p] == "evenodd":
         attrs.append('fill-rule="evenodd"')
     if width > 0 and st is not None and st.stroke_paint[p] >= 0:
-        attrs.append(f'stroke="url(#{_paint_id(st.stroke_paint[p], k, distinct)}) {hex_color(stroke)}"')
+        attrs.append(f'stroke="url(#{_paint_id(sketch, st.stroke_paint[p], k)}) {hex_color(stroke)}"')
     elif width > 0:
         attrs.append(f'stroke="{hex_color(stroke)}"')
         if stroke[3] < 1:
@@ -401,7 +407,6 @@ def gradient_defs(sketch: Sketch, digits: int = 5) -> list[str]:
     if st is None or not st.has_paints:
         return []
     factors = group_factors(sketch)
-    distinct = sorted(set(factors))
     uses = sorted({(i, factors[p]) for p in range(sketch.num_paths) for i in (st.fill_paint[p], st.stroke_paint[p])
                    if i >= 0})  # each gradient once per group opacity it is painted under
     out = []
@@ -411,7 +416,7 @@ def gradient_defs(sketch: Sketch, digits: int = 5) -> list[str]:
         geom = " ".join(f'{n}="{fmt_num(v, digits)}"' for n, v in zip(names, g.geometry) if not (n == "fr" and v == 0))
         matrix = " ".join(fmt_num(v, max(digits, 6)) for v in g.transform)
         spread = f' spreadMethod="{g.spread}"' if g.spread != "pad" else ""
-        out.append(f'    <{g.kind}Gradient id="{_paint_id(i, k, distinct)}" gradientUnits="userSpaceOnUse" {geom} '
+        out.append(f'    <{g.kind}Gradient id="{_paint_id(sketch, i, k)}" gradientUnits="userSpaceOnUse" {geom} '
                    f'gradientTransform="matrix({matrix})"{spread}>')
         for off, col in zip(g.offsets, g.colors.detach().cpu().tolist()):
             alpha = min(col[3] / k, 1.0)

@@ -430,6 +430,30 @@ def test_dumps_format_and_render():
         svg.dumps(a.with_points(torch.zeros(a.num_points, 3)))
 
 
+def test_writer_work_per_shape_is_constant_with_opacity_groups_and_gradients(monkeypatch):
+    """Shapes with fill, stroke and opacity (an opacity group each) painted with a gradient at several
+    opacities, inside a clip: the writer sorts the group opacities once per sketch, not once per shape,
+    writes one <defs> holding the clip and every gradient copy, and every reference resolves."""
+    import re
+
+    shapes = "".join(f'<rect x="{i}" y="{i}" width="20" height="20" fill="url(#g)" stroke="black" '
+                     f'opacity="{(1, 0.5, 0.25)[i % 3]}"/>' for i in range(60))
+    defs = ('<defs><linearGradient id="g"><stop offset="0" stop-color="red"/><stop offset="1" stop-color="blue"/>'
+            '</linearGradient><clipPath id="c"><rect width="90" height="90"/></clipPath></defs>')
+    s = svg.loads(doc(defs + f'<g clip-path="url(#c)">{shapes}</g>'))
+    calls = []
+    monkeypatch.setattr(svg, "sorted", lambda *a, **k: calls.append(1) or sorted(*a, **k), raising=False)
+    text = svg.dumps(s)
+    assert len(calls) < 10, len(calls)
+    assert text.count("<defs>") == 1 and text.count("</defs>") == 1
+    inside = text[text.index("<defs>"):text.index("</defs>")]
+    ids = set(re.findall(r'id="([^"]+)"', inside))
+    assert "clip0" in ids and {re.sub(r"^paint\d+", "", i) for i in ids if i.startswith("paint")} == {"", "_0", "_1"}
+    assert set(re.findall(r'url\(#([^)]+)\)', text)) <= ids
+    back = svg.loads(text)
+    assert back.style.opacity_groups == s.style.opacity_groups
+
+
 @pytest.mark.parametrize("name", ["illustrator.svg", "inkscape.svg"])
 def test_editor_files_render_the_same_after_conversion(name):
     text = read(os.path.join(DATA, name))
