@@ -392,11 +392,8 @@ def style_attributes(sketch: Sketch, p: int) -> str:
 
 def svg_defs(sketch: Sketch, digits: int = 5) -> list[str]:
     """<defs> lines of a sketch: its clip regions and its gradients ([] when it has neither)."""
-    clips = clip_defs(sketch, digits)
-    paints = gradient_defs(sketch, digits)
-    if not paints:
-        return clips
-    return (clips[:-1] if clips else ["  <defs>"]) + paints + ["  </defs>"]
+    inner = clip_defs(sketch, digits) + gradient_defs(sketch, digits)
+    return ["  <defs>", *inner, "  </defs>"] if inner else []
 
 
 def gradient_defs(sketch: Sketch, digits: int = 5) -> list[str]:
@@ -427,11 +424,11 @@ def gradient_defs(sketch: Sketch, digits: int = 5) -> list[str]:
 
 
 def clip_defs(sketch: Sketch, digits: int = 5) -> list[str]:
-    """<defs> with one <clipPath id="clip{i}"> per clip region (its parent as its own clip-path)."""
+    """One <clipPath id="clip{i}"> per clip region (its parent as its own clip-path), to go inside <defs>."""
     st = sketch.style
     if st is None or not st.clips:
         return []
-    out = ["  <defs>"]
+    out = []
     for i, region in enumerate(st.clips):
         ck = region.sketch
         pts = ck.points.detach().cpu().double().numpy()
@@ -443,7 +440,6 @@ def clip_defs(sketch: Sketch, digits: int = 5) -> list[str]:
             own = f' clip-path="url(#clip{own})"' if own >= 0 else ""
             out.append(f'      <path d="{d}" clip-rule="{ck.fill_rule[first]}"{own}/>')
         out.append("    </clipPath>")
-    out.append("  </defs>")
     return out
 
 

@@ -454,6 +454,26 @@ def test_writer_work_per_shape_is_constant_with_opacity_groups_and_gradients(mon
     assert back.style.opacity_groups == s.style.opacity_groups
 
 
+@pytest.mark.parametrize("clip,gradient", [(False, False), (True, False), (False, True), (True, True)])
+def test_written_defs_hold_clips_and_gradients_alone_or_together(clip, gradient):
+    import re
+
+    defs = ('<clipPath id="c"><circle cx="50" cy="50" r="40"/></clipPath>' * clip
+            + '<linearGradient id="g"><stop offset="0" stop-color="red"/><stop offset="1" stop-color="blue"/>'
+            '</linearGradient>' * gradient)
+    fill = "url(#g)" if gradient else "red"
+    clipped = ' clip-path="url(#c)"' if clip else ""
+    s = svg.loads(doc(f'<defs>{defs}</defs><rect width="80" height="80" fill="{fill}"{clipped}/>'))
+    text = svg.dumps(s)
+    assert text.count("<defs>") == text.count("</defs>") == (clip or gradient)
+    assert text.count("<clipPath") == clip and text.count("<linearGradient") == gradient
+    ids = set(re.findall(r'id="([^"]+)"', text))
+    assert set(re.findall(r'url\(#([^)]+)\)', text)) <= ids
+    if clip or gradient:
+        assert text.index("<defs>") < min(text.index(t) for t in ("<clipPath", "<linearGradient") if t in text)
+        assert text.index("</defs>") < text.rindex("<path ")  # the drawn shape comes after the defs
+
+
 @pytest.mark.parametrize("name", ["illustrator.svg", "inkscape.svg"])
 def test_editor_files_render_the_same_after_conversion(name):
     text = read(os.path.join(DATA, name))
