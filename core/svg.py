@@ -152,12 +152,16 @@ def load(
     margin: float = 0.1,
     stroke_width: float | None = None,
     stroke_color=None,
+    check_canvas: bool | None = None,
 ) -> Sketch:
     """Read an SVG file (or .svgz) into a Sketch.
 
     normalize: None keeps the SVG's own canvas; an int or (w, h) fits the drawing
     into that canvas (see `normalize`). stroke_width / stroke_color, when given,
     override every path's stroke afterwards (e.g. 3.0 and "black" for LiveSketch).
+    check_canvas: refuse a canvas over MAX_CANVAS px per side; None: only when the SVG's own
+    canvas is kept (normalize=None); False for a sketch that is normalised later
+    (`normalize(load(p, check_canvas=False), n)` is exactly `load(p, normalize=n)`).
     """
     path = os.fspath(path)
     if not os.path.isfile(path):
@@ -167,7 +171,8 @@ def load(
         raise SketchError(_too_big(size))
     with open(path, "rb") as f:
         data = f.read(MAX_BYTES + 1)
-    return loads(data, normalize=normalize, margin=margin, stroke_width=stroke_width, stroke_color=stroke_color)
+    return loads(data, normalize=normalize, margin=margin, stroke_width=stroke_width, stroke_color=stroke_color,
+                 check_canvas=check_canvas)
 
 
 def loads(
@@ -177,11 +182,14 @@ def loads(
     margin: float = 0.1,
     stroke_width: float | None = None,
     stroke_color=None,
+    check_canvas: bool | None = None,
 ) -> Sketch:
     """Parse SVG text (str or bytes, gzip allowed) into a Sketch; options as in `load`."""
+    if check_canvas is None:
+        check_canvas = normalize is None
     try:
         root = _parse_xml(text)
-        sketch = _Converter(root, check_canvas=normalize is None).run()
+        sketch = _Converter(root, check_canvas=check_canvas).run()
     except SketchError as e:
         if len(str(e)) <= 240:
             raise

@@ -65,6 +65,34 @@ def test_missing_model_is_one_line_exit_2(tmp_path):
     assert r.returncode == 2 and r.stderr.startswith("error:") and "Traceback" not in r.stderr
 
 
+def test_a_bad_svg_fails_before_any_model_is_looked_for(tmp_path, monkeypatch, capsys):
+    """A missing, malformed or empty SVG is reported (one line, exit 2) before the prior is looked for or
+    loaded (a video model takes minutes to load), and nothing is written. In process, ~0 s."""
+    import sketchmotion.core.guidance.diffusers_prior as diffusers_prior
+    from sketchmotion.core.cli import main
+
+    def no_model(*a, **k):
+        raise AssertionError("the prior was looked for before the SVG was read")
+
+    monkeypatch.setattr(diffusers_prior, "find_model", no_model)  # --model auto looks here first
+    monkeypatch.setattr(diffusers_prior, "load_diffusers_prior", no_model)
+    (tmp_path / "broken.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg"><path d=')
+    (tmp_path / "empty.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"></svg>')
+    for name, why in (("missing.svg", "SVG file not found"), ("broken.svg", "not well-formed"),
+                      ("empty.svg", "no drawable paths")):
+        assert main(["animate", str(tmp_path / name), "--prompt", "x", "--out", str(tmp_path / "o")]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error:") and why in err, err
+    assert not (tmp_path / "o").exists()
+
+
+def test_the_svg_error_wins_over_a_bad_model(tmp_path):
+    """End to end (one process start, a few s): a missing SVG and a --model path that does not exist."""
+    r = animate([str(tmp_path / "missing.svg"), "--prompt", "x", "--model", str(tmp_path / "nope"), "--out", "o"],
+                tmp_path)
+    assert r.returncode == 2 and r.stderr.startswith("error: SVG file not found") and "Traceback" not in r.stderr
+
+
 def test_resample_uses_the_trained_continuous_field(tiny, tmp_path):
     r = animate([str(ROOT / "sketches" / "cat.svg"), "--prompt", "a cat", "--model", str(tiny), "--frames", "4",
                  "--steps", "3", "--size", "64", "--out", "out"], tmp_path)

@@ -502,6 +502,23 @@ def test_inkscape_file_contents():
     np.testing.assert_allclose(s.stroke_color[4].numpy(), [0xAA / 255, 0, 0, 0.5], atol=1e-6)
 
 
+def test_load_without_the_canvas_check_then_normalize_is_load_normalized(tmp_path):
+    """What the animate CLI does (read the SVG before the model load, fit it once the size is known) gives
+    exactly the sketch `load(normalize=n)` gives, also for a canvas over MAX_CANVAS."""
+    big = tmp_path / "big.svg"
+    big.write_text(doc('<path d="M100 100 C 5000 300 9000 9000 20000 100" stroke="black" stroke-width="40"/>'
+                       '<rect x="3000" y="4000" width="5000" height="2000" fill="red" stroke-dasharray="10 5" stroke="blue"/>',
+                       'width="20000" height="12000"'))
+    with pytest.raises(SketchError, match="larger than"):
+        svg.load(big)
+    for path in (big, os.path.join(EXAMPLES, "cat.svg")):
+        raw = svg.load(path, check_canvas=False)
+        for n in (64, (96, 64)):
+            a, b = svg.normalize(raw, n), svg.load(path, normalize=n)
+            assert a.canvas == b.canvas and torch.equal(a.points, b.points) and torch.equal(a.stroke_width, b.stroke_width)
+            assert a.style.dash == b.style.dash
+
+
 # --------------------------------------------------------------- normalize
 def test_normalize_fits_and_centres_with_margin():
     s = svg.loads(doc('<path d="M10 10 L30 20" stroke="black" stroke-width="2"/>', 'width="1000" height="1000"'))

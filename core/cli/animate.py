@@ -101,12 +101,13 @@ def cmd_animate(args) -> int:
     from ..guidance.diffusers_prior import load_diffusers_prior
     from ..pipelines.animate import AnimationTrainer, fit_to_prior, render_dims
     from ..pipelines.multi_object import make_schedule, parse_object_prompts
-    from ..svg import load
+    from ..svg import load, normalize
     from ..training_run import TrainingRun
 
     out = Path(args.out)
+    cfg = build_config(args)  # the flags and the SVG are checked before the (slow) model load
+    drawing = load(args.sketch, check_canvas=False)  # normalised below, once the prior's size is known
     model, line, learned = choose_prior(args.model, args.models_dir, args.allow_download)
-    cfg = build_config(args)  # checked before the (slow) model load
     out.mkdir(parents=True, exist_ok=True)
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     prior = load_diffusers_prior(model, search_dirs=args.models_dir, device=device, precision=args.precision,
@@ -114,7 +115,7 @@ def cmd_animate(args) -> int:
     print(line, file=sys.stderr)
     cfg = fit_to_prior(cfg, prior)
     width, height = render_dims(cfg.render_size)
-    sketch = load(args.sketch, normalize=min(width, height))  # 1 canvas px = 1 px of the frames the prior sees
+    sketch = normalize(drawing, min(width, height))  # 1 canvas px = 1 px of the frames the prior sees
     if learned:
         from ..guidance.learned_prior import CAPTIONS
 
