@@ -200,6 +200,26 @@ def test_gradient_tables_are_built_once_per_style_and_device(monkeypatch):
     assert float((double.float() - first).abs().max()) < 1e-5
 
 
+def test_nothing_is_rebuilt_on_a_second_render_with_many_clips_gradients_and_groups(monkeypatch):
+    """Ten clip regions, a gradient and opacity groups: the second render of the same style at the same
+    size rebuilds no clip mask, gradient table or group table (each kind has its own few cache slots)."""
+    import sketchmotion.core.raster.groups as groups
+    import sketchmotion.core.raster.paint as paint
+    import sketchmotion.core.raster.strokes as strokes
+
+    clips = "".join(f'<clipPath id="c{i}"><rect x="{i}" y="{i}" width="40" height="40"/></clipPath>' for i in range(10))
+    rects = "".join(f'<rect x="{2 * i}" y="{3 * i}" width="30" height="20" fill="url(#g)" stroke="black" opacity="0.5" '
+                    f'clip-path="url(#c{i})"/>' for i in range(10))
+    s = svg.loads(doc(clips + f'<linearGradient id="g" x2="1">{BW}</linearGradient>', f'<g opacity="0.8">{rects}</g>'))
+    assert len(s.style.clips) == 10 and s.style.has_paints and len(s.style.opacity_groups) == 11
+    first = render(s)
+    built = []
+    for mod, name in ((strokes, "_clip_mask"), (paint, "_table"), (groups, "nesting_depths")):
+        real = getattr(mod, name)
+        monkeypatch.setattr(mod, name, lambda *a, _real=real, _name=name, **k: built.append(_name) or _real(*a, **k))
+    assert torch.equal(render(s), first) and built == []
+
+
 # ------------------------------------------------------------------ group opacity (composited as SVG does)
 def test_group_opacity_composites_the_group_first():
     body = ('<g opacity="0.5"><rect width="40" height="40" fill="#ff0000"/>'

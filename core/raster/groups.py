@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import torch
 
+from ..style import nesting_depths
 from .strokes import cached_on_style
 
 
@@ -28,8 +29,6 @@ def _levels(style, num_paths: int, dev, dt) -> list:
     most one of them. Cached on the style."""
 
     def make():
-        from ..style import nesting_depths
-
         groups = style.opacity_groups
         depths = nesting_depths(groups)
         out = []
@@ -42,7 +41,7 @@ def _levels(style, num_paths: int, dev, dt) -> list:
             out.append((torch.tensor(member, device=dev), torch.tensor(opacity, device=dev, dtype=dt)))
         return out
 
-    return cached_on_style(style, ("group levels", num_paths, str(dev), dt), make)
+    return cached_on_style(style, "group levels", (num_paths, str(dev), dt), make)
 
 
 def group_alpha_factor(style, num_paths: int, dev, dt) -> torch.Tensor:
@@ -54,7 +53,7 @@ def group_alpha_factor(style, num_paths: int, dev, dt) -> torch.Tensor:
             factor = factor * torch.where(member >= 0, opacity[member.clamp_min(0)], torch.ones_like(factor))
         return factor
 
-    return cached_on_style(style, ("group factor", num_paths, str(dev), dt), make)
+    return cached_on_style(style, "group factor", (num_paths, str(dev), dt), make)
 
 
 def composite_groups(style, num_paths: int, pixel, layer, alpha, rgb):

@@ -75,7 +75,7 @@ def _paint_tables(style, dev):
         return (_table(style.paints, dev), torch.tensor(style.fill_paint, device=dev),
                 torch.tensor(style.stroke_paint, device=dev))
 
-    return cached_on_style(style, ("paint", str(dev)), make)
+    return cached_on_style(style, "paint", str(dev), make)
 
 
 def ramp_position(inv, geom, kind, flat, ok, gi, xy):

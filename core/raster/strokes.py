@@ -127,7 +127,7 @@ def styled_stroke_pairs(sketch, style, *, a, b, cubic, piece_path, paths, r_eff,
                 torch.tensor(style.miterlimit, dtype=dt, device=dev),
                 DashPattern(style.dash, style.dash_offset, scale, dev, dt))
 
-    cap_code, join_code, limit, dash = cached_on_style(style, ("tables", str(dev), dt, float(scale)), tables)
+    cap_code, join_code, limit, dash = cached_on_style(style, "tables", (str(dev), dt, float(scale)), tables)
     r = r_eff
 
     # ---- structure (no grad): first / last piece of each path, the piece after each piece
@@ -314,11 +314,11 @@ def styled_stroke_pairs(sketch, style, *, a, b, cubic, piece_path, paths, r_eff,
     return [torch.cat(x) for x in (out_t, out_x, out_y, out_p, out_sdf)]
 
 
-def cached_on_style(style, key, make, limit: int = 8):
-    """make(), cached on the PathStyle under key (styles are immutable, so what is derived from one stays
-    valid); the renderer's one per-style cache (stroke tables, clip masks, gradient tables), oldest dropped
-    beyond `limit` entries."""
-    cache = style.__dict__.setdefault("_render_cache", {})
+def cached_on_style(style, kind, key, make, limit: int = 8):
+    """make(), cached on the PathStyle (styles are immutable, so what is derived from one stays valid):
+    the renderer's one per-style cache (stroke tables, clip masks, gradient and group tables). Each kind
+    keeps its own last `limit` keys (sizes, devices, dtypes), so one kind never pushes out another."""
+    cache = style.__dict__.setdefault("_render_cache", {}).setdefault(kind, {})
     if key not in cache:
         if len(cache) >= limit:
             cache.pop(next(iter(cache)))
@@ -328,9 +328,9 @@ def cached_on_style(style, key, make, limit: int = 8):
 
 def clip_mask(style, c, W, H, scale_xy, dev, dt):
     """[H * W] coverage of clip region c, intersected with its parents (no autograd: regions are static);
-    cached on the style for the last few sizes."""
-    return cached_on_style(style, ("clip", c, W, H, float(scale_xy[0]), float(scale_xy[1]), str(dev), dt),
-                   lambda: _clip_mask(style, c, W, H, scale_xy, dev, dt))
+    cached on the style for the region's last few sizes."""
+    return cached_on_style(style, ("clip", c), (W, H, float(scale_xy[0]), float(scale_xy[1]), str(dev), dt),
+                           lambda: _clip_mask(style, c, W, H, scale_xy, dev, dt))
 
 
 def _clip_mask(style, c, W, H, scale_xy, dev, dt):
