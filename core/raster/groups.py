@@ -64,33 +64,33 @@ def composite_groups(style, num_paths: int, pixel, layer, alpha, rgb):
     """
     path = layer // 2
     factor = group_alpha_factor(style, num_paths, alpha.device, alpha.dtype)
-    f = factor[path]
+    f = factor.index_select(0, path)  # (index_select: much cheaper than [] indexing on CPU)
     alpha = torch.where(f > 0, alpha / f.clamp_min(1e-12), torch.zeros_like(alpha))
     for member, opacity in _levels(style, num_paths, alpha.device, alpha.dtype):  # innermost first
-        group = member[path]
+        group = member.index_select(0, path)
         idx = torch.nonzero(group >= 0, as_tuple=True)[0]
         if idx.numel() == 0:
             continue
-        pix = pixel[idx]
-        am, cm = alpha[idx], rgb[idx]
+        pix = pixel.index_select(0, idx)
+        am, cm = alpha.index_select(0, idx), rgb.index_select(0, idx)
         lead = torch.ones_like(pix, dtype=torch.bool)  # the first entry of a segment: one group in one pixel
         lead[1:] = pix[1:] != pix[:-1]
         if opacity.numel() > 1:
-            g = group[idx]
+            g = group.index_select(0, idx)
             lead[1:] |= g[1:] != g[:-1]
         seg = torch.cumsum(lead, 0) - 1
         seg_start = torch.nonzero(lead, as_tuple=True)[0]
         n_seg = seg_start.numel()
-        last = torch.cat([seg_start[1:], seg_start.new_tensor([idx.numel()])])[seg] - 1
+        last = (torch.cat([seg_start[1:], seg_start.new_tensor([idx.numel()])]) - 1).index_select(0, seg)
         log_t = torch.log1p(-am.clamp(max=1 - 1e-6)).double()
         cs = torch.cumsum(log_t, 0)
-        above = torch.exp(cs[last] - cs).to(am.dtype)
+        above = torch.exp(cs.index_select(0, last) - cs).to(am.dtype)
         C = torch.zeros(n_seg, 3, device=am.device, dtype=am.dtype).index_add(0, seg, cm * (am * above)[:, None])
         A = 1 - torch.exp(torch.zeros(n_seg, device=am.device, dtype=torch.float64).index_add(0, seg, log_t))
         A = A.to(am.dtype)
         faded = opacity[group[idx[seg_start]]] * A  # [n_seg]: what the segment's first entry carries
-        new_alpha = torch.where(lead, faded[seg], torch.zeros_like(am))
-        new_rgb = torch.where(lead[:, None], (C / A.clamp_min(1e-12)[:, None])[seg], cm)
+        new_alpha = torch.where(lead, faded.index_select(0, seg), torch.zeros_like(am))
+        new_rgb = torch.where(lead[:, None], (C / A.clamp_min(1e-12)[:, None]).index_select(0, seg), cm)
         alpha = alpha.index_put((idx,), new_alpha)
         rgb = rgb.index_put((idx,), new_rgb)
     return alpha, rgb
