@@ -33,6 +33,16 @@ smaller pieces).
 The log (stdout) prints the training loss, and on a fixed evaluation batch the
 loss with the right caption, with the opposite caption ("moving left" <->
 "moving right", ...) and with the empty caption: captions matter when right < opposite.
+It also prints that gap paired (same video, noise and timestep), relative, per motion kind,
+at mid noise (--mid-range) and high noise (700..999): the learning signal of a caption.
+
+Where a caption's sign can be learned: a translation's start positions are biased, so its
+caption's mean video drifts and the sign is learnt at high noise (--high-noise, --snr-cap);
+a rotation's mean video carries no sign (a shape turned clockwise is distributed as one turned
+counter-clockwise), only frame-to-frame structure does, which shows at mid noise. For that:
+--mid-noise / --mid-range (timesteps drawn there), --snr-floor 1 (plain eps loss there instead of
+the starving 1/SNR weight) and --contrast (a paired term asking the opposite caption to predict
+the same noisy video worse by --contrast-margin; the caption-independent error cancels in it).
 """
 
 from __future__ import annotations
@@ -216,18 +226,28 @@ def encode_all(vae, videos: torch.Tensor, chunk: int = 256):
     return m, s
 
 
-def snr_weight(ab: torch.Tensor, cap: float = 10.0) -> torch.Tensor:
-    """min(1/SNR, cap): emphasises the noisy steps where the caption decides the motion."""
-    return torch.clamp((1 - ab) / ab, max=cap)
+def snr_weight(ab: torch.Tensor, cap: float = 10.0, floor: float = 0.0) -> torch.Tensor:
+    """1/SNR clamped to [floor, cap]: emphasises the noisy steps where the caption decides a translation;
+    a floor of 1 keeps the mid-noise steps (where a rotation's sign is decided) from being starved."""
+    return torch.clamp((1 - ab) / ab, min=floor, max=cap)
 
 
-def diffusion_loss(unet, text_encoder, z0, ids, t, noise, ac, reduce=True, cap: float = 10.0):
+def diffusion_loss(unet, text_encoder, z0, ids, t, noise, ac, reduce=True, cap: float = 10.0, floor: float = 0.0):
     ab = ac[t].view(-1, 1, 1, 1, 1)
     zt = ab.sqrt() * z0 + (1 - ab).sqrt() * noise
     emb = text_encoder(ids)[0]
     pred = unet(zt, t, encoder_hidden_states=emb).sample
-    per = (pred - noise).pow(2).mean((1, 2, 3, 4)) * snr_weight(ac[t], cap)
+    per = (pred - noise).pow(2).mean((1, 2, 3, 4)) * snr_weight(ac[t], cap, floor)
     return per.mean() if reduce else per
+
+
+def draw_timesteps(n: int, g: torch.Generator, high: float = 0.0, mid: float = 0.0,
+                   mid_range: tuple[int, int] = (150, 700)) -> torch.Tensor:
+    """DDPM timesteps: a share `high` from 500..999, a share `mid` from `mid_range`, the rest from 0..999."""
+    t = torch.randint(0, 1000, (n,), generator=g)
+    u = torch.rand(n, generator=g)
+    t = torch.where(u < high, torch.randint(500, 1000, (n,), generator=g), t)
+    return torch.where((u >= high) & (u < high + mid), torch.randint(*mid_range, (n,), generator=g), t)
 
 
 def main(argv=None) -> int:
@@ -252,6 +272,17 @@ def main(argv=None) -> int:
                     help="continue training from this saved model folder (its VAE is kept; a new lr schedule runs)")
     ap.add_argument("--warmup", type=int, default=100, help="lr warm-up steps")
     ap.add_argument("--snr-cap", type=float, default=10.0, help="loss weight min(1/SNR, cap)")
+    ap.add_argument("--snr-floor", type=float, default=0.0,
+                    help="loss weight at least this (1: plain eps loss where SNR > 1, so mid noise is not starved)")
+    ap.add_argument("--mid-noise", type=float, default=0.0,
+                    help="share of timesteps drawn from --mid-range (where a rotation's sign shows: the mean video "
+                    "of a rotation caption carries no sign, only frame-to-frame structure does)")
+    ap.add_argument("--mid-range", type=int, nargs=2, default=(150, 700), metavar=("LO", "HI"))
+    ap.add_argument("--contrast", type=float, default=0.0,
+                    help="weight of the paired caption contrast on --contrast-kind videos at --mid-range timesteps: "
+                    "relu(margin - (loss with the opposite caption - loss with the right one) / right)")
+    ap.add_argument("--contrast-margin", type=float, default=0.03, help="relative loss gap the contrast asks for")
+    ap.add_argument("--contrast-kind", default="rotate", help="motion kinds (comma-separated: translate, rotate, scale)")
     ap.add_argument("--freeze-text", action="store_true",
                     help="keep the text encoder (and so every caption's embedding) as loaded with --init; "
                     "only the UNet trains")
@@ -262,6 +293,8 @@ def main(argv=None) -> int:
                     help="share of timesteps drawn from 500..999 instead of 0..999 (where only the caption tells "
                     "left from right)")
     args = ap.parse_args(argv)
+    if args.high_noise + args.mid_noise > 1:
+        ap.error("--high-noise + --mid-noise must be <= 1")
     if args.freeze_text and not args.init:
         ap.error("--freeze-text needs --init (a trained text encoder to keep)")
     weights = {}
@@ -325,6 +358,9 @@ def main(argv=None) -> int:
     if args.freeze_text:
         text_encoder.requires_grad_(False).eval()
     params = list(unet.parameters()) + ([] if args.freeze_text else list(text_encoder.parameters()))
+    kinds = args.contrast_kind.split(",")
+    contrast_kind = torch.tensor([synthetic_motion.MOTIONS[x][0] in kinds for x in CAPTIONS] + [False])
+    opposite_of = torch.tensor([CAPTIONS.index(OPPOSITE[x]) for x in CAPTIONS] + [empty])
     draw_p = torch.tensor([weights.get(c, 1.0) for c in caps], dtype=torch.float64)
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01)
     warm = max(1, min(args.warmup, args.steps // 10))
@@ -334,7 +370,7 @@ def main(argv=None) -> int:
 
     # fixed evaluation batch: right vs opposite vs empty caption at fixed noise
     ge = torch.Generator().manual_seed(12345)
-    n_eval = min(len(videos), 64)
+    n_eval = min(len(videos), 96)
     ev = torch.arange(n_eval)
     ev_z = (mean[ev] + std[ev] * torch.randn(mean[ev].shape, generator=ge)) * sf
     ev_t = torch.randint(100, 900, (n_eval,), generator=ge)
@@ -343,6 +379,9 @@ def main(argv=None) -> int:
     ev_opp = torch.tensor([CAPTIONS.index(OPPOSITE[CAPTIONS[int(c)]]) for c in ev_right])
 
     ev_rot = torch.tensor([synthetic_motion.MOTIONS[CAPTIONS[int(c)]][0] == "rotate" for c in ev_right])
+    ev_kind = [synthetic_motion.MOTIONS[CAPTIONS[int(c)]][0] for c in ev_right]
+    bands = {"mid": tuple(args.mid_range), "high": (700, 1000)}
+    ev_band_t = {b: torch.randint(lo, hi, (n_eval,), generator=ge) for b, (lo, hi) in bands.items()}
 
     @torch.no_grad()
     def evaluate(u, te):
@@ -351,7 +390,18 @@ def main(argv=None) -> int:
             per = diffusion_loss(u, te, ev_z, ids[c], ev_t, ev_noise, ac, reduce=False)
             out[name] = float(per.mean())
             out["rotation_" + name] = float(per[ev_rot].mean())
+        # the caption's learning signal: (opposite - right) / right in % of the plain eps loss, paired
+        # (same video, noise and t), by motion kind and noise band
+        for b, t in ev_band_t.items():
+            r = diffusion_loss(u, te, ev_z, ids[ev_right], t, ev_noise, ac, reduce=False, cap=1.0, floor=1.0)
+            o = diffusion_loss(u, te, ev_z, ids[ev_opp], t, ev_noise, ac, reduce=False, cap=1.0, floor=1.0)
+            for kind in ("translate", "rotate", "scale"):
+                m = torch.tensor([k == kind for k in ev_kind])
+                out[f"gap_{kind}_{b}"] = float(100 * (o[m] - r[m]).mean() / r[m].mean())
         return out
+
+    def gaps(e):
+        return " ".join(f"{k[4:]} {v:+.2f}%" for k, v in e.items() if k.startswith("gap_"))
 
     history = {"vae_recon": vae_hist, "loss": [], "eval": [], "parameters": n_params, "scaling_factor": sf}
     info = {"script": "scripts/train_motion_prior.py", "args": vars(args), "captions": list(CAPTIONS),
@@ -360,9 +410,10 @@ def main(argv=None) -> int:
     history["eval"].append({"step": 0, **e})
     log(f"eval step 0: right {e['right']:.4f} opposite {e['opposite']:.4f} empty {e['empty']:.4f}"
         f" (rotations: right {e['rotation_right']:.4f} opposite {e['rotation_opposite']:.4f})")
+    log(f"  opposite-vs-right caption gap (eps loss): {gaps(e)}")
     unet.train()
     text_encoder.train(not args.freeze_text)
-    run, ts = [], time.time()
+    run, run_gap, ts = [], [], time.time()
     for step in range(args.steps):
         if weights:
             idx = torch.multinomial(draw_p, args.batch, replacement=True, generator=g)
@@ -371,11 +422,22 @@ def main(argv=None) -> int:
         z0 = (mean[idx] + std[idx] * torch.randn(mean[idx].shape, generator=g)) * sf
         c = cap_index[idx].clone()
         c[torch.rand(args.batch, generator=g) < args.dropout] = empty
-        t = torch.randint(0, 1000, (args.batch,), generator=g)
-        high = torch.rand(args.batch, generator=g) < args.high_noise
-        t = torch.where(high, torch.randint(500, 1000, (args.batch,), generator=g), t)
+        t = draw_timesteps(args.batch, g, args.high_noise, args.mid_noise, tuple(args.mid_range))
         noise = torch.randn(z0.shape, generator=g)
-        loss = diffusion_loss(unet, text_encoder, z0, ids[c], t, noise, ac, cap=args.snr_cap)
+        per = diffusion_loss(unet, text_encoder, z0, ids[c], t, noise, ac, reduce=False, cap=args.snr_cap,
+                             floor=args.snr_floor)
+        loss = per.mean()
+        sel = contrast_kind[c] & (t >= args.mid_range[0]) & (t < args.mid_range[1])
+        if args.contrast > 0 and bool(sel.any()):
+            # paired caption contrast: the same noisy video with the opposite caption must be predicted worse by
+            # a relative margin; the caption-independent error cancels in the difference, which the plain loss
+            # buries (a rotation's sign changes the mid-noise eps loss by well under 1%)
+            right = per[sel] / snr_weight(ac[t[sel]], args.snr_cap, args.snr_floor)
+            wrong = diffusion_loss(unet, text_encoder, z0[sel], ids[opposite_of[c[sel]]], t[sel], noise[sel], ac,
+                                   reduce=False, cap=1.0, floor=1.0)
+            gap = (wrong - right) / right.detach()
+            loss = loss + args.contrast * torch.relu(args.contrast_margin - gap).sum() / args.batch
+            run_gap.append(float(gap.detach().mean()))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -388,14 +450,16 @@ def main(argv=None) -> int:
         history["loss"].append(run[-1])
         done = step + 1
         if done % 50 == 0 or done == args.steps:
+            contrast = f" contrast gap {100 * sum(run_gap) / len(run_gap):+.2f}%" if run_gap else ""
             log(f"step {done}/{args.steps} loss {sum(run) / len(run):.4f} lr {sched.get_last_lr()[0]:.2e} "
-                f"{(time.time() - ts) / len(run):.2f} s/step")
-            run, ts = [], time.time()
+                f"{(time.time() - ts) / len(run):.2f} s/step{contrast}")
+            run, run_gap, ts = [], [], time.time()
         if done % args.eval_every == 0 or done == args.steps:
             e = evaluate(ema_unet.model, ema_text.model)
             history["eval"].append({"step": done, **e})
             log(f"eval step {done} (EMA): right {e['right']:.4f} opposite {e['opposite']:.4f} empty {e['empty']:.4f}"
                 f" (rotations: right {e['rotation_right']:.4f} opposite {e['rotation_opposite']:.4f})")
+            log(f"  opposite-vs-right caption gap (eps loss): {gaps(e)}")
         if (args.save_every and done % args.save_every == 0) or done == args.steps:
             info.update(steps_done=done, minutes=round((time.time() - t0) / 60, 1))
             export(out, ema_unet.model, vae, ema_text.model, tok_dir,
