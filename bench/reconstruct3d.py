@@ -15,6 +15,9 @@ scene and camera, for the stage-1 points and the final strokes (16 samples per s
 - img vel x (fixed cameras): the image-plane velocity ratio, what a single view can observe;
 - cpu s: CPU seconds of both stages (process time, threads pinned to --threads, default 1: on a
   shared machine wall time measures the neighbours, CPU time the method).
+- targets: which of issue 11's targets (testing.reconstruct3d_cases.TARGETS) the strokes miss.
+The cases themselves are testing.reconstruct3d_cases.run_case, which tests/test_reconstruct3d_targets.py
+also runs (its full matrix with SKETCHMOTION_RECONSTRUCT3D_MATRIX=1).
 Targets (issue 11): moving camera chamfer <= 1.5 %, vel <= 0.4x, track <= 0.5x; fixed with depth
 <= 3 % and <= 0.6x; fixed without depth img vel <= 0.5x; <= 120 s per scene at 96 px, 24 frames.
 """
@@ -24,30 +27,18 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
-import time
-from dataclasses import replace
 
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
-from sketchmotion.core.metrics import motion_report  # noqa: E402
-from sketchmotion.core.pipelines.reconstruct3d import (documented_config, reconstruct3d,  # noqa: E402
-                                                       stroke_samples)
-from sketchmotion.core.posed_video import load_dnerf  # noqa: E402
-from sketchmotion.core.scenes3d import BENCH_SCENES, get_scene, load_ground_truth, render_depth, render_dnerf_folder  # noqa: E402,E501
+from sketchmotion.core.pipelines.reconstruct3d import documented_config  # noqa: E402
+from sketchmotion.core.scenes3d import BENCH_SCENES  # noqa: E402
+from sketchmotion.testing.reconstruct3d_cases import misses, run_case  # noqa: E402
 
 
-def run_case(scene: str, camera: str, seed: int, args) -> dict:
-    mode = "fixed" if camera.startswith("fixed") else "moving"
-    with tempfile.TemporaryDirectory() as tmp:
-        render_dnerf_folder(scene, tmp, num_frames=args.frames, size=args.scene_size, camera_mode=mode, seed=seed)
-        video = load_dnerf(tmp, size=args.size)
-        gt = load_ground_truth(tmp)
-    if camera == "fixed+depth":
-        video = replace(video, depth=render_depth(get_scene(scene, up=gt["scene"]["up"]), video.times, video.cameras),
-                        depth_mode="metric")
+def case_config(seed: int, args):
+    """README's settings (core.pipelines.reconstruct3d.documented_config) with the command line's changes."""
     cfg = documented_config(seed=seed, device=args.device, size=args.size)
     if args.points:
         cfg.motion.num_points = args.points
@@ -59,15 +50,7 @@ def run_case(scene: str, camera: str, seed: int, args) -> dict:
         cfg.strokes.iterations = args.iters2
     if args.loss:
         cfg.motion.frame_loss.name = cfg.strokes.frame_loss.name = args.loss
-    t0 = time.process_time()
-    anim, motion = reconstruct3d(video, cfg)
-    seconds = time.process_time() - t0
-    T = anim.num_frames
-    cams = video.cameras if mode == "fixed" else None
-    pts = motion_report(motion.trajectories, gt["samples"], cams)
-    strokes = stroke_samples(anim.frames.reshape(T, -1, 4, 3))
-    st = motion_report(strokes, gt["samples"], cams)
-    return {"points": pts, "strokes": st, "seconds": seconds}
+    return cfg
 
 
 def main():
@@ -90,7 +73,7 @@ def main():
     print(f"device {args.device}, torch {torch.__version__}, threads {torch.get_num_threads()}, "
           f"{args.frames} frames at {args.size}px")
     head = (f"{'scene':13s} {'camera':12s} {'seed':>5s} | {'pts cd%':>7s} {'vel x':>6s} {'trk x':>6s} | "
-            f"{'str cd%':>7s} {'vel x':>6s} {'trk x':>6s} {'img v x':>7s} | {'cpu s':>5s}")
+            f"{'str cd%':>7s} {'vel x':>6s} {'trk x':>6s} {'img v x':>7s} | {'cpu s':>5s} | targets (strokes)")
     print(head)
     print("-" * len(head))
     seeds = [int(s) for s in args.seeds.split(",")]
@@ -98,7 +81,8 @@ def main():
         for scene in args.scenes.split(","):
             rows = []
             for seed in seeds:
-                rows.append(run_case(scene, camera, seed, args))
+                rows.append(run_case(scene, camera, seed, case_config(seed, args), size=args.size, frames=args.frames,
+                                     scene_size=args.scene_size))
                 print_row(scene, camera, seed, rows[-1])
             if len(rows) > 1:  # mean and worst over the seeds
                 for name, pick in (("mean", lambda v: sum(v) / len(v)), ("worst", max)):
@@ -114,7 +98,7 @@ def print_row(scene: str, camera: str, seed, r: dict):
     img = f"{s['image_velocity_ratio']:7.2f}" if "image_velocity_ratio" in s else f"{'':7s}"
     print(f"{scene:13s} {camera:12s} {seed!s:>5s} | {p['chamfer_pct']:7.2f} {p['velocity_ratio']:6.2f} "
           f"{p['tracking_ratio']:6.2f} | {s['chamfer_pct']:7.2f} {s['velocity_ratio']:6.2f} "
-          f"{s['tracking_ratio']:6.2f} {img} | {r['seconds']:5.0f}", flush=True)
+          f"{s['tracking_ratio']:6.2f} {img} | {r['seconds']:5.0f} | {', '.join(misses(camera, s)) or 'met'}", flush=True)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ import torch
 
 from .camera import Cameras, fixed, look_at, orbit_eyes, parse_up, up_rotation
 from .errors import SketchError
+from .motion.strokes3d import bernstein3
 from .sketch import Sketch, SketchAnimation, sketch_from_paths
 
 KAPPA = 0.5522847498  # cubic Bezier quarter-circle handle length
@@ -64,8 +65,7 @@ def bezier_points(points: torch.Tensor, segment_index: torch.Tensor, params: tor
                   segment_of: torch.Tensor) -> torch.Tensor:
     """Evaluate cubic segments: points [..., N, D]; sample k uses segment segment_of[k] at params[k]."""
     P = points[..., segment_index[segment_of], :]  # [..., M, 4, D]
-    s = params[:, None]
-    w = torch.cat([(1 - s) ** 3, 3 * (1 - s) ** 2 * s, 3 * (1 - s) * s**2, s**3], -1)  # [M, 4]
+    w = bernstein3(params)  # [M, 4]
     return (P * w[..., None]).sum(-2)
 
 

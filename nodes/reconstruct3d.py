@@ -9,6 +9,11 @@ from comfy_api.latest import io
 from ._types import CATEGORY_3D, Cameras, PosedVideo, SketchAnimation
 
 FRAME_LOSS_CHOICES = ["auto", "lpips", "vgg", "l2_blur", "l2", "l1"]
+STROKE_MOTION_CHOICES = ["warp", "heads"]  # core.pipelines.reconstruct3d.STROKE_MOTIONS (a test keeps both equal)
+STROKE_MOTION_TOOLTIP = ("How the strokes move. warp: by the stage-1 deformation field itself (one 3D motion seen "
+                         "from every view; only the canonical strokes are fitted, to every frame through it). heads: "
+                         "the paper's per-stroke rotation / translation / offset networks, distilled from the field "
+                         "and then fitted frame by frame (freer, but a single view can pull a stroke alone).")
 ClipVision = io.Custom("CLIP_VISION")  # the output type of ComfyUI's Load CLIP Vision
 DEPTH_TOOLTIP = ("Depth maps (IMAGE, one per frame; bright = near, e.g. from a depth-estimation node): they seed the "
                  "points at their depth and constrain stage 1. A fixed camera sees no parallax: without depth the "
@@ -179,6 +184,8 @@ class Reconstruct3DSketch(io.ComfyNode):
                 io.Boolean.Input("allow_download", default=False, optional=True,
                                  tooltip="Let torchvision download the LPIPS trunk weights (VGG16, ~530 MB) into "
                                  "torch's cache when they are not on disk."),
+                io.Combo.Input("stroke_motion", options=STROKE_MOTION_CHOICES, default="warp", optional=True,
+                               tooltip=STROKE_MOTION_TOOLTIP),
                 io.Int.Input("seed", default=0, min=0, max=2**31 - 1,
                              tooltip="Seeds the initial points, strokes and sampling: same seed, same result."),
             ],
@@ -190,7 +197,8 @@ class Reconstruct3DSketch(io.ComfyNode):
     @classmethod
     def execute(cls, strokes: int, iterations_stage1: int, iterations_stage2: int, points: int, render_size: int,
                 frame_loss: str, seed: int, posed_video=None, frames=None, cameras=None, depth=None,
-                clip_weight: float = 0.0, clip_vision=None, allow_download: bool = False) -> io.NodeOutput:
+                clip_weight: float = 0.0, clip_vision=None, allow_download: bool = False,
+                stroke_motion: str = "warp") -> io.NodeOutput:
         import torch
 
         from ..core.errors import SketchError
@@ -213,7 +221,7 @@ class Reconstruct3DSketch(io.ComfyNode):
             MotionGuidanceConfig(iterations=iterations_stage1, num_points=points, frame_loss=loss, seed=seed,
                                  render_size=render_size),
             StrokeConfig(num_strokes=strokes, iterations=iterations_stage2, frame_loss=loss, seed=seed,
-                         render_size=render_size, clip_weight=clip_weight, clip_model=clip,
+                         render_size=render_size, clip_weight=clip_weight, clip_model=clip, motion=stroke_motion,
                          clip_search_dirs=tuple(model_dirs("open_clip"))))
         with torch.inference_mode(False), torch.enable_grad():
             video = _fresh(posed_video)

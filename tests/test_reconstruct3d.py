@@ -248,7 +248,8 @@ def test_motion_guidance_recovers_motion_fixed_camera(tmp_path, one_thread):
     Depth is unobservable from one viewpoint, so the points start on the frame-0
     depth map, and motion along the viewing direction is not observable either:
     even the exact image-plane motion with no depth motion scores 0.42 x the frozen
-    baseline here. Measured: 3D velocity error 0.64 x frozen (600 steps), image-plane
+    baseline here. Measured: 3D velocity error 0.58 x frozen (600 steps; 0.64 before the depth fit was robust
+    and motion in depth was left free with depth maps), image-plane
     velocity error (px per frame, what the camera sees) 0.45 x frozen; without
     depth maps the points start +-0.22 units deep about the look-at point.
     """
@@ -262,7 +263,8 @@ def test_motion_guidance_recovers_motion_fixed_camera(tmp_path, one_thread):
     p2, g2 = v.cameras.project(tr)[0], v.cameras.project(gt)[0]
     after2, frozen2 = motion_metrics(p2, g2), motion_metrics(p2[:1].expand_as(p2), g2)
     print("after", after, "frozen", frozen, "2D", after2, frozen2)
-    assert r.settings["parallax"] is False and r.settings["weights_used"][1:] == [0.1, 0.01, 0.1]
+    # with depth maps, motion in depth is observable: nothing discourages it (without them w_depth_motion = 0.1)
+    assert r.settings["parallax"] is False and r.settings["weights_used"][1:] == [0.1, 0.01, 0.0]
     assert after["chamfer"] < 0.06  # depth-map start ~0.04; a volume start would be ~0.36
     assert after2["velocity_error"] < 0.6 * frozen2["velocity_error"]
     assert after["velocity_error"] < 0.75 * frozen["velocity_error"]
@@ -287,9 +289,9 @@ def test_walker_motion_is_recovered_in_3d(tmp_path, one_thread, seed):
     """The figure whose limbs swing in depth, moving camera, end to end at README's settings (96 px, 800 + 300 steps).
 
     Stage 2 moves its strokes by the stage-1 field (StrokeConfig.motion "warp"), so the strokes keep the stage-1
-    motion. Measured (bench/reconstruct3d.py, seeds 0 / 1): strokes Chamfer 0.60 / 0.66 % of the diagonal, velocity
-    error 0.33 / 0.34x and tracking error 0.26 / 0.23x those of the same strokes held still (stage-1 points 0.56 /
-    0.78 %, 0.38 / 0.43x, 0.30 / 0.36x). With 400 stage-1 steps and per-stroke motion heads the strokes had
+    motion. Measured (bench/reconstruct3d.py, seeds 0 / 1, output smoothed in time): strokes Chamfer 0.65 / 0.71 % of
+    the diagonal, velocity error 0.35 / 0.36x and tracking error 0.28 / 0.25x those of the same strokes held still
+    (stage-1 points 0.56 / 0.78 %, 0.38 / 0.43x, 0.30 / 0.36x). With 400 stage-1 steps and per-stroke motion heads the strokes had
     0.99-1.17 %, 0.51-0.56x, 0.30-0.39x. The issue's targets: 1.5 %, 0.4x, 0.5x.
     """
     from sketchmotion.core.metrics import motion_report

@@ -55,7 +55,10 @@ def test_synthetic_scene_to_reconstructed_sketch(comfy):
     # the same from IMAGE frames + a CAMERAS socket
     quick = {**args, "iterations_stage1": 3, "iterations_stage2": 2}
     anim2, _ = run(node(comfy, "SketchMotionReconstruct3DSketch"), frames=frames, cameras=cams, **quick).result
-    assert anim2.frames.shape == anim.frames.shape
+    assert anim2.frames.shape == anim.frames.shape and anim2.settings["stage2.motion"] == "warp"
+    heads, _ = run(node(comfy, "SketchMotionReconstruct3DSketch"), frames=frames, cameras=cams, stroke_motion="heads",
+                   **quick).result
+    assert heads.settings["stage2.motion"] == "heads" and heads.frames.shape == anim.frames.shape
     with pytest.raises(SketchError, match="posed_video, or frames"):
         run(node(comfy, "SketchMotionReconstruct3DSketch"), frames=frames, **quick)
     # depth maps (an IMAGE batch, bright = near, any size) and the CLIP term through a CLIP_VISION-like model
@@ -77,3 +80,10 @@ def test_synthetic_scene_to_reconstructed_sketch(comfy):
                    clip_weight=0.5, clip_vision=clip_vision, **quick).result
     assert anim3.frames.shape == anim.frames.shape and "CLIP_VISION" in str(anim3.settings.get("stage2.clip_model"))
     assert anim3.settings["stage2.clip_weight"] == 0.5
+
+
+def test_stroke_motion_choices_match_the_pipeline():
+    from sketchmotion.core.pipelines.reconstruct3d import STROKE_MOTIONS
+    from sketchmotion.nodes.reconstruct3d import STROKE_MOTION_CHOICES
+
+    assert tuple(STROKE_MOTION_CHOICES) == STROKE_MOTIONS

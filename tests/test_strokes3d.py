@@ -11,8 +11,8 @@ from sketchmotion.core.guidance.perceptual import barron_rho
 from sketchmotion.core.metrics import chamfer_distance, motion_report
 from sketchmotion.core.motion.point_field import DeformationField
 from sketchmotion.core.motion.strokes3d import (StrokeMotion, WarpedStrokes, _kabsch, _matrix_to_axis_angle, axis_angle_to_matrix,
-                                                farthest_point_sampling, fit_cubic, seed_strokes, static_correction,
-                                                stroke_neighbourhoods, trace_strokes)
+                                                farthest_point_sampling, fit_cubic, seed_strokes, smooth_in_time,
+                                                static_correction, stroke_neighbourhoods, trace_strokes)
 from sketchmotion.core.pipelines.reconstruct3d import (MotionGuidanceConfig, StrokeConfig, _render_strokes,
                                                        fit_strokes, motion_guidance, stroke_samples)
 from sketchmotion.core.posed_video import load_dnerf
@@ -82,6 +82,22 @@ def test_rotations_kabsch_and_static_correction():
     assert float(static_correction(double, k, tau).norm()) > 0.999 * 2 * tau
     assert float(barron_rho(torch.tensor(0.0))) == 0.0
     assert float(barron_rho(torch.tensor(0.1))) == pytest.approx(math.sqrt(2) - 1, abs=1e-6)
+
+
+def test_smooth_in_time_removes_zigzag_keeps_slow_motion_and_the_anchor():
+    T = 24
+    t = torch.arange(T, dtype=torch.float32)
+    slow = torch.sin(2 * math.pi * t / T)[:, None, None] * torch.tensor([1.0, 0.0, 0.0])  # one cycle per 24 frames
+    zigzag = ((-1.0) ** t)[:, None, None] * torch.tensor([0.0, 1.0, 0.0])  # what views disagree on, frame to frame
+    line = (0.05 * t)[:, None, None] * torch.tensor([0.0, 0.0, 1.0])  # constant velocity: untouched
+    y = smooth_in_time(slow + zigzag + line, 3.0)
+    assert float((y[..., 0] - slow[..., 0])[4:-4].abs().max()) < 0.02  # ~98.6 % of one cycle away from the ends
+    assert float(y[8:-8, :, 1].abs().max()) < 1.0 / (1 + 16 * 3.0) + 0.005  # a 1-frame zigzag keeps ~2 % (more at the ends)
+    assert torch.allclose(y[..., 2], line[..., 2], atol=1e-4)
+    anchored = smooth_in_time(slow + zigzag, 3.0, anchor=5)
+    assert torch.allclose(anchored[5], (slow + zigzag)[5])  # the canonical frame stays canonical
+    assert torch.allclose(anchored[1:] - anchored[:-1], (y - line)[1:] - (y - line)[:-1], atol=1e-5)  # same velocities
+    assert torch.equal(smooth_in_time(zigzag, 0.0), zigzag)
 
 
 def test_static_correction_holds_still_periods_still():

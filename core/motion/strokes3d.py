@@ -43,6 +43,17 @@ from .point_field import positional_encoding
 BEZIER_SPAN = torch.tensor([-0.5, -1.0 / 6.0, 1.0 / 6.0, 0.5])  # a straight cubic with evenly spaced control points
 
 
+def bernstein3(s: torch.Tensor) -> torch.Tensor:
+    """[..., 4] cubic Bernstein weights at curve parameters s [...] (the one place the cubic basis is written)."""
+    s = s[..., None]
+    return torch.cat([(1 - s) ** 3, 3 * (1 - s) ** 2 * s, 3 * (1 - s) * s**2, s**3], -1)
+
+
+def bezier_basis(samples: int, device=None, dtype=None) -> torch.Tensor:
+    """[S, 4] cubic Bernstein weights at `samples` evenly spaced parameters in [0, 1]."""
+    return bernstein3(torch.linspace(0, 1, samples, device=device, dtype=dtype))
+
+
 def farthest_point_sampling(points: torch.Tensor, n: int, start: int = 0) -> torch.Tensor:
     """Indices [n] of n points of [M, D] picked farthest-first (deterministic from `start`)."""
     M = points.shape[0]
@@ -121,7 +132,7 @@ def fit_cubic(chain: torch.Tensor) -> torch.Tensor:
         if err < best_err:
             best, best_err = ctrl, err
         if it < 7:
-            w = torch.stack([(1 - dense) ** 3, 3 * (1 - dense) ** 2 * dense, 3 * (1 - dense) * dense**2, dense**3], -1)
+            w = bernstein3(dense)
             u = dense[torch.cdist(chain, w @ ctrl).argmin(1)]
             u[0], u[-1] = 0.0, 1.0
     return best
@@ -209,8 +220,7 @@ def trace_strokes(points: torch.Tensor, n: int, max_length: float, neighbours: i
     seed = int(torch.where(dense, (points - points.mean(0)).norm(dim=-1), -1.0).argmax())
     nearest = torch.full((M,), float("inf"))
     count = torch.zeros(M)
-    s = torch.linspace(0, 1, 32)[:, None]
-    w = torch.cat([(1 - s) ** 3, 3 * (1 - s) ** 2 * s, 3 * (1 - s) * s**2, s**3], -1)  # [32, 4]
+    w = bezier_basis(32)  # [32, 4]
     strokes = []
     for _ in range(n):
         chain = trace_chain(points, seed, radius, max_length, min_cos)
@@ -235,8 +245,7 @@ def stroke_neighbourhoods(points: torch.Tensor, strokes: torch.Tensor, neighbour
     M = points.shape[0]
     k = min(neighbours, M - 1)
     radius = _spacing(points, neighbours)[0]
-    s = torch.linspace(0, 1, 32)[:, None]
-    w = torch.cat([(1 - s) ** 3, 3 * (1 - s) ** 2 * s, 3 * (1 - s) * s**2, s**3], -1)
+    w = bezier_basis(32)
     out = []
     for stroke in strokes.float():
         d = torch.cdist(points, w @ stroke).min(1).values
@@ -400,10 +409,20 @@ def _matrix_to_axis_angle(R: torch.Tensor) -> torch.Tensor:
     return w * factor[..., None]
 
 
-def bezier_basis(samples: int, device=None) -> torch.Tensor:
-    """[S, 4] cubic Bernstein weights at `samples` evenly spaced parameters in [0, 1]."""
-    s = torch.linspace(0, 1, samples, device=device)[:, None]
-    return torch.cat([(1 - s) ** 3, 3 * (1 - s) ** 2 * s, 3 * (1 - s) * s**2, s**3], -1)
+def smooth_in_time(x: torch.Tensor, strength: float, anchor: int | None = None) -> torch.Tensor:
+    """Trajectories x [T, ...] smoothed over their frames: argmin_y |y - x|^2 + strength |D2 y|^2 (D2 the second
+    difference; a Whittaker smoother: a 1-frame zigzag keeps 1 / (1 + 16 strength) of itself, one cycle over
+    24 frames 98.6 % at strength 3); with `anchor`, shifted so that frame `anchor` is unchanged (velocities are not).
+    """
+    T = x.shape[0]
+    if strength <= 0 or T < 3:
+        return x
+    d2 = torch.zeros(T - 2, T, dtype=torch.float64)
+    i = torch.arange(T - 2)
+    d2[i, i], d2[i, i + 1], d2[i, i + 2] = 1.0, -2.0, 1.0
+    m = torch.linalg.inv(torch.eye(T, dtype=torch.float64) + strength * d2.T @ d2).to(x)
+    y = torch.einsum("ts,s...->t...", m, x)
+    return y if anchor is None else y + (x[anchor] - y[anchor])
 
 
 class WarpedStrokes(CanonicalStrokes):

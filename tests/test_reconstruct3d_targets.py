@@ -1,0 +1,87 @@
+"""Issue 11's motion targets for reconstruct3d, measured against the synthetic scenes' ground truth.
+
+CI (slow, ~75 CPU s in all): one scene per camera kind at reduced settings (64 px, fewer points, strokes and steps),
+seeds 0 and 1, against bounds that hold with margin over those seeds (measured values in REDUCED).
+The complete scene x camera x seed matrix at README's settings (documented_config: 96 px, 800 + 300
+steps; ~45 CPU s a case, ~20 CPU-minutes in all) asserts the issue's targets themselves
+(testing.reconstruct3d_cases.TARGETS) and runs with SKETCHMOTION_RECONSTRUCT3D_MATRIX=1; bench/reconstruct3d.py
+prints the same numbers as a table.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from sketchmotion.core.scenes3d import BENCH_SCENES
+from sketchmotion.testing.reconstruct3d_cases import CAMERAS, TARGETS, misses, run_case
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
+
+matrix = pytest.mark.skipif(not os.environ.get("SKETCHMOTION_RECONSTRUCT3D_MATRIX"),
+                            reason="set SKETCHMOTION_RECONSTRUCT3D_MATRIX=1 for the full reconstruct3d target matrix")
+
+# camera kind -> (scene, bounds on the strokes' report at the reduced settings). Measured (seeds 0 / 1, one thread):
+# walker moving 1.30 / 0.91 %, velocity 0.43 / 0.44x, tracking 0.43 / 0.33x; walker fixed + depth 1.48 / 1.38 %,
+# 0.36 / 0.32x; walker fixed, image-plane velocity 0.30 / 0.32x; 10.5-12.7 CPU s a case. (The rotating box with
+# depth needs README's settings: 4.5-4.7 % and 0.71-0.86x here, 1.6-1.7 % and 0.32-0.34x there.)
+REDUCED = {
+    "moving": ("walker", {"chamfer_pct": 2.0, "velocity_ratio": 0.6, "tracking_ratio": 0.6}),
+    "fixed+depth": ("walker", {"chamfer_pct": 2.5, "velocity_ratio": 0.5}),
+    "fixed": ("walker", {"image_velocity_ratio": 0.45}),
+}
+# Scene x camera pairs that miss a target at README's settings, with the matrix's measurements (issue 11 is open
+# for them): xfail, not strict, so that the matrix reports them and notices when one starts to pass.
+KNOWN_MISSES = {
+    ("stick_figure", "moving"): "velocity 0.38 / 0.39 / 0.41x (seeds 0 / 1 / 2): the arm's motion comes out ~0.72 of "
+                                "its size and the body's sub-pixel sway about half right",
+    ("bird", "fixed+depth"): "seeds 0 / 1: Chamfer 3.78 / 2.62 %, velocity 0.75 / 0.66x (plain depth fit 0.01: 2.13 %, 0.39x, "
+                             "but then the rotating box has 3.63 %, 0.80x)",
+    ("rotating_box", "fixed"): "image-plane velocity 0.81 / 0.78x (seeds 0 / 1): a still cloud matches a turning wireframe's "
+                               "frames from one view about as well",
+    ("bird", "fixed"): "image-plane velocity 0.51 / 0.22x (seeds 0 / 1)",
+    ("stick_figure", "fixed"): "image-plane velocity 0.45 / 0.56x (seeds 0 / 1)",
+}
+
+
+def reduced_config(seed: int):
+    from sketchmotion.core.pipelines.reconstruct3d import documented_config
+
+    cfg = documented_config(seed=seed, device="cpu", size=64)
+    cfg.motion.num_points, cfg.motion.iterations = 1000, 400
+    cfg.strokes.num_strokes, cfg.strokes.iterations = 16, 100
+    return cfg
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("camera", list(REDUCED))
+def test_motion_targets_at_reduced_settings(camera, seed):
+    scene, bounds = REDUCED[camera]
+    r = run_case(scene, camera, seed, reduced_config(seed), size=64)
+    s = r["strokes"]
+    print(camera, scene, seed, {k: round(v, 3) for k, v in s.items()}, f"{r['seconds']:.0f} CPU s")
+    bad = [f"{k} {s[k]:.3f} > {v}" for k, v in bounds.items() if s[k] > v]
+    assert not bad, f"{scene} {camera} seed {seed}: {bad}"
+
+
+def _matrix_cases():
+    for scene in BENCH_SCENES:
+        for camera in CAMERAS:
+            for seed in (0, 1, 2):
+                why = KNOWN_MISSES.get((scene, camera))
+                marks = [pytest.mark.xfail(reason=f"issue 11: {why}", strict=False)] if why else []
+                yield pytest.param(scene, camera, seed, marks=marks, id=f"{scene}-{camera}-{seed}")
+
+
+@matrix
+@pytest.mark.slow
+@pytest.mark.parametrize("scene, camera, seed", list(_matrix_cases()))
+def test_motion_targets_full_matrix(scene, camera, seed):
+    r = run_case(scene, camera, seed)
+    s = r["strokes"]
+    print(scene, camera, seed, {k: round(v, 3) for k, v in s.items() if k != "diagonal"}, f"{r['seconds']:.0f} CPU s")
+    assert r["seconds"] < 120
+    assert not misses(camera, s), f"{scene} {camera} seed {seed}: {misses(camera, s)} (targets {TARGETS[camera]})"
