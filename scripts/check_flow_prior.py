@@ -1,7 +1,7 @@
 """What the learned flow prior knows: sample it for each caption with ComfyUI's own sampler and measure.
 
     COMFYUI_PATH=/path/to/ComfyUI python scripts/check_flow_prior.py [--folder assets/motion_prior/wan_tiny]
-        [--num 12] [--steps 20] [--cfg 5] [--seeds 0 1] [--png samples.png]
+        [--num 12] [--steps 20] [--cfg 5] [--seeds 0 1] [--negative empty|opposite] [--png samples.png]
 
 Loads the prior with comfy.sd.load_diffusion_model_state_dict and comfy.sd.VAE (as Load Diffusion Model
 and Load VAE do), samples `--num` videos per caption and seed (KSampler euler / simple, empty-prompt
@@ -39,6 +39,9 @@ def main(argv=None) -> int:
     ap.add_argument("--cfg", type=float, default=5.0)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
     ap.add_argument("--captions", nargs="+", default=list(CAPTIONS))
+    ap.add_argument("--negative", choices=("empty", "opposite"), default="empty",
+                    help="negative prompt: \"\" (as users run it) or the opposite caption (a diagnostic: guidance "
+                    "then amplifies only what tells the two directions apart)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--png", default=None, help="write the first seed's samples as one image (rows = videos)")
     args = ap.parse_args(argv)
@@ -54,11 +57,13 @@ def main(argv=None) -> int:
     files = flow.bundled_flow_prior_files(args.folder)
     model = comfy.sd.load_diffusion_model_state_dict(comfy.utils.load_torch_file(str(files["model"])))
     vae = comfy.sd.VAE(sd=comfy.utils.load_torch_file(str(files["vae"])))
+    opposite = package_module("core.synthetic_motion").OPPOSITE
+    negatives = [opposite[c] if args.negative == "opposite" else "" for c in args.captions]
     for seed in args.seeds:
         t0 = time.time()
         with torch.inference_mode():
             videos = comfy_models.sample_flow_prior(model, vae, args.captions, num=args.num, steps=args.steps, cfg=args.cfg,
-                                                    seed=seed, folder=args.folder)
+                                                    seed=seed, folder=args.folder, negatives=negatives)
         print(f"seed {seed}: {len(videos)} videos in {time.time() - t0:.1f} s")
         for i, c in enumerate(args.captions):
             ms = [lp.video_motion(v) for v in videos[i * args.num:(i + 1) * args.num]]

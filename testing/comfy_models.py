@@ -71,20 +71,21 @@ def taesd_state_dict(seed: int = 2, latent_channels: int = 16) -> dict:
 
 @torch.no_grad()
 def sample_flow_prior(model, vae, prompts, num: int = 4, *, steps: int = 20, cfg: float = 5.0, seed: int = 0,
-                      num_frames: int = 8, size: int = 64, folder: str | Path | None = None) -> torch.Tensor:
+                      num_frames: int = 8, size: int = 64, folder: str | Path | None = None,
+                      negatives=None) -> torch.Tensor:
     """Sample videos from the loaded flow prior (a ComfyUI ModelPatcher and comfy.sd.VAE) with ComfyUI's
-    own KSampler (euler, simple schedule, empty-prompt negative), `num` per prompt
-    -> frames [len(prompts) * num, T, H, W, 3] in 0..1 (prompt-major). Needs ComfyUI importable."""
+    own KSampler (euler, simple schedule; negative prompt "" unless `negatives` gives one per prompt),
+    `num` per prompt -> frames [len(prompts) * num, T, H, W, 3] in 0..1 (prompt-major). Needs ComfyUI."""
     import comfy.sample
 
     from ..core.guidance.learned_flow_prior import flow_conditioning
 
     prompts = [prompts] if isinstance(prompts, str) else list(prompts)
-    neg = flow_conditioning("", folder)
+    negatives = [""] * len(prompts) if negatives is None else list(negatives)
     channels = model.model.latent_format.latent_channels
     out = []
     for i, p in enumerate(prompts):
-        pos = flow_conditioning(p, folder)
+        pos, neg = flow_conditioning(p, folder), flow_conditioning(negatives[i], folder)
         g = torch.Generator().manual_seed(int(seed) * 1000 + i)
         noise = torch.randn(num, channels, num_frames, size // 8, size // 8, generator=g)
         lat = comfy.sample.sample(model, noise, steps, cfg, "euler", "simple", pos, neg, torch.zeros_like(noise),

@@ -57,7 +57,9 @@ def test_bundled_files_are_there_and_small():
     files = flow.bundled_flow_prior_files()
     assert files["model"].parent == flow.bundled_flow_prior_path()
     sizes = {k: p.stat().st_size for k, p in files.items() if p.is_file()}
-    assert 1e6 < sizes["model"] < 4e6 and 4e6 < sizes["vae"] < 6e6  # fp16 (the TAESD's size is fixed by ComfyUI)
+    # fp16: Wan at dim 256 is ~6.5 MB (a third is the 4096-wide text input, zero past CLIP's 32 columns);
+    # the TAESD's size is fixed by ComfyUI
+    assert 1e6 < sizes["model"] < 8e6 and 4e6 < sizes["vae"] < 6e6
     assert (flow.bundled_flow_prior_path() / "README.md").is_file()
 
 

@@ -84,8 +84,9 @@ def animate(comfy, loaded, prompt: str, seed: int = 0):  # noqa: F811
     return m
 
 
-def test_the_prompt_moves_an_unseen_sketch_that_way(comfy, loaded):  # noqa: F811
-    m = animate(comfy, loaded, "moving right")
+@pytest.mark.parametrize("seed", [0, 1])
+def test_the_prompt_moves_an_unseen_sketch_that_way(comfy, loaded, seed):  # noqa: F811
+    m = animate(comfy, loaded, "moving right", seed)
     assert matches("moving right", m), m
 
 

@@ -3,9 +3,9 @@
 A tiny Wan 2.1 text-to-video transformer (ComfyUI's own WanModel, rectified flow as ComfyUI's
 Wan model_sampling: shift 8) and a 16-channel TAESD image VAE, trained by
 scripts/train_flow_prior.py on the same synthetic captioned videos as the diffusers prior
-(core.synthetic_motion: 8 frames at 64x64, the eight motion captions and ""). Not bundled yet: the
-training so far does not learn the captions' direction (see the script's docstring); every function
-takes `folder` for a prior trained elsewhere. It loads with ComfyUI's own loaders:
+(core.synthetic_motion: 8 frames at 64x64; the captions "moving left/right/up/down", "growing",
+"shrinking" and ""). What it learnt is in assets/motion_prior/README.md; every function takes
+`folder` for a prior trained elsewhere. It loads with ComfyUI's own loaders:
 
     import comfy.sd, comfy.utils
     files = bundled_flow_prior_files()
@@ -15,7 +15,7 @@ takes `folder` for a prior trained elsewhere. It loads with ComfyUI's own loader
 
 Wan reads 4096-wide text embeddings (umt5-xxl); this prior's text encoder is the tiny CLIP
 model bundled beside it (hidden size 32), whose last hidden states are zero-padded to 4096
-(`text_embeddings`), so any prompt gives an embedding; only the eight captions mean anything.
+(`text_embeddings`), so any prompt gives an embedding; only the trained captions mean anything.
 
 No ComfyUI import happens here: CONDITIONING is a plain list [[tensor, {}]]. Sampling it (for checks) is
 `sketchmotion.testing.comfy_models.sample_flow_prior`, which needs ComfyUI.
