@@ -38,7 +38,7 @@ KNOWN_MISSES = {
     ("stick_figure", "moving"): "velocity 0.38 / 0.39 / 0.41x (seeds 0 / 1 / 2): the arm's motion comes out ~0.72 of "
                                 "its size and the body's sub-pixel sway about half right",
     ("bird", "fixed+depth"): "seeds 0 / 1: Chamfer 3.78 / 2.62 %, velocity 0.75 / 0.66x (plain depth fit 0.01: 2.13 %, 0.39x, "
-                             "but then the rotating box has 3.63 %, 0.80x)",
+                             "but then the rotating box has 3.63 %, 0.80x; see MotionGuidanceConfig.depth_fit_scale)",
     ("rotating_box", "fixed"): "image-plane velocity 0.81 / 0.78x (seeds 0 / 1): a still cloud matches a turning wireframe's "
                                "frames from one view about as well",
     ("bird", "fixed"): "image-plane velocity 0.51 / 0.22x (seeds 0 / 1)",

@@ -131,7 +131,8 @@ class MotionGuidanceConfig:
     depth_fit_scale: float | None = 3.0  # rho(r) = r^2 / (1 + r^2 / scale^2), scale in px (None: plain r^2): a point
     # over another stroke at another depth is not dragged to it (rotating box, velocity error: plain r^2 at weight 0.1
     # 1.40x, robust 0.34x, the earlier plain 0.01 0.80x; walker 0.32x vs 0.41x; but the bird gets 0.75x vs 0.39x with
-    # plain 0.01, and 0.71-1.03x with any weight >= 0.03 tried, robust or not)
+    # plain 0.01, and 0.71-1.03x with weight 0.03 or plain 0.1. Seed 0, scale 1.5 / 3 / 6 / 10 px: bird 0.66 / 0.75 /
+    # 0.68 / 0.49x, box - / 0.34 / 0.43 / 0.73x: no one scale served both)
     knn: int = 8
     # coarse-to-fine schedule (fractions of `iterations`)
     static_warmup: float = 0.15  # canonical points only, field frozen at the identity
