@@ -9,6 +9,12 @@ from pathlib import Path
 import torch
 
 
+def opposite_indices(captions, opposite: dict, empty: int) -> torch.Tensor:
+    """[len(captions) + 1]: the index of each caption's opposite (e.g. "moving left" -> "moving right"), the
+    empty caption (index `empty`, last) its own; the right-vs-opposite evaluations and contrast terms index it."""
+    return torch.tensor([captions.index(opposite[c]) for c in captions] + [empty])
+
+
 class EMA:
     """An exponential moving average of a model's weights (decay warmed up over the first steps)."""
 

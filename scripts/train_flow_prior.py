@@ -67,7 +67,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # scripts/_bootstrap.py, scripts/_training.py
 from _bootstrap import ROOT, package  # noqa: E402  (the package, installed or a plain clone)
-from _training import EMA, replace_folder, temporary_folder  # noqa: E402
+from _training import EMA, opposite_indices, replace_folder, temporary_folder  # noqa: E402
 
 _pkg = package()
 synthetic_motion = importlib.import_module(_pkg.__name__ + ".core.synthetic_motion")
@@ -425,7 +425,7 @@ def main(argv=None) -> int:
             loss = loss + w * err.diff(dim=2).pow(2).mean((1, 2, 3, 4))
         return loss if per_sample else loss.mean()
 
-    opposite = torch.tensor([CAPTIONS.index(OPPOSITE[c]) for c in CAPTIONS] + [empty])
+    opposite = opposite_indices(CAPTIONS, OPPOSITE, empty)
     ge = torch.Generator().manual_seed(12345)
     n_eval = min(len(videos), 96)
     ev_c = cap_index[:n_eval]
@@ -434,7 +434,7 @@ def main(argv=None) -> int:
     ev_z["2f"] = torch.stack([z_all[i, :, int(f):int(f) + 2] for i, f in enumerate(start)])  # says which way
     ev_eps = {k: torch.randn(z.shape, generator=ge) for k, z in ev_z.items()}
     ev_u = torch.rand(n_eval, generator=ge)
-    ev_opp = torch.tensor([CAPTIONS.index(OPPOSITE[CAPTIONS[int(c)]]) for c in ev_c])
+    ev_opp = opposite[ev_c]
 
     @torch.no_grad()
     def evaluate(net):

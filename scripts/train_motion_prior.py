@@ -62,7 +62,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # scripts/_bootstrap.py
 from _bootstrap import ROOT, package  # noqa: E402  (the package, installed or a plain clone)
-from _training import EMA, replace_folder, temporary_folder  # noqa: E402
+from _training import EMA, opposite_indices, replace_folder, temporary_folder  # noqa: E402
 
 _pkg = package()
 synthetic_motion = importlib.import_module(_pkg.__name__ + ".core.synthetic_motion")
@@ -360,7 +360,7 @@ def main(argv=None) -> int:
     params = list(unet.parameters()) + ([] if args.freeze_text else list(text_encoder.parameters()))
     kinds = args.contrast_kind.split(",")
     contrast_kind = torch.tensor([synthetic_motion.MOTIONS[x][0] in kinds for x in CAPTIONS] + [False])
-    opposite_of = torch.tensor([CAPTIONS.index(OPPOSITE[x]) for x in CAPTIONS] + [empty])
+    opposite_of = opposite_indices(CAPTIONS, OPPOSITE, empty)
     draw_p = torch.tensor([weights.get(c, 1.0) for c in caps], dtype=torch.float64)
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01)
     warm = max(1, min(args.warmup, args.steps // 10))
@@ -376,7 +376,7 @@ def main(argv=None) -> int:
     ev_t = torch.randint(100, 900, (n_eval,), generator=ge)
     ev_noise = torch.randn(ev_z.shape, generator=ge)
     ev_right = cap_index[ev]
-    ev_opp = torch.tensor([CAPTIONS.index(OPPOSITE[CAPTIONS[int(c)]]) for c in ev_right])
+    ev_opp = opposite_of[ev_right]
 
     ev_rot = torch.tensor([synthetic_motion.MOTIONS[CAPTIONS[int(c)]][0] == "rotate" for c in ev_right])
     ev_kind = [synthetic_motion.MOTIONS[CAPTIONS[int(c)]][0] for c in ev_right]
