@@ -12,7 +12,10 @@ scene and camera, for the stage-1 points and the final strokes (16 samples per s
 - chamfer %: Chamfer distance as % of the scene's bounding-box diagonal (every frame);
 - vel x / track x: velocity error and tracking error as ratios to the SAME recovered sketch held
   still at its first frame (core.metrics.motion_report): 1 = no better than not moving;
-- img vel x (fixed cameras): the image-plane velocity ratio, what a single view can observe;
+- img v x / img p x (fixed cameras): the image-plane velocity ratio, what a single view can observe, with
+  each recovered point paired with a ground-truth sample by nearest projection at frame 0 / by nearest image
+  path over every frame (core.metrics.motion_report: where parts cross in the image at frame 0 the first
+  pairing is arbitrary between them);
 - cpu s: CPU seconds of both stages (process time, threads pinned to --threads, default 1: on a
   shared machine wall time measures the neighbours, CPU time the method).
 - targets: which of issue 11's targets (testing.reconstruct3d_cases.TARGETS) the strokes miss.
@@ -73,7 +76,7 @@ def main():
     print(f"device {args.device}, torch {torch.__version__}, threads {torch.get_num_threads()}, "
           f"{args.frames} frames at {args.size}px")
     head = (f"{'scene':13s} {'camera':12s} {'seed':>5s} | {'pts cd%':>7s} {'vel x':>6s} {'trk x':>6s} | "
-            f"{'str cd%':>7s} {'vel x':>6s} {'trk x':>6s} {'img v x':>7s} | {'cpu s':>5s} | targets (strokes)")
+            f"{'str cd%':>7s} {'vel x':>6s} {'trk x':>6s} {'img v x':>7s} {'img p x':>7s} | {'cpu s':>5s} | targets (strokes)")
     print(head)
     print("-" * len(head))
     seeds = [int(s) for s in args.seeds.split(",")]
@@ -95,7 +98,8 @@ def main():
 def print_row(scene: str, camera: str, seed, r: dict):
     """One table row: stage-1 points | strokes | CPU seconds."""
     p, s = r["points"], r["strokes"]
-    img = f"{s['image_velocity_ratio']:7.2f}" if "image_velocity_ratio" in s else f"{'':7s}"
+    img = (f"{s['image_velocity_ratio']:7.2f} {s['image_velocity_ratio_paths']:7.2f}" if "image_velocity_ratio" in s
+           else f"{'':15s}")
     print(f"{scene:13s} {camera:12s} {seed!s:>5s} | {p['chamfer_pct']:7.2f} {p['velocity_ratio']:6.2f} "
           f"{p['tracking_ratio']:6.2f} | {s['chamfer_pct']:7.2f} {s['velocity_ratio']:6.2f} "
           f"{s['tracking_ratio']:6.2f} {img} | {r['seconds']:5.0f} | {', '.join(misses(camera, s)) or 'met'}", flush=True)

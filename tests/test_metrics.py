@@ -69,3 +69,19 @@ def test_motion_report_ratios_known_answers():
     assert abs(r["velocity_ratio"] - 0.5) < 1e-5 and abs(r["tracking_ratio"] - 0.5) < 1e-5
     assert abs(scene_diagonal(gt) - float((gt.reshape(-1, 3).amax(0) - gt.reshape(-1, 3).amin(0)).norm())) < 1e-6
     assert abs(tracking_error(gt + 0.01, gt) - 0.01 * 3**0.5) < 1e-5
+
+
+def test_path_correspondence_follows_the_part_a_point_tracks():
+    from sketchmotion.core.metrics import path_pairs
+
+    x = torch.linspace(0, 1, 20)
+    t = torch.arange(5, dtype=torch.float32)[:, None]
+    up = torch.stack([x.expand(5, -1), 0.1 * t.expand(-1, 20)], -1)  # part A rises
+    down = torch.stack([x.expand(5, -1) + 0.002, -0.1 * t.expand(-1, 20)], -1)  # part B, crossing A at frame 0, falls
+    gt = torch.cat([up, down], 1)
+    pred = up + torch.tensor([0.0015, 0.0])  # follows A exactly, but lies nearer B at frame 0
+    assert velocity_error(pred, gt) == pytest.approx(0.2, abs=1e-5)  # frame-0 pairs: every point scored against B
+    assert velocity_error(pred, gt, "path") == pytest.approx(0.0, abs=1e-6)
+    j = path_pairs(pred, gt)
+    assert bool((j < 20).all())
+    assert velocity_error(pred[:1].expand_as(pred), gt, pairs=j) == pytest.approx(0.1, abs=1e-6)
