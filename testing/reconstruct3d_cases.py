@@ -14,18 +14,24 @@ import time
 from dataclasses import replace
 
 CAMERAS = ("moving", "fixed+depth", "fixed")
-# Issue 11's targets for the strokes, per camera kind (upper bounds).
+# Issue 11's targets for the strokes, per camera kind (upper bounds). Fixed camera without depth: the image-plane
+# velocity ratio with points paired by nearest image path (core.metrics.motion_report); pairing by nearest
+# projection at frame 0 is arbitrary where parts cross there: the bird's level wings lie over its body at t = 0
+# (8 % of its samples within 1 px of another part's, parting by > 3 px later), and on that one video the frame-0
+# ratio swung 0.22-0.51x over optimiser seeds and weights (six runs) while the path ratio stayed 0.13-0.16x.
+# Both are reported.
 TARGETS = {
     "moving": {"chamfer_pct": 1.5, "velocity_ratio": 0.4, "tracking_ratio": 0.5},
     "fixed+depth": {"chamfer_pct": 3.0, "velocity_ratio": 0.6},
-    "fixed": {"image_velocity_ratio": 0.5},
+    "fixed": {"image_velocity_ratio_paths": 0.5},
 }
 
 
 def run_case(scene: str, camera: str, seed: int, config=None, size: int = 96, frames: int = 24,
              scene_size: int = 128) -> dict:
     """{"points": report, "strokes": report, "seconds": CPU s of reconstruct3d}; config: a Reconstruct3DConfig
-    (default: documented_config(seed, size=size)). Fixed cameras' reports include image_velocity_ratio."""
+    (default: documented_config(seed, size=size)). Fixed cameras' reports include image_velocity_ratio and
+    image_velocity_ratio_paths."""
     from ..core.metrics import motion_report
     from ..core.pipelines.reconstruct3d import documented_config, reconstruct3d, stroke_samples
     from ..core.posed_video import load_dnerf
