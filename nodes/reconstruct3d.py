@@ -18,7 +18,7 @@ ClipVision = io.Custom("CLIP_VISION")  # the output type of ComfyUI's Load CLIP 
 DEPTH_TOOLTIP = ("Depth maps (IMAGE, one per frame; bright = near, e.g. from a depth-estimation node): they seed the "
                  "points at their depth and constrain stage 1. A fixed camera sees no parallax: without depth the "
                  "shape in depth and any motion towards or away from the camera are not observable (points start in "
-                 "a thin slab at the look-at depth and motion along the view is discouraged); the motion across the "
+                 "a thin slab at the look-at depth and move as rigidly as the frames allow); the motion across the "
                  "image is recovered either way. A moving camera (orbit / posed video) observes depth by itself.")
 
 
