@@ -263,7 +263,7 @@ def test_motion_guidance_recovers_motion_fixed_camera(tmp_path, one_thread):
     p2, g2 = v.cameras.project(tr)[0], v.cameras.project(gt)[0]
     after2, frozen2 = motion_metrics(p2, g2), motion_metrics(p2[:1].expand_as(p2), g2)
     print("after", after, "frozen", frozen, "2D", after2, frozen2)
-    # with depth maps, motion in depth is observable: nothing discourages it (without them w_depth_motion = 0.1)
+    # with depth maps, motion in depth is observable: nothing discourages it (nor without them: REGULARISER_WEIGHTS)
     assert r.settings["parallax"] is False and r.settings["weights_used"][1:] == [0.1, 0.01, 0.0]
     assert after["chamfer"] < 0.06  # depth-map start ~0.04; a volume start would be ~0.36
     assert after2["velocity_error"] < 0.6 * frozen2["velocity_error"]
