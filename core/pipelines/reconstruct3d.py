@@ -33,6 +33,7 @@ the field learns smooth, near-rigid motion before fine detail.
 Start: with a moving camera the canonical points are carved (`carve_points`): volume samples kept where
 they land on the object in most of the views around the canonical time, a visual hull taken before the
 object has moved much; with depth maps they sit on them; otherwise on rays through the object's pixels.
+A fixed camera seeds them from one frame, so its canonical frame is one that hides little (`canonical_frame`).
 
 Fixed camera: without depth maps, motion along the view is unobservable, yet it is left free
 (`w_depth_motion` 0) and rigidity weighs as with a moving camera: a limb that turns partly in depth then moves
