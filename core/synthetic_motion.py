@@ -10,6 +10,10 @@ frames as its caption says, rendered with the pack's own rasteriser (core.raster
   on screen, y pointing down), as fast as makes the control points move 2.5-5 px per
   frame at their RMS radius (as the translations), within 8-18 degrees per frame; the
   drawing is larger (28-52 px) than a translated one so the turn shows at 8x8 latents;
+- with `rotation_pivot` > 0 (an experiment, off by default) a rotation turns about a pivot that
+  distance (in drawing sizes) above the drawing's centre instead, the drawing hanging straight
+  below it at mid-clip: the drawing swings like a pendulum, so a rotation caption's mean video
+  drifts (clockwise: leftwards) as a translation's does;
 - "growing" / "shrinking": the drawing's size changes by a factor 1.06-1.10 per frame
   (1.5x-1.95x over 8 frames); stroke widths stay as they are (as in an animation).
 
@@ -114,8 +118,10 @@ class MotionSample:
     params: dict
 
 
-def transform_points(unit: torch.Tensor, caption: str, num_frames: int, size: int, g: torch.Generator):
-    """Per-frame points [T, N, 2] in pixels of a `size` canvas for a unit-size drawing, and the drawn parameters."""
+def transform_points(unit: torch.Tensor, caption: str, num_frames: int, size: int, g: torch.Generator,
+                     rotation_pivot: float = 0.0):
+    """Per-frame points [T, N, 2] in pixels of a `size` canvas for a unit-size drawing, and the drawn parameters.
+    `rotation_pivot` > 0: rotations swing about a pivot that many drawing sizes above the centre (see module doc)."""
     kind, sign = MOTIONS[caption]
     px = size / 64.0
     t = torch.arange(num_frames, dtype=torch.float32)
@@ -148,6 +154,13 @@ def transform_points(unit: torch.Tensor, caption: str, num_frames: int, size: in
         rot = t * w * sign
         scale = scale * extent
         params.update(degrees_per_frame=w * sign)
+        if rotation_pivot > 0:  # swing about a pivot above the drawing, hanging straight down at mid-clip
+            rot = (t - (num_frames - 1) / 2) * w * sign
+            arm = torch.tensor([0.0, rotation_pivot * extent])  # pivot -> drawing centre at mid-clip (y down)
+            r = torch.deg2rad(rot)
+            turned = torch.stack([-r.sin() * arm[1], r.cos() * arm[1]], -1)  # R(rot) @ arm
+            shift = turned - arm  # the drawing's centre follows the arm's end
+            params.update(pivot=rotation_pivot)
     else:
         r = _uniform(g, *SCALE_RATE)
         if sign > 0:
@@ -168,12 +181,14 @@ class MotionVideos:
     """Generator of captioned videos; `sample(caption)` draws one, `batch(n)` many with balanced captions."""
 
     def __init__(self, seed: int = 0, size: int = 64, num_frames: int = 8, example_fraction: float = 0.35,
-                 width_px: tuple[float, float] = (0.7, 1.6), examples: list[Sketch] | None = None):
+                 width_px: tuple[float, float] = (0.7, 1.6), examples: list[Sketch] | None = None,
+                 rotation_pivot: float = 0.0):
         self.g = torch.Generator().manual_seed(int(seed))
         self.size, self.num_frames = int(size), int(num_frames)
         self.example_fraction = float(example_fraction)
         self.width_px = width_px
         self.examples = example_shapes() if examples is None else examples
+        self.rotation_pivot = float(rotation_pivot)
 
     def shape(self) -> Sketch:
         if self.examples and float(torch.rand((), generator=self.g)) < self.example_fraction:
@@ -185,7 +200,8 @@ class MotionVideos:
 
         shape = self.shape()
         unit = _unit(shape.points)
-        pts, params = transform_points(unit, caption, self.num_frames, self.size, self.g)
+        pts, params = transform_points(unit, caption, self.num_frames, self.size, self.g,
+                                       self.rotation_pivot)
         w = _uniform(self.g, *self.width_px) * self.size / 64.0
         sk = Sketch(points=pts[0], num_segments=shape.num_segments, closed=shape.closed,
                     stroke_width=torch.full((shape.num_paths,), w), stroke_color=torch.tensor([[0.0, 0, 0, 1]]).expand(shape.num_paths, 4),

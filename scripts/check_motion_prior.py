@@ -1,7 +1,7 @@
 """Sample a learned motion prior for every caption and count the videos that move as captioned.
 
     python scripts/check_motion_prior.py [MODEL_DIR] [--num 12] [--steps 25] [--guidance 7.5] [--seed 0]
-        [--threads 1] [--grid samples.png] [--data] [--gaps]
+        [--threads 1] [--grid samples.png] [--data] [--gaps] [--rotation-pivot 0.4]
 
 MODEL_DIR defaults to the bundled prior (core.guidance.learned_prior.bundled_motion_prior_path).
 Loads it with the user's loader (load_diffusers_prior), samples `--num` videos per caption with
@@ -57,9 +57,9 @@ def latent_turn_visible(z: torch.Tensor, degrees_per_frame: float) -> bool:
 
 
 @torch.no_grad()
-def data_report(prior, num: int, seed: int, gaps: bool) -> None:
+def data_report(prior, num: int, seed: int, gaps: bool, rotation_pivot: float = 0.0) -> None:
     """Motion counts on synthetic videos and their autoencoder round trip; optionally the caption loss gaps."""
-    data = sm.MotionVideos(seed=seed + 1000)  # not the training draw (seeds 0..)
+    data = sm.MotionVideos(seed=seed + 1000, rotation_pivot=rotation_pivot)  # not the training draw (seeds 0..)
     latents = {}
     for c in lp.CAPTIONS:
         samples = [data.sample(c) for _ in range(num)]
@@ -101,7 +101,8 @@ def data_report(prior, num: int, seed: int, gaps: bool) -> None:
             loss, pred = {}, {}
             for k, cap in (("right", c), ("opposite", lp.OPPOSITE[c])):
                 e = emb[cap].expand(len(z0), -1, -1)
-                pred[k] = prior.unet(zt, t.to(prior.device), encoder_hidden_states=e).sample.float()
+                pred[k] = prior.unet(zt, t.to(prior.device), encoder_hidden_states=e,
+                                     **dp.text_condition(prior.unet, e)).sample.float()
                 loss[k] = (pred[k] - noise).pow(2).mean((1, 2, 3, 4))
             cells.append(float(100 * (loss["opposite"] - loss["right"]).mean() / loss["right"].mean()))
             deltas.append(float(100 * (pred["right"] - pred["opposite"]).norm() / pred["right"].norm()))
@@ -125,13 +126,15 @@ def main(argv=None) -> int:
     ap.add_argument("--data", action="store_true",
                     help="instead of sampling: count motions on synthetic videos and their autoencoder round trip")
     ap.add_argument("--gaps", action="store_true", help="with --data: the caption loss gap by noise band")
+    ap.add_argument("--rotation-pivot", type=float, default=0.0,
+                    help="with --data: rotations drawn about a pivot above the drawing (train_motion_prior's option)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     path = Path(args.model) if args.model else lp.bundled_motion_prior_path("modelscope")
     prior = dp.load_diffusers_prior(path, device="cpu")
     if args.data or args.gaps:
         print(f"{path}: {args.num} synthetic videos per caption (seed {args.seed + 1000})")
-        data_report(prior, args.num, args.seed, args.gaps)
+        data_report(prior, args.num, args.seed, args.gaps, args.rotation_pivot)
         return 0
     t0 = time.time()
     vids = lp.sample_diffusers_prior(prior, lp.CAPTIONS, args.num, steps=args.steps, guidance=args.guidance,

@@ -66,6 +66,7 @@ from _training import EMA, opposite_indices, replace_folder, temporary_folder  #
 
 _pkg = package()
 synthetic_motion = importlib.import_module(_pkg.__name__ + ".core.synthetic_motion")
+text_condition = importlib.import_module(_pkg.__name__ + ".core.guidance.diffusers_prior").text_condition
 CAPTIONS, OPPOSITE = synthetic_motion.CAPTIONS, synthetic_motion.OPPOSITE
 bytes_to_unicode = importlib.import_module(_pkg.__name__ + ".testing.tiny_models").bytes_to_unicode
 
@@ -111,14 +112,27 @@ def make_vae():
     )
 
 
-def make_unet(sample_size: int = 8):
+def make_unet(sample_size: int = 8, text_film: bool = False):
+    """The prior's UNet; `text_film`: also add the pooled caption (mean of the text encoder's hidden states,
+    `pooled_text`) to the timestep embedding, which every resnet block receives (`time_cond_proj_dim`)."""
     from diffusers import UNet3DConditionModel
 
     return UNet3DConditionModel(
         sample_size=sample_size, in_channels=4, out_channels=4, block_out_channels=(32, 64),
         layers_per_block=2, norm_num_groups=8, cross_attention_dim=HIDDEN, attention_head_dim=8,
         down_block_types=("CrossAttnDownBlock3D", "DownBlock3D"), up_block_types=("UpBlock3D", "CrossAttnUpBlock3D"),
+        time_cond_proj_dim=HIDDEN if text_film else None,
     )
+
+
+def with_text_film(unet):
+    """A copy of a trained UNet whose timestep embedding also takes the pooled caption; its projection starts
+    at zero, so the copy predicts exactly what `unet` does until it trains."""
+    new = make_unet(unet.config.sample_size, text_film=True)
+    missing, unexpected = new.load_state_dict(unet.state_dict(), strict=False)
+    assert not unexpected and all("cond_proj" in k for k in missing), (missing, unexpected)
+    torch.nn.init.zeros_(new.time_embedding.cond_proj.weight)
+    return new
 
 
 def make_text_encoder(vocab_size: int, bos: int, eos: int):
@@ -236,7 +250,7 @@ def diffusion_loss(unet, text_encoder, z0, ids, t, noise, ac, reduce=True, cap: 
     ab = ac[t].view(-1, 1, 1, 1, 1)
     zt = ab.sqrt() * z0 + (1 - ab).sqrt() * noise
     emb = text_encoder(ids)[0]
-    pred = unet(zt, t, encoder_hidden_states=emb).sample
+    pred = unet(zt, t, encoder_hidden_states=emb, **text_condition(unet, emb)).sample
     per = (pred - noise).pow(2).mean((1, 2, 3, 4)) * snr_weight(ac[t], cap, floor)
     return per.mean() if reduce else per
 
@@ -292,6 +306,12 @@ def main(argv=None) -> int:
     ap.add_argument("--high-noise", type=float, default=0.0,
                     help="share of timesteps drawn from 500..999 instead of 0..999 (where only the caption tells "
                     "left from right)")
+    ap.add_argument("--rotation-pivot", type=float, default=0.0,
+                    help="experiment: rotations swing about a pivot this many drawing sizes above the drawing "
+                    "(core.synthetic_motion), so a rotation caption's mean video drifts as a translation's does")
+    ap.add_argument("--text-film", action="store_true",
+                    help="the UNet also gets the pooled caption through its timestep embedding (every resnet "
+                    "block; time_cond_proj_dim); with --init the projection starts at zero")
     args = ap.parse_args(argv)
     if args.high_noise + args.mid_noise > 1:
         ap.error("--high-noise + --mid-noise must be <= 1")
@@ -313,7 +333,7 @@ def main(argv=None) -> int:
     out = Path(args.out)
     t0 = time.time()
 
-    data = synthetic_motion.MotionVideos(seed=args.seed)
+    data = synthetic_motion.MotionVideos(seed=args.seed, rotation_pivot=args.rotation_pivot)
     videos, caps = data.batch(args.videos)
     cap_index = torch.tensor([CAPTIONS.index(c) for c in caps])
     log(f"{len(videos)} videos {tuple(videos.shape[1:])} drawn in {time.time() - t0:.1f} s "
@@ -329,7 +349,7 @@ def main(argv=None) -> int:
 
     torch.manual_seed(args.seed)
     vae = make_vae()
-    unet = make_unet()
+    unet = make_unet(text_film=args.text_film)
     text_encoder = make_text_encoder(len(vocab), vocab["<|startoftext|>"], vocab["<|endoftext|>"])
     n_params = {k: sum(p.numel() for p in m.parameters()) for k, m in
                 (("vae", vae), ("unet", unet), ("text_encoder", text_encoder))}
@@ -343,6 +363,8 @@ def main(argv=None) -> int:
         vae = AutoencoderKL.from_pretrained(init, subfolder="vae", torch_dtype=torch.float32)
         unet = UNet3DConditionModel.from_pretrained(init, subfolder="unet", torch_dtype=torch.float32)
         text_encoder = CLIPTextModel.from_pretrained(init, subfolder="text_encoder", dtype=torch.float32)
+        if args.text_film and unet.config.time_cond_proj_dim is None:
+            unet = with_text_film(unet)
         vae_hist = []
         mean, std = encode_all(vae, videos)
         sf = float(vae.config.scaling_factor)

@@ -61,6 +61,19 @@ def test_video_motion_recovers_the_synthetic_motions(seed):
             assert abs(math.log(m["scale"]) - 7 * math.log(s.params["rate"])) < 0.12, (m, s.params)
 
 
+def test_rotation_about_an_offset_pivot_swings_the_captioned_way():
+    """The --rotation-pivot experiment: a rotation about a pivot above the drawing still turns the captioned way,
+    and its centre drifts (clockwise: leftwards) so the caption's mean video carries the sign; off, nothing changes."""
+    data, plain, same = MotionVideos(seed=2, rotation_pivot=0.4), MotionVideos(seed=2), MotionVideos(seed=2, rotation_pivot=0.0)
+    for caption in ("rotating clockwise", "rotating counterclockwise"):
+        s = data.sample(caption)
+        m = video_motion(s.frames)
+        sign = MOTIONS[caption][1]
+        assert matches(caption, m) and s.params["pivot"] == 0.4, (caption, m)
+        assert -sign * m["dx"] > 6, (caption, m)  # clockwise below the pivot moves left
+        assert torch.equal(plain.sample(caption).frames, same.sample(caption).frames)
+
+
 def test_points_motion_of_a_similarity_transform():
     g = torch.Generator().manual_seed(0)
     p0 = torch.randn(30, 2, generator=g) * 10 + 32
@@ -83,9 +96,11 @@ def test_points_motion_of_a_similarity_transform():
 def test_training_script_runs_and_lowers_the_loss(tmp_path):
     mod = _script()
     out = tmp_path / "prior"
-    # with the mid-noise draw, the weight floor and the rotation contrast on, so those paths run too
+    # with the mid-noise draw, the weight floor, the rotation contrast, the swinging rotations and the pooled-caption
+    # UNet input on, so those paths run too
     assert mod.main(["--quick", "--out", str(out), "--history", str(tmp_path / "h.json"), "--seed", "3",
-                     "--mid-noise", "0.5", "--high-noise", "0.2", "--snr-floor", "1", "--contrast", "1"]) == 0
+                     "--mid-noise", "0.5", "--high-noise", "0.2", "--snr-floor", "1", "--contrast", "1",
+                     "--rotation-pivot", "0.4", "--text-film"]) == 0
     torch.set_num_threads(1)  # the script sets its own thread count
     h = json.loads((tmp_path / "h.json").read_text())
     vae = h["vae_recon"]
@@ -98,6 +113,28 @@ def test_training_script_runs_and_lowers_the_loss(tmp_path):
     prior = load_diffusers_prior(out, device="cpu")  # the user's loader reads what the script wrote
     assert prior.size_hint == (64, 64) and prior.tokenizer.model_max_length == 8
     assert prior.unet.dtype == torch.float32  # saved as fp16, loaded as the CPU's fp32
+    assert prior.unet.config.time_cond_proj_dim == mod.HIDDEN  # --text-film: the loader passes the pooled caption
+
+
+def test_text_film_copy_starts_as_the_trained_unet():
+    """--text-film on --init: the copy with a pooled-caption input predicts what the trained UNet did until it trains,
+    and the user's code passes it the pooled caption (text_condition); a ModelScope-style UNet gets nothing extra."""
+    from sketchmotion.core.guidance.diffusers_prior import text_condition
+
+    mod = _script()
+    torch.manual_seed(0)
+    unet = mod.make_unet().eval()
+    film = mod.with_text_film(unet).eval()
+    z, t = torch.randn(2, 4, 8, 8, 8), torch.tensor([100, 800])
+    emb = torch.randn(2, 8, mod.HIDDEN)
+    assert text_condition(unet, emb) == {}
+    cond = text_condition(film, emb)
+    assert torch.equal(cond["timestep_cond"], emb.mean(1))
+    with torch.no_grad():
+        before = unet(z, t, encoder_hidden_states=emb).sample
+        assert torch.allclose(film(z, t, encoder_hidden_states=emb, **cond).sample, before, atol=1e-6)
+        film.time_embedding.cond_proj.weight.normal_()
+        assert not torch.allclose(film(z, t, encoder_hidden_states=emb, **cond).sample, before, atol=1e-3)
 
 
 def test_timestep_draw_and_loss_weight():

@@ -135,6 +135,16 @@ def trained_on(path: Path, name: str, *, unet_sample_size: int, vae_factor: int)
 
 
 # ---------------------------------------------------------------------- prior
+def text_condition(unet, text_embeddings: Tensor) -> dict:
+    """Extra UNet inputs for a UNet3D that also takes the pooled caption (the mean of the text encoder's hidden
+    states) through its timestep embedding, as the pack's learned prior may (scripts/train_motion_prior.py
+    --text-film): {"timestep_cond": ...} when its `time_cond_proj_dim` is the text width, else {} (ModelScope)."""
+    dim = getattr(unet.config, "time_cond_proj_dim", None)
+    if dim is None or dim != text_embeddings.shape[-1]:
+        return {}
+    return {"timestep_cond": text_embeddings.mean(1)}
+
+
 class DiffusersVideoPrior:
     """VideoPrior over diffusers components (see the module docstring).
 
@@ -223,7 +233,8 @@ class DiffusersVideoPrior:
     def _predict_eps(self, z_t: Tensor, level) -> tuple[Tensor, Tensor]:
         emb = self._current
         t = torch.full((2,), int(level.index), device=self.device, dtype=torch.long)
-        out = self.unet(torch.cat([z_t, z_t]).to(self.dtype), t, encoder_hidden_states=emb).sample.float()
+        out = self.unet(torch.cat([z_t, z_t]).to(self.dtype), t, encoder_hidden_states=emb,
+                        **text_condition(self.unet, emb)).sample.float()
         if self.prediction_type == "v_prediction":
             out = level.alpha * out + level.sigma * torch.cat([z_t, z_t])
         uncond, cond = out.chunk(2)

@@ -185,6 +185,8 @@ def sample_diffusers_prior(prior, prompts, num: int = 4, *, steps: int = 25, gui
     -> frames [len(prompts) * num, T, H, W, 3] in 0..1 (prompt-major order). Checks what the prior learned."""
     from diffusers import DDIMScheduler
 
+    from .diffusers_prior import text_condition
+
     prompts = [prompts] if isinstance(prompts, str) else list(prompts)
     sched = DDIMScheduler(num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
                           clip_sample=False, set_alpha_to_one=False, steps_offset=1, prediction_type=prior.prediction_type)
@@ -201,7 +203,8 @@ def sample_diffusers_prior(prior, prompts, num: int = 4, *, steps: int = 25, gui
     z = torch.randn(B, prior.unet.config.in_channels, num_frames, size // f, size // f, generator=g).to(prior.device)
     for t in sched.timesteps:
         tt = torch.full((2 * B,), int(t), device=prior.device, dtype=torch.long)
-        out = prior.unet(torch.cat([z, z]).to(prior.dtype), tt, encoder_hidden_states=e).sample.float()
+        out = prior.unet(torch.cat([z, z]).to(prior.dtype), tt, encoder_hidden_states=e,
+                         **text_condition(prior.unet, e)).sample.float()
         un, co = out.chunk(2)
         z = sched.step(un + guidance * (co - un), t, z, eta=eta, generator=g).prev_sample
     lat = (z / prior.scaling_factor + prior.shift_factor).permute(0, 2, 1, 3, 4).flatten(0, 1)
