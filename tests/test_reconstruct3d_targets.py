@@ -40,8 +40,6 @@ KNOWN_MISSES = {
                         "few stage-1 points",
     ("stick_figure", "moving"): "velocity 0.37 / 0.40 / 0.42x (seeds 0 / 1 / 2): the arm's motion comes out ~0.72 of "
                                 "its size and the body's sub-pixel sway about half right",
-    ("bird", "fixed+depth"): "seeds 0 / 1: Chamfer 3.75 / 2.58 %, velocity 0.77 / 0.67x (plain depth fit 0.01: 2.13 %, 0.39x, "
-                             "but then the rotating box has 3.63 %, 0.80x; see MotionGuidanceConfig.depth_fit_scale)",
     ("rotating_box", "fixed"): "image-plane velocity by paths 0.76 / 0.80 / 0.73x (seeds 0 / 1 / 2; by frame-0 pairs "
                                "0.83 / 0.90 / 0.84x): every frame's shape is fitted (0.2-0.4 px) and the motion across "
                                "the edges nearly so (0.35-0.36x), but points slide along the straight edges (the "
