@@ -154,3 +154,69 @@ def test_the_priors_own_samples_move_the_captioned_way(seed):
     assert videos.shape == (len(SAMPLED) * num, 8, 64, 64, 3)
     right = {c: sum(matches(c, video_motion(v)) for v in videos[i * num:(i + 1) * num]) for i, c in enumerate(SAMPLED)}
     assert all(n >= num - 2 for n in right.values()), right
+
+
+# ------------------------------------------------- the hand-set build (scripts/build_flow_prior.py)
+TREE = [((30, 42), (31, 34)), ((34, 42), (33, 34)), ((24, 34), (40, 34)), ((40, 34), (32, 22)), ((32, 22), (24, 34))]
+
+
+def _drawing() -> torch.Tensor:
+    """A 64x64 frame (ones = paper) with a small tree the training data never drew (lines 3 px wide), away from
+    the borders (the hand-set prior moves content across the canvas border from a token that is not there)."""
+    frame = torch.ones(64, 64, 3)
+    ys, xs = torch.meshgrid(torch.arange(64.0) + 0.5, torch.arange(64.0) + 0.5, indexing="ij")
+    for (x0, y0), (x1, y1) in TREE:
+        d = torch.tensor([x1 - x0, y1 - y0], dtype=torch.float32)
+        t = (((xs - x0) * d[0] + (ys - y0) * d[1]) / d.pow(2).sum()).clamp(0, 1)
+        dist = ((xs - x0 - t * d[0]) ** 2 + (ys - y0 - t * d[1]) ** 2).sqrt()
+        frame[dist < 1.5] = 0.0
+    return frame
+
+
+@pytest.fixture(scope="module")
+def handset_prior(tmp_path_factory):
+    """scripts/build_flow_prior.py's output (weights written, not trained; ~10 s)."""
+    out = tmp_path_factory.mktemp("flow_handset") / "wan_tiny"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "COMFYUI_PATH": COMFYUI_PATH}
+    r = subprocess.run([sys.executable, str(REPO / "scripts" / "build_flow_prior.py"), "--videos", "50", "--out", str(out)],
+                       env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    return out
+
+
+@needs_comfy
+@pytest.mark.parametrize("level", [0.3, 0.55])
+def test_the_handset_prior_pulls_a_still_clip_the_captioned_way(handset_prior, level):
+    """What score distillation asks of a prior: for a still clip (8 copies of an unseen drawing) noised to level s,
+    ComfyUI's denoised estimate (mean over noise draws) must show every frame after the first moved the captioned
+    way (4 px at 64 px for --shift 2) and the first frame pushed the other way, and with the empty caption no
+    frame moved. Centroids of the estimate's pooled ink (a 32x32 grid), in 64-px pixels, against the clean
+    drawing's. ~15 s with the build."""
+    model, vae = _load(handset_prior)
+    with torch.inference_mode():
+        lat = model.model.process_latent_in(vae.encode(_drawing()[None]).movedim(0, 1).unsqueeze(0))  # [1,16,1,8,8]
+    still = lat.expand(-1, -1, 8, -1, -1).float()
+    info = __import__("json").loads((handset_prior / "training.json").read_text())
+    ys, xs = torch.meshgrid(torch.arange(32.0) * 2 + 1, torch.arange(32.0) * 2 + 1, indexing="ij")
+
+    def centroids(z):  # [16, T, 8, 8] -> [T, 2]
+        ink = torch.nn.functional.pixel_shuffle(z.movedim(1, 0) * info["ink_std"] + info["ink_mean"], 4)[:, 0]
+        w = ink.clamp_min(0.1) - 0.1
+        return torch.stack([(w * xs).sum((1, 2)), (w * ys).sum((1, 2))], 1) / w.sum((1, 2))[:, None]
+
+    clean = centroids(still[0, :, :1])[0]
+    g = torch.Generator().manual_seed(0)
+    draws = 12
+    for caption, way in {"moving right": (1, 0), "moving left": (-1, 0), "moving up": (0, -1),
+                         "moving down": (0, 1), "": (0, 0)}.items():
+        ctx = flow.flow_conditioning(caption, handset_prior)[0][0].expand(draws, -1, -1)
+        zt = (1 - level) * still.expand(draws, -1, -1, -1, -1) + level * torch.randn((draws, *still.shape[1:]), generator=g)
+        with torch.inference_mode():
+            den = model.model.apply_model(zt, torch.full((draws,), level), c_crossattn=ctx).mean(0)  # [16, 8, 8, 8]
+        c = centroids(den) - clean
+        way = torch.tensor(way, dtype=torch.float32)
+        assert (c[1:] - 4 * way).abs().max() < 1.5, (caption, level, c)
+        if caption:
+            assert float((c[0] * way).sum()) < -1.0, (caption, level, c[0])
+        else:
+            assert c[0].abs().max() < 1.5, (level, c[0])
