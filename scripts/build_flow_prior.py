@@ -1,41 +1,51 @@
 """Build the pack's flow prior for ComfyUI with hand-set weights: a tiny Wan 2.1 that follows its caption.
 
     COMFYUI_PATH=/path/to/ComfyUI python scripts/build_flow_prior.py [--out assets/motion_prior/wan_tiny]
-        [--shift 2] [--extrap 7] [--check]
+        [--shift 2] [--check]
 
 Why hand-set: trained with the rectified-flow objective on CPU budgets, the tiny Wan never used the
 caption's direction (assets/motion_prior/README.md). Its architecture can express it exactly, so this
-script writes the weights of a "next frame = previous frame moved the captioned way" denoiser into
-ComfyUI's own WanModel (2 blocks, width 256, 2 heads of 128; Load Diffusion Model format), beside the
-same set (not trained) TAESD and tiny CLIP text encoder as scripts/train_flow_prior.py.
+script writes the weights of a symmetric "each frame = its neighbours moved towards it the captioned way"
+denoiser into ComfyUI's own WanModel (2 blocks, width 384, 3 heads of 128; Load Diffusion Model format),
+beside the same set (not trained) TAESD and tiny CLIP text encoder as scripts/train_flow_prior.py.
+
+The denoised estimate D of a clip x (8 frames), with sh = moved `--shift` cells the caption's way and
+un = moved back (both the identity for "" and for captions other than moving right / left / up / down):
+D[f] = (sh(x[f-1]) + un(x[f+1])) / 2 inside, D[0] = un(x[1]), D[7] = sh(x[6]). Score distillation's force
+on frame f is then x[f] - D[f]: inside, slope-free smoothing; at the ends, the end gaps pushed towards
+the shift; summed over frames, zero at a still clip and at the ramp (no common mode), so the fixed point
+is a ramp of `--shift` cells per frame (a still clip's D: frame 0 moved -shift,
+the last +shift, the others unmoved). An earlier build (D[f] = sh(x[f-1]), the first frame pushed the
+other way) made a transport chain whose common mode was unbalanced; README has its measurements.
 
 What the network computes, per token (a 2x2 patch of 8x8 latents = 8x8 cells of 2x2-pooled ink, 16x16 px),
 with s the noise level, x_s = (1 - s) x0 + s eps the input and the residual stream laid out in channel groups:
 - patch embedding: X = the token's 64 input values; two constant channels +-B make every LayerNorm a fixed
   scaling (each writer also writes minus the sum of what it adds into a sink channel, so the mean stays 0);
-- block 1 self-attention: content-free q/k whose RoPE logits peak at (frame - 1, same place), falling back
-  to (same frame, same place) for frame 0: Y = the previous frame's token (frame 0: itself);
+- block 1 self-attention: content-free q/k whose RoPE logits peak at (frame -+ 1, same place), falling back
+  to (same frame, same place) where that frame is missing: head 0 gives Y = the previous frame's token
+  (frame 0: itself), head 1 Z = the next frame's (last frame: itself);
 - block 1 cross-attention: uniform over the 8 text tokens, a linear read-out fitted to the captions:
   one-hot codes for moving right / left / up / down ("" and the other captions: all zero);
-- block 1 FFN: F = sum |X - Y| (abs through GELU pairs): > 0 wherever a previous frame exists (the noise of two
-  frames differs), ~0 for frame 0, which has none; this is how the model tells the first frame (RoPE alone
-  gives no absolute time);
-- block 2 self-attention: the query reads the codes: its logits peak at (frame - 1, the neighbour token the
-  motion comes from); N = that token;
-- block 2 FFN: GELU units gated open only when a code is on and F > 0 add (shifted - Y) to Y, the previous
-  frame moved by `--shift` cells (2 px each) the caption's way across the token boundary (Y and N); for the
-  first frame (F = 0) other units subtract `--extrap` x (shifted - Y): a push the other way that balances
-  the other frames' pushes (LiveSketch's motion field spreads a push on frames 1-7 over every frame);
-- time: attention outputs are gated by 1/(1 - s) (so Y and N are unbiased estimates of the clean frames),
-  block 1's FFN reads X x 1/(1 - s), block 2's reads F x (1 - s) fading to 0 between s 0.6 and 0.75 (the
-  caption does nothing at higher noise, where the moved frame is mostly noise that guidance would multiply);
-  all from time_embedding / time_projection fitted on the sinusoidal embedding (time_layers);
+- block 1 FFN: F = sum |X - Y| and G = sum |X - Z| (abs through GELU pairs): F ~0 only for the first frame,
+  G only for the last (the noise of two frames differs); this is how the model tells the ends apart (RoPE
+  alone gives no absolute time);
+- block 2 self-attention: the queries read the codes: head 0's logits peak at (frame - 1, the neighbour
+  token the motion comes from): N; head 1's at (frame + 1, the neighbour token on the other side): N2
+  (head 2 only evens out the query's RMS across captions, RMSNorm being over all heads);
+- block 2 FFN: GELU units gated by code and flags add to Y: (Z - Y) / 2 where G > 0 and again where F = 0
+  (any caption); per caption, (sh(Y) - Y + un(Z) - Z) / 2, plus (un(Z) - Z - sh(Y) + Y) / 2 where F = 0
+  and minus it where G = 0; sh reads Y and N across the token boundary, un reads Z and N2;
+- time: attention outputs are gated by 1/(1 - s) (so Y, Z, N, N2 are unbiased estimates of the clean
+  frames), block 1's FFN reads X x 1/(1 - s), block 2's reads F and G x (1 - s); the caption's units close
+  between s 0.6 and 0.75 (the caption does nothing at higher noise, where the moved frames are mostly
+  noise that guidance would multiply); all from time_embedding / time_projection fitted on the sinusoidal
+  embedding (time_layers);
 - head: v = (X - Y) / s (the time modulation, bit-identical on X and Y, cancels its own shift term), so
-  ComfyUI's denoised x_s - s v = Y: the previous frame, moved.
-With an empty caption the estimate is the previous frame unmoved (a still video is a fixed point); with
-"moving right" every frame after the first is pulled to the previous one moved right. Growing / shrinking
-and rotations are not built (they read as the empty caption). Status: not bundled - score distillation
-through it does not yet move a sketch far enough (assets/motion_prior/README.md has the measurements).
+  ComfyUI's denoised x_s - s v = Y: the estimate above.
+Growing / shrinking and rotations are not built (they read as the empty caption). Size: 13.4 MB fp16 (a
+quarter is the 4096-wide text input, a seventh time_projection). Status: not bundled
+(assets/motion_prior/README.md has the measurements).
 """
 
 from __future__ import annotations
@@ -53,21 +63,24 @@ import train_flow_prior as tfp  # noqa: E402  (the VAE, the Wan key layout, expo
 
 flow, synthetic_motion, log = tfp.flow, tfp.synthetic_motion, tfp.log
 
-D, HEADS, HD, FFN, LAYERS = 256, 2, 128, 520, 2
-X, Y, N = range(0, 64), range(64, 128), range(128, 192)
+D, HEADS, HD, LAYERS = 384, 3, 128, 2
+X, Y, N, Z, N2 = (range(i, i + 64) for i in range(0, 320, 64))
 DIRS = ("moving right", "moving left", "moving up", "moving down")
-CODE = {d: 192 + i for i, d in enumerate(DIRS)}
-FLAG, CPOS, CNEG, SINK = 196, 197, 198, 199
-TIME = range(200, 256)  # time features (the head does not read them)
-GATE_CH = 255  # its block-2 FFN input is the time gate (1 below GATE_FROM, 0 above GATE_TO) via the input shift
+OPPOSITE = {"moving right": "moving left", "moving left": "moving right", "moving up": "moving down",
+            "moving down": "moving up"}
+CODE = {d: 320 + i for i, d in enumerate(DIRS)}
+FLAG, GFLAG, CPOS, CNEG, SINK = 324, 325, 326, 327, 328
+TIME = range(329, 384)  # time features (the head does not read them)
+GATE_CH = 383  # its block-2 FFN input is the time gate (1 below GATE_FROM, 0 above GATE_TO) via the input shift
+GROUP = 65  # gated FFN units per group: 64 content values + the companion gelu(bias)
+FFN = 2 * GROUP + 3 * GROUP * len(DIRS)  # block 2; block 1 uses 256 (F and G)
 B = 256 * math.sqrt(D / 2)  # LayerNorm then scales every channel by 1 / GAIN_INV: content reads back x 256
 GAIN_INV = 256.0
 G = 30.0  # attention logit margin (softmax weight e^-30 on the runner-up)
 ABS_GAIN, FLAG_SCALE = 20.0, 0.1  # |d| ~ gelu(20 d) + gelu(-20 d) over 20; F stored x 0.1 in the stream
 M, K_FLAG, M_CODE = 8.0, 2.0, 400.0  # gate bias = M_CODE (code - 1) + K_FLAG F - M
 RHO = 0.02  # gated content scaled down inside the GELU units
-EXTRAP = 7.0  # the first frame is pushed EXTRAP x the other way (the frames' pushes sum to zero)
-M_TIME = 24.0  # the time gate closes the first-frame units at high noise (bias - M_TIME (1 - gate))
+M_TIME = 24.0  # the time gate closes the caption's units at high noise (bias - M_TIME (1 - gate))
 CODE_VALUE = 10.0  # a code of 1 is stored as 10 in the stream (keeps the weights reading it inside fp16)
 GATE_FROM, GATE_TO = 0.6, 0.75  # noise levels over which the caption's effect fades out
 AXES = (44, 42, 42)  # Wan's RoPE split of the 128-wide head: time, rows, columns (pairs 22 / 21 / 21)
@@ -92,6 +105,7 @@ def shift_source(direction: str, r: int, q: int, k: int):
     return "N", cell_index(sr % 8, sq % 8)
 
 
+CELL = {cell_index(r, q): (r, q) for r in range(8) for q in range(8)}
 NEIGHBOUR = {"moving right": (0, -1), "moving left": (0, 1), "moving up": (1, 0), "moving down": (-1, 0), "": (0, 0)}
 
 
@@ -110,12 +124,12 @@ def axis_query(axis: int, reach: int, target: dict, ridge: float = 1e-6) -> torc
     return torch.stack([sol[:n], sol[n:2 * n]], 1).flatten()  # interleaved pairs
 
 
-def head_query(neighbour=(0, 0), frames: int = 8, size: int = 4) -> torch.Tensor:
-    """128-wide query whose attention logits are -G (dt + 1)^2 - G (dh - neighbour_h)^2 - G (dw - neighbour_w)^2:
-    (frame - 1, the neighbour) first, then (same frame, same neighbour) or (frame - 1, one step off) at -G, the
+def head_query(neighbour=(0, 0), dt: int = -1, frames: int = 8, size: int = 4) -> torch.Tensor:
+    """128-wide query whose attention logits are -G (d - dt)^2 - G (dh - neighbour_h)^2 - G (dw - neighbour_w)^2:
+    (frame + dt, the neighbour) first, then (same frame, same neighbour) or (frame + dt, one step off) at -G, the
     rest at -4G or less (quadratic targets fit RoPE's sinusoids with moderate coefficients, unlike a sharp table)."""
     scale = math.sqrt(HD)  # optimized_attention divides the logits by it
-    parts = [axis_query(0, frames - 1, {d: -G * (d + 1) ** 2 * scale for d in range(-(frames - 1), frames)})]
+    parts = [axis_query(0, frames - 1, {d: -G * (d - dt) ** 2 * scale for d in range(-(frames - 1), frames)})]
     for axis, want in ((1, neighbour[0]), (2, neighbour[1])):
         parts.append(axis_query(axis, size - 1, {d: -G * (d - want) ** 2 * scale for d in range(-(size - 1), size)}))
     return torch.cat(parts).float()
@@ -139,9 +153,10 @@ def time_layers(sd: dict, lo: float = 0.15, hi: float = 0.94, offset: float = 4.
       of periods ~200..1,600 steps, offset into SiLU's near-linear range (the head does not read them);
     - time_projection (shared by both blocks) from those: every attention output gated by 1/(1 - s) (Y and N
       become unbiased estimates), the FFN input scaled by 1/(1 - s) on X (block 1's |X - Y| compares like with
-      like) and by 1 - s on F (block 2's gate sees F on the scale of the noise, not of 1/(1 - s)), falling to 0
-      between s = GATE_FROM and GATE_TO (cosine): above it the caption does nothing, since the moved previous
-      frame is then mostly noise, which classifier-free guidance would multiply into the gradient."""
+      like) and by 1 - s on the flags F and G (block 2's gates see them on the scale of the noise, not of
+      1/(1 - s)); the FFN input shift of GATE_CH is the time gate, 1 falling to 0 between s = GATE_FROM and
+      GATE_TO (cosine): above it the caption does nothing, since the moved frames are then mostly noise,
+      which classifier-free guidance would multiply into the gradient."""
     import comfy.ldm.wan.model as wan_model
 
     s = torch.linspace(lo, hi, 800, dtype=torch.float64)
@@ -166,7 +181,7 @@ def time_layers(sd: dict, lo: float = 0.15, hi: float = 0.94, offset: float = 4.
     phi = torch.nn.functional.silu(e)
     ramp = ((s - GATE_FROM) / (GATE_TO - GATE_FROM)).clamp(0, 1)
     gate = 0.5 * (1 + torch.cos(math.pi * ramp))
-    c2, bias2, rel2 = _ridge(phi, torch.stack([1 / (1 - s), (1 - s) * gate - 1, gate], 1), ridge)
+    c2, bias2, rel2 = _ridge(phi, torch.stack([1 / (1 - s), -s, gate], 1), ridge)
     log(f"time layers fit over s in {lo}..{hi}: 1/s - 1 within {rel:.1e}, 1/(1-s) and the F scale within {rel2:.1e} "
         "(relative to 1 + |target|)")
     assert rel < 2e-2 and rel2 < 5e-2, (rel, rel2)
@@ -177,7 +192,8 @@ def time_layers(sd: dict, lo: float = 0.15, hi: float = 0.94, offset: float = 4.
         wp[2 * D + c, time_cols], bp[2 * D + c] = c2[:, 0], bias2[0]
     for c in X:  # k = 4: the FFN input scale (1 + e)
         wp[4 * D + c, time_cols], bp[4 * D + c] = c2[:, 0], bias2[0] - 1
-    wp[4 * D + FLAG, time_cols], bp[4 * D + FLAG] = c2[:, 1], bias2[1]
+    for c in (FLAG, GFLAG):
+        wp[4 * D + c, time_cols], bp[4 * D + c] = c2[:, 1], bias2[1]
     wp[3 * D + GATE_CH, time_cols], bp[3 * D + GATE_CH] = c2[:, 2], bias2[2]  # k = 3: the FFN input shift
     sd["time_embedding.0.weight"], sd["time_embedding.0.bias"] = w1.float(), b1.float()
     sd["time_embedding.2.weight"], sd["time_embedding.2.bias"] = w2.float(), b2.float()
@@ -220,12 +236,26 @@ def caption_codes(text_dir: Path) -> tuple[torch.Tensor, torch.Tensor, torch.Ten
     return coef[:32].T.float(), coef[32].float(), feats
 
 
-def build(comfy, shift: int, text_dir: Path, extrap: float = EXTRAP) -> dict:
+def gated_group(w1: torch.Tensor, b1: torch.Tensor, w2: torch.Tensor, base: int, gate: dict, bias: float,
+                content, out: float, gain: float) -> None:
+    """GROUP GELU units from `base`: unit j = gelu(g + RHO c_j) - gelu(g) ~ RHO c_j where the gate g (bias plus
+    `gate`: {input channel: weight}) is open (~M), ~0 where it is shut (g << 0); c_j = sum of (weight, channel)
+    pairs in content(j), the change of cell j; out x c_j is added to Y[j]."""
+    for u in range(base, base + GROUP):
+        for ch, wt in gate.items():
+            w1[u, ch] = wt
+        b1[u] = bias
+    for j in range(64):
+        for wt, ch in content(j):
+            w1[base + j, ch] += RHO * gain * wt
+        w2[Y[j], base + j] = out / RHO
+        w2[Y[j], base + 64] = -out / RHO
+
+
+def build(comfy, shift: int, text_dir: Path) -> dict:
     sd = tfp.wan_state_dict(comfy, 0, dict(dim=D, ffn_dim=FFN, num_layers=LAYERS, num_heads=HEADS))
     for k, v in sd.items():
-        if k.endswith("norm3.weight"):
-            v.fill_(1.0)
-        elif "norm" in k and k.endswith("weight"):
+        if "norm" in k and k.endswith("weight"):
             v.fill_(1.0)
         else:
             v.zero_()
@@ -251,19 +281,25 @@ def build(comfy, shift: int, text_dir: Path, extrap: float = EXTRAP) -> dict:
     for i in range(LAYERS):
         sd[f"blocks.{i}.modulation"][0, 5] = 1.0  # FFN output gate; the attention's comes from time_projection
 
-    k_vec = torch.zeros(D)
-    k_vec[0:HD:2] = 1.0  # head 0: pairs (1, 0); head 1 unused
-    k_vec[HD:] = 1.0
+    k_vec = torch.ones(D)
+    k_vec[0:2 * HD] = 0.0
+    k_vec[0:2 * HD:2] = 1.0  # heads 0 and 1: pairs (1, 0); head 2 unused
 
-    # block 1 self-attention: Y = previous frame's token (frame 0: its own)
+    def filled(heads: list[torch.Tensor], big: float) -> torch.Tensor:
+        """Heads 0, 1 as given; head 2 a filler that evens the RMS out (RMSNorm over all heads)."""
+        unit = torch.zeros(HD)
+        unit[0] = math.sqrt(big ** 2 - sum(float(h.norm()) ** 2 for h in heads))
+        return torch.cat([*heads, unit])
+
+    # block 1 self-attention: Y = the previous frame's token (frame 0: its own), Z = the next frame's (last: its own)
     p = "blocks.0.self_attn."
-    q = torch.zeros(D)
-    q[:HD] = head_query((0, 0))
-    q[HD:] = 0.0
+    q = torch.cat([head_query((0, 0), -1), head_query((0, 0), +1), torch.zeros(HD)])
     set_qk(sd, p, q, k_vec)
     for j in range(64):
         sd[p + "v.weight"][j, X[j]] = gain
         sd[p + "o.weight"][Y[j], j] = 1.0
+        sd[p + "v.weight"][HD + j, X[j]] = gain
+        sd[p + "o.weight"][Z[j], HD + j] = 1.0
     zero_sum(sd[p + "o.weight"], sd[p + "o.bias"])
 
     # block 1 cross-attention: caption codes
@@ -275,60 +311,61 @@ def build(comfy, shift: int, text_dir: Path, extrap: float = EXTRAP) -> dict:
         sd[p + "o.weight"][CODE[d], i] = CODE_VALUE
     zero_sum(sd[p + "o.weight"], sd[p + "o.bias"])
 
-    # block 1 FFN: F = sum |X - Y|
+    # block 1 FFN: F = sum |X - Y| (0 only for the first frame), G = sum |X - Z| (0 only for the last)
     p = "blocks.0.ffn."
-    for j in range(64):
-        for u, sign in ((2 * j, 1.0), (2 * j + 1, -1.0)):
-            sd[p + "0.weight"][u, X[j]] = sign * ABS_GAIN * gain
-            sd[p + "0.weight"][u, Y[j]] = -sign * ABS_GAIN * gain
-            sd[p + "2.weight"][FLAG, u] = FLAG_SCALE / ABS_GAIN
+    for flag, other, base in ((FLAG, Y, 0), (GFLAG, Z, 128)):
+        for j in range(64):
+            for u, sign in ((base + 2 * j, 1.0), (base + 2 * j + 1, -1.0)):
+                sd[p + "0.weight"][u, X[j]] = sign * ABS_GAIN * gain
+                sd[p + "0.weight"][u, other[j]] = -sign * ABS_GAIN * gain
+                sd[p + "2.weight"][flag, u] = FLAG_SCALE / ABS_GAIN
     zero_sum(sd[p + "2.weight"], sd[p + "2.bias"])
 
-    # block 2 self-attention: N = the previous frame's neighbour token the caption's motion comes from
+    # block 2 self-attention: N = the previous frame's neighbour token the caption's motion comes from,
+    # N2 = the next frame's neighbour token on the other side (where the motion goes)
     p = "blocks.1.self_attn."
-    q_none = head_query(NEIGHBOUR[""])
-    qs = {d: head_query(NEIGHBOUR[d]) for d in DIRS}
-    big = max(float(v.norm()) for v in [q_none, *qs.values()]) * 1.05
-    filler = lambda v: math.sqrt(big ** 2 - float(v.norm()) ** 2)  # noqa: E731  (head 1 evens the RMS out)
-    unit = torch.zeros(HD)
-    unit[0] = 1.0
-    bias = torch.cat([q_none, filler(q_none) * unit])
+    heads = {"": [head_query((0, 0), -1), head_query((0, 0), +1)]}
+    for d in DIRS:
+        heads[d] = [head_query(NEIGHBOUR[d], -1), head_query(NEIGHBOUR[OPPOSITE[d]], +1)]
+    big = max(math.sqrt(sum(float(h.norm()) ** 2 for h in hs)) for hs in heads.values()) * 1.05
+    bias = filled(heads[""], big)
     set_qk(sd, p, bias, k_vec)
     for d in DIRS:
-        col = torch.cat([qs[d], filler(qs[d]) * unit]) - bias
-        sd[p + "q.weight"][:, CODE[d]] = col * gain / CODE_VALUE
+        sd[p + "q.weight"][:, CODE[d]] = (filled(heads[d], big) - bias) * gain / CODE_VALUE
     for j in range(64):
         sd[p + "v.weight"][j, X[j]] = gain
         sd[p + "o.weight"][N[j], j] = 1.0
+        sd[p + "v.weight"][HD + j, X[j]] = gain
+        sd[p + "o.weight"][N2[j], HD + j] = 1.0
     zero_sum(sd[p + "o.weight"], sd[p + "o.bias"])
 
-    # block 2 FFN: Y += gate_d (moved - Y) for frames with a predecessor; the first frame (F = 0) gets
-    # Y -= EXTRAP gate_d (moved - Y), a push the other way (linearised) that balances the others' pushes, so
-    # score distillation moves the frames apart instead of moving the whole video (the motion fields of
-    # LiveSketch spread a push on some frames over all of them)
+    # block 2 FFN: the symmetric estimate, Y -> (sh(Y) + un(Z)) / 2 inside, un(Z) for the first frame (F = 0),
+    # sh(Y) for the last (G = 0), with sh / un = moved the caption's way / back (identity for other captions):
+    # caption-free (Z - Y) / 2 where G > 0 and again where F = 0; per caption (sh(Y) - Y + un(Z) - Z) / 2, then
+    # (un(Z) - Z - sh(Y) + Y) / 2 where F = 0 and minus that where G = 0 (caption units shut at high noise)
     p = "blocks.1.ffn."
     w1, b1, w2 = sd[p + "0.weight"], sd[p + "0.bias"], sd[p + "2.weight"]
+    k_flag = K_FLAG / FLAG_SCALE * gain
+    still = lambda j: ((1.0, Z[j]), (-1.0, Y[j]))  # noqa: E731
+    gated_group(w1, b1, w2, 0, {GFLAG: k_flag}, -M, still, 0.5, gain)
+    gated_group(w1, b1, w2, GROUP, {FLAG: -k_flag}, M, still, 0.5, gain)
     for di, d in enumerate(DIRS):
-        for first, base in ((False, di * 130), (True, di * 130 + 65)):
-            for u in range(base, base + 65):  # 64 gated values + the companion gelu(bias)
-                w1[u, CODE[d]] = M_CODE * gain / CODE_VALUE
-                if first:
-                    w1[u, FLAG] = -K_FLAG / FLAG_SCALE * gain
-                    w1[u, GATE_CH] = M_TIME  # the input shift, not the stream: no gain
-                    b1[u] = -M_CODE + M - M_TIME
-                else:
-                    w1[u, FLAG] = K_FLAG / FLAG_SCALE * gain
-                    b1[u] = -M_CODE - M
-            out = -extrap / RHO if first else 1 / RHO
-            for r in range(8):
-                for qq in range(8):
-                    j = cell_index(r, qq)
-                    src, sj = shift_source(d, r, qq, shift)
-                    u = base + j
-                    w1[u, (Y if src == "Y" else N)[sj]] += RHO * gain
-                    w1[u, Y[j]] -= RHO * gain
-                    w2[Y[j], u] = out
-                    w2[Y[j], base + 64] = -out
+        def content(sign_sh: float, sign_un: float, d=d):
+            """Cell j's sign_sh (sh(Y) - Y) + sign_un (un(Z) - Z) as (weight, channel) pairs."""
+            def pairs(j):
+                r, qq = CELL[j]
+                src, sj = shift_source(d, r, qq, shift)
+                usrc, uj = shift_source(OPPOSITE[d], r, qq, shift)
+                return ((sign_sh, (Y if src == "Y" else N)[sj]), (-sign_sh, Y[j]),
+                        (sign_un, (Z if usrc == "Y" else N2)[uj]), (-sign_un, Z[j]))
+            return pairs
+
+        base = 2 * GROUP + 3 * GROUP * di
+        code = {CODE[d]: M_CODE * gain / CODE_VALUE, GATE_CH: M_TIME}  # the input shift, not the stream: no gain
+        open_bias = -M_CODE + M - M_TIME
+        gated_group(w1, b1, w2, base, code, open_bias, content(1.0, 1.0), 0.5, gain)
+        gated_group(w1, b1, w2, base + GROUP, {**code, FLAG: -k_flag}, open_bias, content(-1.0, 1.0), 0.5, gain)
+        gated_group(w1, b1, w2, base + 2 * GROUP, {**code, GFLAG: -k_flag}, open_bias, content(-1.0, 1.0), -0.5, gain)
     zero_sum(w2, sd[p + "2.bias"])
 
     # head: v = (X - Y) / s, so ComfyUI's denoised x_s - s v = Y
@@ -393,8 +430,6 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default=str(tfp.ROOT / "assets" / "motion_prior" / flow.FOLDER))
     ap.add_argument("--comfyui", default=None, help="ComfyUI checkout (default: $COMFYUI_PATH)")
     ap.add_argument("--shift", type=int, default=2, help="cells (2 px at 64 px) the video moves per frame")
-    ap.add_argument("--extrap", type=float, default=EXTRAP, help="how much harder the first frame is pushed the "
-                    "other way (7: the 8 frames' pushes sum to zero)")
     ap.add_argument("--videos", type=int, default=600, help="synthetic videos for the latent scaling")
     ap.add_argument("--check", action="store_true", help="print the x0-hat motion of still clips per caption")
     args = ap.parse_args(argv)
@@ -415,7 +450,7 @@ def main(argv=None) -> int:
     (text_dir / flow.MODEL_FILE).touch()
     (text_dir / flow.VAE_FILE).touch()
 
-    sd = build(comfy, args.shift, text_dir, args.extrap)
+    sd = build(comfy, args.shift, text_dir)
     half = {k: v.half().float() for k, v in sd.items()}  # what the fp16 file gives back
     worst = max(sd, key=lambda k: float(sd[k].abs().max()))
     assert all(torch.isfinite(v).all() for v in half.values()), f"{worst} overflows fp16"
