@@ -82,9 +82,12 @@ def velocity_error(pred: torch.Tensor, gt: torch.Tensor, correspondence: str = "
         raise SketchError("velocity_error needs the same number (>= 2) of frames in pred and gt.")
     vp = pred[1:] - pred[:-1]
     vg = gt[1:] - gt[:-1]
-    if pairs is not None or correspondence in ("first", "path"):
-        j = pairs if pairs is not None else nearest(pred[0], gt[0])[1] if correspondence == "first" else path_pairs(pred, gt)
-        err = (vp - vg[:, j]).norm(dim=-1)
+    if pairs is None and correspondence == "first":
+        pairs = nearest(pred[0], gt[0])[1]
+    elif pairs is None and correspondence == "path":
+        pairs = path_pairs(pred, gt)
+    if pairs is not None:
+        err = (vp - vg[:, pairs]).norm(dim=-1)
     elif correspondence == "nearest":
         err = torch.stack([(vp[t] - vg[t, nearest(pred[t], gt[t])[1]]).norm(dim=-1) for t in range(vp.shape[0])])
     else:

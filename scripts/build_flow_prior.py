@@ -209,6 +209,16 @@ def zero_sum(w: torch.Tensor, b: torch.Tensor | None = None) -> None:
         b[SINK] = -b.sum()
 
 
+def attend_copies(sd: dict, pre: str, targets, gain: float) -> None:
+    """Self-attention values and output: head h reads the token's content X and writes what it attends to
+    into the channel group targets[h]."""
+    for h, target in enumerate(targets):
+        for j in range(64):
+            sd[pre + "v.weight"][h * HD + j, X[j]] = gain
+            sd[pre + "o.weight"][target[j], h * HD + j] = 1.0
+    zero_sum(sd[pre + "o.weight"], sd[pre + "o.bias"])
+
+
 def set_qk(sd: dict, pre: str, q: torch.Tensor, k: torch.Tensor) -> None:
     """Content-free q and k through the biases, with the RMSNorm weights that give them back unchanged."""
     sd[pre + "q.weight"].zero_()
@@ -295,12 +305,7 @@ def build(comfy, shift: int, text_dir: Path) -> dict:
     p = "blocks.0.self_attn."
     q = torch.cat([head_query((0, 0), -1), head_query((0, 0), +1), torch.zeros(HD)])
     set_qk(sd, p, q, k_vec)
-    for j in range(64):
-        sd[p + "v.weight"][j, X[j]] = gain
-        sd[p + "o.weight"][Y[j], j] = 1.0
-        sd[p + "v.weight"][HD + j, X[j]] = gain
-        sd[p + "o.weight"][Z[j], HD + j] = 1.0
-    zero_sum(sd[p + "o.weight"], sd[p + "o.bias"])
+    attend_copies(sd, p, (Y, Z), gain)
 
     # block 1 cross-attention: caption codes
     p = "blocks.0.cross_attn."
@@ -332,12 +337,7 @@ def build(comfy, shift: int, text_dir: Path) -> dict:
     set_qk(sd, p, bias, k_vec)
     for d in DIRS:
         sd[p + "q.weight"][:, CODE[d]] = (filled(heads[d], big) - bias) * gain / CODE_VALUE
-    for j in range(64):
-        sd[p + "v.weight"][j, X[j]] = gain
-        sd[p + "o.weight"][N[j], j] = 1.0
-        sd[p + "v.weight"][HD + j, X[j]] = gain
-        sd[p + "o.weight"][N2[j], HD + j] = 1.0
-    zero_sum(sd[p + "o.weight"], sd[p + "o.bias"])
+    attend_copies(sd, p, (N, N2), gain)
 
     # block 2 FFN: the symmetric estimate, Y -> (sh(Y) + un(Z)) / 2 inside, un(Z) for the first frame (F = 0),
     # sh(Y) for the last (G = 0), with sh / un = moved the caption's way / back (identity for other captions):
