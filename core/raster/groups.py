@@ -20,6 +20,7 @@ from __future__ import annotations
 import torch
 
 from ..style import nesting_depths
+from .over import over_segments
 from .strokes import cached_on_style
 
 
@@ -82,12 +83,8 @@ def composite_groups(style, num_paths: int, pixel, layer, alpha, rgb):
         seg_start = torch.nonzero(lead, as_tuple=True)[0]
         n_seg = seg_start.numel()
         last = (torch.cat([seg_start[1:], seg_start.new_tensor([idx.numel()])]) - 1).index_select(0, seg)
-        log_t = torch.log1p(-am.clamp(max=1 - 1e-6)).double()
-        cs = torch.cumsum(log_t, 0)
-        above = torch.exp(cs.index_select(0, last) - cs).to(am.dtype)
-        C = torch.zeros(n_seg, 3, device=am.device, dtype=am.dtype).index_add(0, seg, cm * (am * above)[:, None])
-        A = 1 - torch.exp(torch.zeros(n_seg, device=am.device, dtype=torch.float64).index_add(0, seg, log_t))
-        A = A.to(am.dtype)
+        C, log_trans = over_segments(seg, last, n_seg, am, cm)
+        A = (1 - torch.exp(log_trans)).to(am.dtype)
         faded = opacity[group[idx[seg_start]]] * A  # [n_seg]: what the segment's first entry carries
         new_alpha = torch.where(lead, faded.index_select(0, seg), torch.zeros_like(am))
         new_rgb = torch.where(lead[:, None], (C / A.clamp_min(1e-12)[:, None]).index_select(0, seg), cm)

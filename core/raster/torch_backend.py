@@ -38,6 +38,7 @@ from __future__ import annotations
 import torch
 
 from ..sketch import Sketch
+from .over import over_segments
 
 _PIECE_LENGTH = 4.0  # target length (px) of a flattened line piece
 _FLATNESS = 0.05  # max distance (px) between a curve and its flattening
@@ -325,13 +326,10 @@ def _finish(pixel, alpha, rgb, *, shape, background, dev, dt):
         premult = torch.zeros(npix, 3, device=dev, dtype=dt)
         log_trans = torch.zeros(npix, device=dev, dtype=dt)
     else:
-        log_t = torch.log1p(-alpha.clamp(max=1 - 1e-6)).double()
-        cs = torch.cumsum(log_t, 0)
         _, counts = torch.unique_consecutive(pixel, return_counts=True)
         last = torch.repeat_interleave(torch.cumsum(counts, 0) - 1, counts)
-        above = torch.exp(cs[last] - cs).to(dt)  # transmittance of the layers above
-        premult = torch.zeros(npix, 3, device=dev, dtype=dt).index_add(0, pixel, rgb * (alpha * above)[:, None])
-        log_trans = torch.zeros(npix, device=dev, dtype=dt).index_add(0, pixel, log_t.to(dt))
+        premult, log_trans = over_segments(pixel, last, npix, alpha, rgb)
+        log_trans = log_trans.to(dt)
     trans = torch.exp(log_trans)[:, None]
     if background is None:
         out = torch.cat([premult, 1 - trans], dim=1)
