@@ -178,6 +178,13 @@ def styled_stroke_pairs(sketch, style, *, a, b, cubic, piece_path, paths, r_eff,
         out_p.append(path.index_select(0, k))
         out_sdf.append(sdf.index_select(0, k))
 
+    def on_dashes(sdf, ti, s_at, p_of, rq):
+        """sdf of a point-like piece at arc length s_at (a join, a cap) intersected with its path's dashes."""
+        if not bool(dash.has[p_of].any()):
+            return sdf
+        ds_ = dash.sdf(s_at, p_of, torch.zeros_like(s_at), rq, cap_code[p_of], total[ti, p_of])
+        return torch.where(dash.has[p_of], torch.maximum(sdf, ds_), sdf)
+
     # ---- capsules, with cuts (each cut is computed only for the pairs it concerns)
     reach = r[pp] + 0.5
     ti, qi, xs, ys = window_pairs(A.detach(), B.detach(), reach, W, H)
@@ -281,10 +288,7 @@ def styled_stroke_pairs(sketch, style, *, a, b, cubic, piece_path, paths, r_eff,
         o2 = vx * a2[:, 0] + vy * a2[:, 1] - rq
         sdf = torch.maximum(torch.maximum(w1, w2), torch.maximum(o1, o2))
         sdf = torch.where(miter_ok[ti, qg], sdf, torch.full_like(sdf, _BIG))
-        if bool(dash.has[p_of].any()):
-            sj = s0[ti, qg] + length[ti, qg]
-            ds_ = dash.sdf(sj, p_of, torch.zeros_like(sj), rq, cap_code[p_of], total[ti, p_of])
-            sdf = torch.where(dash.has[p_of], torch.maximum(sdf, ds_), sdf)
+        sdf = on_dashes(sdf, ti, s0[ti, qg] + length[ti, qg], p_of, rq)
         keep(ti, xs, ys, p_of, sdf)
 
     # ---- square caps: a box of half-size r on each end of an open path
@@ -305,10 +309,7 @@ def styled_stroke_pairs(sketch, style, *, a, b, cubic, piece_path, paths, r_eff,
         u = vx * Dq[:, 0] + vy * Dq[:, 1]
         w = vx * Dq[:, 1] - vy * Dq[:, 0]
         sdf = torch.maximum(u.abs(), w.abs()) - rq
-        if bool(dash.has[p_of].any()):
-            se = torch.where(sign[ei] > 0, total[ti, p_of], torch.zeros_like(u))
-            ds_ = dash.sdf(se, p_of, torch.zeros_like(u), rq, cap_code[p_of], total[ti, p_of])
-            sdf = torch.where(dash.has[p_of], torch.maximum(sdf, ds_), sdf)
+        sdf = on_dashes(sdf, ti, torch.where(sign[ei] > 0, total[ti, p_of], torch.zeros_like(u)), p_of, rq)
         keep(ti, xs, ys, p_of, sdf)
 
     return [torch.cat(x) for x in (out_t, out_x, out_y, out_p, out_sdf)]
