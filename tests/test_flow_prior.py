@@ -21,7 +21,7 @@ pytest.importorskip("transformers")
 
 from sketchmotion.core.errors import SketchError
 from sketchmotion.core.guidance import learned_flow_prior as flow
-from sketchmotion.core.guidance.learned_prior import matches, video_motion
+from sketchmotion.core.guidance.learned_prior import matches, points_motion, video_motion
 from sketchmotion.testing.comfy_models import sample_flow_prior
 
 COMFYUI_PATH = os.environ.get("COMFYUI_PATH", "")
@@ -61,6 +61,23 @@ def test_bundled_files_are_there_and_small():
     # the TAESD's size is fixed by ComfyUI
     assert 1e6 < sizes["model"] < 8e6 and 4e6 < sizes["vae"] < 6e6
     assert (flow.bundled_flow_prior_path() / "README.md").is_file()
+
+
+def test_a_sawtooth_or_two_ramps_are_not_a_captioned_motion():
+    """matches reads the per-frame track of points_motion: the sawtooth fits the hand-set flow prior's steering
+    runs gave (linear-fit dx 9.8 and 9.3 px, over the 8 px line) do not count; a ramp with a jitter does."""
+    def motion(xs):
+        pts = torch.tensor([[[x - 5.0, 30.0], [x + 5.0, 34.0]] for x in xs])
+        return points_motion(pts)
+
+    sawtooth, two_ramps = motion([26.2, 35.4, 17.1, 25.2, 34.3, 43.3, 26.9, 36.6]), motion([20.5, 26, 32, 37.8] * 2)
+    ramp = motion([20.0, 22.5, 25.4, 25.1, 30.0, 31.8, 35.2, 37.0])
+    assert sawtooth["dx"] > 8 and two_ramps["dx"] > 8
+    assert not matches("moving right", sawtooth) and not matches("moving right", two_ramps)
+    assert matches("moving right", sawtooth, ramp=False) and matches("moving right", two_ramps, ramp=False)
+    assert matches("moving right", ramp) and not matches("moving left", ramp) and not matches("moving up", ramp)
+    assert matches("moving left", motion([40.0, 37, 35, 36, 31, 28, 26, 23]))
+    assert not matches("moving left", motion([40.0, 37, 35, 39, 31, 28, 32, 23]))  # 2 steps back, 8 px in all
 
 
 def test_missing_files_are_a_clear_error(tmp_path):

@@ -4,7 +4,8 @@ Real ComfyUI only (COMFYUI_PATH). The MODEL comes from comfy.sd.load_diffusion_m
 VAE from comfy.sd.VAE (what Load Diffusion Model / Load VAE run) on assets/motion_prior/wan_tiny; the
 conditioning from core.guidance.learned_flow_prior.flow_conditioning. A sketch the prior never saw in
 training (drawn here) must move the prompted way by a clear margin (learned_prior.matches on the
-animation's control points: >= 8 px at 64 px and twice the shift across), and an empty prompt must not
+animation's control points: >= 8 px at 64 px and twice the shift across, and a per-frame ramp, not a
+sawtooth whose linear fit slopes: `learned_prior.monotone`), and an empty prompt must not
 produce a captioned motion. 8 frames at 64 px, as the prior was trained.
 
 Settings as tests/test_prompt_steering.py (300 steps, local + global: 120-step global-only runs barely move
@@ -53,7 +54,8 @@ TREE = """<svg xmlns="http://www.w3.org/2000/svg" width="256" height="256">
 
 
 def still(m: dict) -> bool:
-    return not any(matches(c, m, size=SIZE) for c in CAPTIONS)
+    """No captioned motion, not even a sawtooth whose linear fit slopes (ramp=False)."""
+    return not any(matches(c, m, size=SIZE, ramp=False) for c in CAPTIONS)
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,8 @@ the frames / canvas, y pointing down, positive rotation = clockwise on screen:
 
 - `points_motion(points [T, N, 2])`: least-squares similarity fit of every frame's
   control points to frame 0's: centroid shift, rotation and scale from the first
-  to the last frame (from linear fits over all frames, so one odd frame does not decide);
+  to the last frame (from linear fits over all frames, so one odd frame does not decide),
+  and the per-frame centroid track;
 - `video_motion(frames)`: the same quantities from the ink of rendered / sampled frames
   (ink centroid, ink radius of gyration, and the rotation that best aligns frame 0's ink
   to each frame by a search over angles);
@@ -31,7 +32,7 @@ from ..errors import SketchError
 from ..synthetic_motion import CAPTIONS, MOTIONS, OPPOSITE
 
 __all__ = ["CAPTIONS", "OPPOSITE", "BUNDLED", "bundled_motion_prior_path", "points_motion", "video_motion",
-           "matches", "sample_diffusers_prior"]
+           "matches", "monotone", "sample_diffusers_prior"]
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets" / "motion_prior"
 # kind -> folder under assets/motion_prior
@@ -64,7 +65,8 @@ def _line_slope(y: torch.Tensor) -> torch.Tensor:
 
 def points_motion(points: torch.Tensor) -> dict:
     """Motion of control points [T, N, 2] from first to last frame (linear fits over frames):
-    dx, dy (px), rotation (degrees, + = clockwise on screen), scale (ratio last/first)."""
+    dx, dy (px), rotation (degrees, + = clockwise on screen), scale (ratio last/first),
+    and "track": the centroid of every frame [[x, y], ...]."""
     p = torch.as_tensor(points).detach().double().cpu()
     if p.ndim != 3 or p.shape[-1] != 2 or p.shape[0] < 2:
         raise SketchError(f"points_motion needs points [T >= 2, N, 2], got {tuple(p.shape)}.")
@@ -84,6 +86,7 @@ def points_motion(points: torch.Tensor) -> dict:
         "dx": float(slope_c[0]), "dy": float(slope_c[1]),
         "rotation": float(_line_slope(angle) * (T - 1)),
         "scale": float(torch.exp(_line_slope(torch.log(size / size[0])) * (T - 1))),
+        "track": c.tolist(),
     }
 
 
@@ -152,14 +155,32 @@ def video_motion(frames: torch.Tensor, max_degrees: float = 150.0, step_degrees:
 MIN_SHIFT_FRACTION = 0.125  # of the frame / canvas size (8 px at 64 px)
 MIN_ROTATION = 15.0  # degrees
 MIN_SCALE = 1.15  # ratio
+# a translation's per-frame track (where measured) must be a ramp, not a sawtooth whose linear fit slopes:
+MIN_FORWARD_STEPS = 5 / 7  # share of frame-to-frame steps that go the captioned way (>= -STEP_SLACK px)
+MAX_BACKTRACK = 0.25  # backward steps' total along the caption's direction, relative to the forward total
+STEP_SLACK = 0.5  # px: a step this little backwards still counts as going the captioned way
+
+
+def monotone(track, sign) -> bool:
+    """Whether a centroid track [[x, y], ...] goes the way `sign` (dx, dy) says frame by frame:
+    >= MIN_FORWARD_STEPS of its steps forward (STEP_SLACK px allowed back), backward steps totalling
+    <= MAX_BACKTRACK of the forward ones, and the last frame ahead of the first by more than the backtrack."""
+    c = torch.as_tensor(track, dtype=torch.float64)
+    along = c[:, 0] * sign[0] + c[:, 1] * sign[1]
+    steps = torch.diff(along)
+    forward, back = float(steps.clamp_min(0).sum()), float((-steps).clamp_min(0).sum())
+    return (float((steps >= -STEP_SLACK).double().mean()) >= MIN_FORWARD_STEPS - 1e-9
+            and back <= MAX_BACKTRACK * forward and float(along[-1] - along[0]) > back)
 
 
 def matches(caption: str, motion: dict, size: float = SIZE, min_shift: float | None = None,
-            min_rotation: float = MIN_ROTATION, min_scale: float = MIN_SCALE) -> bool:
+            min_rotation: float = MIN_ROTATION, min_scale: float = MIN_SCALE, ramp: bool = True) -> bool:
     """Whether a measured motion (points_motion / video_motion) is the captioned one, by a margin.
 
     translations: the shift along the captioned direction >= min_shift (default 1/8 of `size`)
-    and >= twice the shift across it; rotations: >= min_rotation degrees the captioned way;
+    and >= twice the shift across it, and where the motion has a per-frame "track" (points_motion) and
+    `ramp` is set, a monotone ramp along it (`monotone`: a sawtooth whose linear fit slopes does not count);
+    rotations: >= min_rotation degrees the captioned way;
     growing / shrinking: size ratio >= min_scale (or <= 1 / min_scale).
     """
     if caption not in MOTIONS:
@@ -169,7 +190,9 @@ def matches(caption: str, motion: dict, size: float = SIZE, min_shift: float | N
         need = size * MIN_SHIFT_FRACTION if min_shift is None else min_shift
         along = motion["dx"] * sign[0] + motion["dy"] * sign[1]
         across = abs(motion["dx"] * sign[1] - motion["dy"] * sign[0])
-        return along >= need and along >= 2 * across
+        if not (along >= need and along >= 2 * across):
+            return False
+        return not ramp or "track" not in motion or monotone(motion["track"], sign)
     if kind == "rotate":
         return motion["rotation"] * sign >= min_rotation
     ratio = motion["scale"] if sign > 0 else 1.0 / max(motion["scale"], 1e-9)
