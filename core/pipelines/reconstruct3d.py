@@ -78,6 +78,7 @@ from ..guidance.perceptual import (FRAME_LOSSES, FrameLossConfig, VGGFeatureLoss
                                    barron_rho, clip_distance, clip_embed, frame_loss_from_config, load_lpips,
                                    make_frame_loss, resolve_loss_name)
 from ..motion.point_field import DeformationField
+from ..motion.rigid_fit import rigid_fit_loss, rigid_groups
 from ..posed_video import PosedVideo
 from ..raster.points import splat
 
@@ -100,6 +101,9 @@ REGULARISER_WEIGHTS = {"moving": (1.0, 0.1, 0.0), "fixed": (0.1, 0.1, 0.0), "fix
 # 3D velocity 0.97x vs 0.58x; rotating box, frame 1 for 8 % more: 0.37-0.43x vs 0.33-0.35x); the bird's hidden
 # wings cost 22 %.
 CANONICAL_FRAME_GAIN = 0.15
+# Fixed camera without depth maps: weight of the wide-support rigidity term (core.motion.rigid_fit; px^2), which
+# sees points sliding along straight edges where the frames cannot (the aperture problem).
+FIXED_CAMERA_RIGID_FIT = 0.0
 
 __all__ = ["CANONICAL_FRAME_GAIN", "FRAME_LOSSES", "FramePick", "FrameLossConfig", "INITS", "MotionGuidanceConfig",
            "PointMotion", "Reconstruct3DConfig", "StrokeConfig", "VGGFeatureLoss", "as_callbacks", "backbone_state",
@@ -148,6 +152,10 @@ class MotionGuidanceConfig:
     # plain 0.01, and 0.71-1.03x with weight 0.03 or plain 0.1. Seed 0, scale 1.5 / 3 / 6 / 10 px: bird 0.66 / 0.75 /
     # 0.68 / 0.49x, box - / 0.34 / 0.43 / 0.73x: no one scale served both)
     knn: int = 8
+    w_rigid_fit: float | None = None  # one best rigid motion per group of points, residual px^2 (core.motion.rigid_fit;
+    # None: FIXED_CAMERA_RIGID_FIT with a fixed camera and no depth maps, else 0)
+    rigid_fit_groups: int = 32  # farthest-point-sampled centres ...
+    rigid_fit_size: int = 128  # ... each with this many nearest canonical points
     # coarse-to-fine schedule (fractions of `iterations`)
     static_warmup: float = 0.15  # canonical points only, field frozen at the identity
     window_start: float = 0.1  # time window half-width (in t) during the warm-up
@@ -182,11 +190,13 @@ class MotionGuidanceConfig:
                "The deformation MLP needs depth and width >= 1 and frequency counts >= 0.")
         _check(self.lr_field > 0 and self.lr_points >= 0 and 0 < self.lr_final_ratio <= 1,
                "Learning rates must be positive and lr_final_ratio in (0, 1].")
-        for name in ("w_frame", "w_temp", "w_rigid", "w_depth_motion", "w_depth_fit"):
+        for name in ("w_frame", "w_temp", "w_rigid", "w_depth_motion", "w_depth_fit", "w_rigid_fit"):
             v = getattr(self, name, None)
             _check(v is None or v >= 0, f"{name} must be >= 0, got {v}.")
         for name in ("static_warmup", "window_start", "window_fraction", "anneal_fraction", "blur_fraction"):
             _check(0 <= getattr(self, name) <= 1, f"{name} must be within 0..1, got {getattr(self, name)}.")
+        _check(self.rigid_fit_groups >= 1 and self.rigid_fit_size >= 2,
+               "rigid_fit_groups must be >= 1 and rigid_fit_size >= 2.")
         _check(self.knn >= 1 and self.blur_start >= 0 and self.blur_end >= 0,
                "knn must be >= 1 and blur_start / blur_end >= 0.")
         _check(self.prune_background is None or 0 <= self.prune_background <= 1, "prune_background must be in 0..1.")
@@ -582,6 +592,8 @@ def motion_guidance(video: PosedVideo, config: MotionGuidanceConfig | None = Non
     auto_w = REGULARISER_WEIGHTS["moving" if parallax else "fixed" if video.depth is None else "fixed+depth"]
     w_temp, w_rigid, w_depth = (auto if given is None else given for given, auto in
                                 zip((cfg.w_temp, cfg.w_rigid, cfg.w_depth_motion), auto_w))
+    w_fit = cfg.w_rigid_fit if cfg.w_rigid_fit is not None else (
+        FIXED_CAMERA_RIGID_FIT if not parallax and video.depth is None else 0.0)
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
@@ -606,7 +618,7 @@ def motion_guidance(video: PosedVideo, config: MotionGuidanceConfig | None = Non
     F_step = min(cfg.frames_per_step, T)
     preview_every = cb.preview_every or cfg.preview_every or max(1, cfg.iterations // 10)
     history, stopped, step = [], False, 0
-    nbrs = None
+    nbrs = groups = None
     t0 = time.perf_counter()
     for step in range(1, cfg.iterations + 1):
         if cb.stop_requested():
@@ -618,6 +630,8 @@ def motion_guidance(video: PosedVideo, config: MotionGuidanceConfig | None = Non
         fieldnet.time_alpha, fieldnet.pos_alpha = sch["time_alpha"], sch["pos_alpha"]
         if nbrs is None or step % 50 == 1:
             nbrs = knn_indices(x_norm.detach(), cfg.knn)
+            if w_fit > 0:
+                groups = rigid_groups(x_norm.detach(), cfg.rigid_fit_groups, cfg.rigid_fit_size)
         eligible = (torch.nonzero((times - times[canon_idx]).abs() <= sch["window"] + 1e-6)[:, 0] if sch["motion"]
                     else warmup)
         fp = pick_frames(T, F_step, gen, eligible, neighbours=sch["motion"], device=device)
@@ -633,7 +647,7 @@ def motion_guidance(video: PosedVideo, config: MotionGuidanceConfig | None = Non
             l_frame = final_loss(img, pick_d).mean()
         else:
             l_frame = coarse_loss.relative(img, target[pick_d], blur=sch["blur"]).mean()
-        l_temp = l_rigid = l_depth = l_dfit = img.new_zeros(())
+        l_temp = l_rigid = l_depth = l_dfit = l_fit = img.new_zeros(())
         if dtarget is not None and cfg.w_depth_fit > 0:  # depth maps constrain the points they cover
             u = pix[..., 0].floor().long().clamp(0, cams.width - 1)
             v = pix[..., 1].floor().long().clamp(0, cams.height - 1)
@@ -651,10 +665,13 @@ def motion_guidance(video: PosedVideo, config: MotionGuidanceConfig | None = Non
             d0 = (xc[:, None] - xc[nbrs]).norm(dim=-1)  # [N, k] canonical neighbour distances
             dt = (pn[sel][:, :, None] - pn[sel][:, nbrs]).norm(dim=-1)  # [F, N, k]
             l_rigid = ((dt - d0[None]) ** 2).mean()
+            if groups is not None:
+                l_fit = rigid_fit_loss(xc, pn[sel], groups)
             if not parallax and w_depth > 0 and len(fp.need) > 1:  # unobservable: prefer none
                 vel = pn[1:] - pn[:-1]  # consecutive needed frames
                 l_depth = ((vel * view_dir).sum(-1) ** 2).mean()
         loss = cfg.w_frame * l_frame + w_temp * l_temp + w_rigid * l_rigid + w_depth * l_depth + cfg.w_depth_fit * l_dfit
+        loss = loss + w_fit * l_fit
         if not bool(torch.isfinite(loss)):
             raise SketchError("Motion guidance diverged (NaN loss); lower the learning rates.")
         opt.zero_grad(set_to_none=True)
@@ -664,7 +681,7 @@ def motion_guidance(video: PosedVideo, config: MotionGuidanceConfig | None = Non
                 p.grad = None
         opt.step()
         stats = {"loss": loss.item(), "frame": l_frame.item(), "temp": l_temp.item(), "rigid": l_rigid.item(),
-                 "depth_motion": l_depth.item(), "depth_fit": l_dfit.item(), "blur": sch["blur"] if not sch["final"] else 0.0, "window": sch["window"]}
+                 "depth_motion": l_depth.item(), "depth_fit": l_dfit.item(), "rigid_fit": l_fit.item(), "blur": sch["blur"] if not sch["final"] else 0.0, "window": sch["window"]}
         history.append({"step": step, **stats})
         report_progress(cb, step, cfg.iterations, preview_every, stats, target=target[pick_d], render=img)
     elapsed = time.perf_counter() - t0
@@ -685,6 +702,7 @@ def motion_guidance(video: PosedVideo, config: MotionGuidanceConfig | None = Non
                      "seconds_per_step": elapsed / max(step, 1), "pruned": pruned, "scene_centre": centre.tolist(),
                      "scene_radius": radius, "pixel_size": pixel, "render_size": list(video.size), "parallax": parallax,
                      "depth_spread": spread, "weights_used": [cfg.w_frame, w_temp, w_rigid, w_depth],
+                     "rigid_fit_weight_used": w_fit,
                      "point_opacity_used": opacity,
                      "device": str(device)})
     return PointMotion(canonical=canonical.cpu(), field=fieldnet, times=times.clone(), cameras=video.cameras,

@@ -1,0 +1,58 @@
+"""Wide-support rigidity: how far a deformed cloud is from one rigid motion per group of points.
+
+A group is a farthest-point-sampled centre's `size` nearest canonical points (groups overlap). Per frame and
+group the best rigid motion (Kabsch: rotation + translation, least squares) from the canonical to the deformed
+points is found, and the loss is the mean squared residual. Unlike k-NN distance preservation it sees a whole
+straight edge sliding along itself relative to the rest of its group (the aperture problem of a fixed camera).
+
+The rotation is found without gradient: at the least-squares optimum the loss's derivative with respect to the
+rotation is zero, so the gradient with respect to the points is the same, and the SVD of a degenerate (e.g.
+collinear) group, whose singular-vector gradients blow up, stays out of the graph.
+"""
+
+from __future__ import annotations
+
+import torch
+
+__all__ = ["farthest_point_sample", "rigid_fit_loss", "rigid_groups"]
+
+
+def farthest_point_sample(x: torch.Tensor, count: int) -> torch.Tensor:
+    """[count] indices of points of x [N, D], each the farthest from those before (the first: nearest the mean)."""
+    count = min(count, x.shape[0])
+    first = int((x - x.mean(0)).norm(dim=-1).argmin())
+    picked = [first]
+    dist = (x - x[first]).norm(dim=-1)
+    for _ in range(count - 1):
+        i = int(dist.argmax())
+        picked.append(i)
+        dist = torch.minimum(dist, (x - x[i]).norm(dim=-1))
+    return torch.tensor(picked, device=x.device)
+
+
+@torch.no_grad()
+def rigid_groups(x: torch.Tensor, count: int, size: int) -> torch.Tensor:
+    """[G, size] indices: for `count` farthest-point-sampled centres of x [N, 3], their `size` nearest points."""
+    centres = x[farthest_point_sample(x, count)]
+    size = min(size, x.shape[0])
+    return torch.cdist(centres, x).topk(size, dim=-1, largest=False).indices
+
+
+def rigid_fit_loss(canonical: torch.Tensor, deformed: torch.Tensor, groups: torch.Tensor) -> torch.Tensor:
+    """Mean over frames, groups and their points of |q - (R p + t)|^2 for each group's best rigid (R, t).
+
+    canonical [N, 3], deformed [F, N, 3] (same units, e.g. pixels), groups [G, k] point indices.
+    """
+    p = canonical[groups]  # [G, k, 3]
+    q = deformed[:, groups]  # [F, G, k, 3]
+    pc = p - p.mean(-2, keepdim=True)
+    qc = q - q.mean(-2, keepdim=True)
+    with torch.no_grad():
+        h = pc.transpose(-1, -2)[None] @ qc  # [F, G, 3, 3] = sum_k p q^T
+        u, _, vh = torch.linalg.svd(h)
+        flip = torch.ones_like(h[..., 0])  # [F, G, 3]
+        flip[..., 2] = torch.sign(torch.linalg.det(vh.transpose(-1, -2) @ u.transpose(-1, -2)))
+        flip[flip == 0] = 1.0
+        rot = vh.transpose(-1, -2) @ (flip[..., None] * u.transpose(-1, -2))  # q ~ R p
+    resid = qc - pc[None] @ rot.transpose(-1, -2)
+    return (resid**2).sum(-1).mean()

@@ -1,0 +1,53 @@
+"""core.motion.rigid_fit: a rigid motion costs nothing, an edge sliding along itself does (< 1 s)."""
+
+import math
+
+import torch
+
+from sketchmotion.core.motion.rigid_fit import farthest_point_sample, rigid_fit_loss, rigid_groups
+
+
+def _box_edges(n: int = 40) -> torch.Tensor:
+    """Points on the 12 edges of a 20 x 12 x 8 box (pixels), [12 n, 3]."""
+    corners = torch.tensor([(x, y, z) for z in (-4.0, 4.0) for y in (-6.0, 6.0) for x in (-10.0, 10.0)])
+    edges = [(0, 1), (2, 3), (4, 5), (6, 7), (0, 2), (1, 3), (4, 6), (5, 7), (0, 4), (1, 5), (2, 6), (3, 7)]
+    s = torch.linspace(0, 1, n)[:, None]
+    return torch.cat([corners[i] + s * (corners[j] - corners[i]) for i, j in edges])
+
+
+def _rotation(axis, angle: float) -> torch.Tensor:
+    k = torch.tensor(axis, dtype=torch.float32)
+    k = k / k.norm()
+    K = torch.tensor([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
+    return torch.eye(3) + math.sin(angle) * K + (1 - math.cos(angle)) * K @ K
+
+
+def test_rigid_motion_costs_nothing_and_a_sliding_edge_does():
+    x = _box_edges()
+    groups = rigid_groups(x, 8, 128)
+    assert groups.shape == (8, 128)
+    frames = torch.stack([x @ _rotation((0.2, 1.0, 0.3), a).T + torch.tensor([3.0, -2.0, 1.0]) * a
+                          for a in (0.0, 0.4, 1.2, 2.5)])
+    assert float(rigid_fit_loss(x, frames, groups)) < 1e-6
+    slid = frames.clone()
+    slid[:, :40, 0] += 1.0  # the first edge (along x) slides 1 px along itself
+    assert float(rigid_fit_loss(x, slid, groups)) > 0.01
+    # the k-NN distance view misses it: neighbours along the sliding edge keep their distances
+    assert torch.allclose((slid[:, 1:40] - slid[:, :39]).norm(dim=-1), (x[1:40] - x[:39]).norm(dim=-1)[None])
+
+
+def test_gradient_is_finite_on_degenerate_groups_and_pulls_towards_rigid():
+    line = torch.stack([torch.linspace(0, 20, 50), torch.zeros(50), torch.zeros(50)], 1)
+    moved = (line + torch.tensor([1.0, 2.0, 0.0]))[None].clone()
+    moved[0, 25:, 1] += 0.5  # a kink
+    moved.requires_grad_(True)
+    loss = rigid_fit_loss(line, moved, rigid_groups(line, 2, 50))
+    loss.backward()
+    assert torch.isfinite(moved.grad).all() and loss.item() > 0
+    stepped = (moved - 10.0 * moved.grad).detach()
+    assert float(rigid_fit_loss(line, stepped, rigid_groups(line, 2, 50))) < loss.item()
+
+
+def test_farthest_point_sample_spreads_out():
+    x = torch.cat([torch.zeros(100, 3), torch.tensor([[10.0, 0, 0], [0, 10.0, 0]])])
+    assert set(farthest_point_sample(x, 3).tolist()[1:]) == {100, 101}
