@@ -306,3 +306,20 @@ def test_walker_motion_is_recovered_in_3d(tmp_path, one_thread, seed):
     print("walker seed", seed, "points", pts, "strokes", rep)
     assert pts["chamfer_pct"] < 1.2 and pts["velocity_ratio"] < 0.55 and pts["tracking_ratio"] < 0.5
     assert rep["chamfer_pct"] < 1.2 and rep["velocity_ratio"] < 0.45 and rep["tracking_ratio"] < 0.4
+
+
+def test_temporal_loss_robust_scale():
+    """`temporal_loss` with a scale: small accelerations cost as before, large ones at most scale^2 (moving camera)."""
+    from sketchmotion.core.pipelines.reconstruct3d import FramePick, temporal_loss
+
+    fp = FramePick(pick=torch.tensor([1]), need=torch.tensor([0, 1, 2]), sel=torch.tensor([1]),
+                   triples=torch.tensor([[0, 1, 2]]))
+    x = torch.zeros(3, 2, 3)
+    x[1, 0, 0], x[1, 1, 0] = -0.05, -5.0  # accelerations 0.1 and 10 (px / frame^2)
+    small, large = x[:, :1], x[:, 1:]
+    assert temporal_loss(small, fp).item() == pytest.approx(0.01)
+    assert temporal_loss(small, fp, 0.5).item() == pytest.approx(0.01, rel=0.05)  # quadratic below the scale
+    assert temporal_loss(large, fp).item() == pytest.approx(100.0)
+    assert temporal_loss(large, fp, 0.5).item() < 0.25  # bounded by scale^2 above it
+    both = (temporal_loss(small, fp, 0.5) + temporal_loss(large, fp, 0.5)) / 2
+    assert temporal_loss(x, fp, 0.5).item() == pytest.approx(both.item())
