@@ -1,7 +1,7 @@
 """Build the pack's flow prior for ComfyUI with hand-set weights: a tiny Wan 2.1 that follows its caption.
 
     COMFYUI_PATH=/path/to/ComfyUI python scripts/build_flow_prior.py [--out assets/motion_prior/wan_tiny]
-        [--shift 2] [--check]
+        [--shift 2] [--blur 0] [--uncond own] [--check]
 
 Why hand-set: trained with the rectified-flow objective on CPU budgets, the tiny Wan never used the
 caption's direction (assets/motion_prior/README.md). Its architecture can express it exactly, so this
@@ -10,13 +10,21 @@ denoiser into ComfyUI's own WanModel (2 blocks, width 384, 3 heads of 128; Load 
 beside the same set (not trained) TAESD and tiny CLIP text encoder as scripts/train_flow_prior.py.
 
 The denoised estimate D of a clip x (8 frames), with sh = moved `--shift` cells the caption's way and
-un = moved back (both the identity for "" and for captions other than moving right / left / up / down):
-D[f] = (sh(x[f-1]) + un(x[f+1])) / 2 inside, D[0] = un(x[1]), D[7] = sh(x[6]). Score distillation's force
-on frame f is then x[f] - D[f]: inside, slope-free smoothing; at the ends, the end gaps pushed towards
-the shift; summed over frames, zero at a still clip and at the ramp (no common mode), so the fixed point
-is a ramp of `--shift` cells per frame (a still clip's D: frame 0 moved -shift,
-the last +shift, the others unmoved). An earlier build (D[f] = sh(x[f-1]), the first frame pushed the
-other way) made a transport chain whose common mode was unbalanced; README has its measurements.
+un = moved back, for moving right / left / up / down: D[f] = (sh(x[f-1]) + un(x[f+1])) / 2 inside,
+D[0] = un(x[1]), D[7] = sh(x[6]) (`--blur B`: sh and un also blurred along the motion over +-B cells).
+Score distillation's force on frame f is then x[f] - D[f]: inside, slope-free smoothing; at the ends, the
+end gaps pushed towards the shift; summed over frames, zero at a still clip and at the ramp (no common
+mode), so the fixed point is a ramp of `--shift` cells per frame (a still clip's D: frame 0 moved -shift,
+the last +shift, the others unmoved).
+For "" and any other caption (the unconditional estimate D_u that classifier-free guidance extrapolates
+from), `--uncond own` (default): D_u[f] = the frame itself (x_s / (1 - s), unbiased); `--uncond neighbours`
+(62909a5's build): the same formula with sh = un = identity. Why own: guidance w makes the force
+w (x - D) - (w - 1) (x - D_u), and with the neighbours version that second term is a (w - 1) = 29-39 x
+repulsion of every frame from its neighbours' unmoved copies (at the ends, a pull to w shifts): frames
+pushed apart while close break the chain into sawtooths that never mend (README has the runs); with the
+frame itself, D_u's force is zero-mean noise and the captioned pull is left alone.
+An earlier build (D[f] = sh(x[f-1]), the first frame pushed the other way) made a transport chain whose
+common mode was unbalanced; README has its measurements.
 
 What the network computes, per token (a 2x2 patch of 8x8 latents = 8x8 cells of 2x2-pooled ink, 16x16 px),
 with s the noise level, x_s = (1 - s) x0 + s eps the input and the residual stream laid out in channel groups:
@@ -33,11 +41,13 @@ with s the noise level, x_s = (1 - s) x0 + s eps the input and the residual stre
 - block 2 self-attention: the queries read the codes: head 0's logits peak at (frame - 1, the neighbour
   token the motion comes from): N; head 1's at (frame + 1, the neighbour token on the other side): N2
   (head 2 only evens out the query's RMS across captions, RMSNorm being over all heads);
-- block 2 FFN: GELU units gated by code and flags add to Y: (Z - Y) / 2 where G > 0 and again where F = 0
-  (any caption); per caption, (sh(Y) - Y + un(Z) - Z) / 2, plus (un(Z) - Z - sh(Y) + Y) / 2 where F = 0
-  and minus it where G = 0; sh reads Y and N across the token boundary, un reads Z and N2;
+- block 2 FFN: GELU units gated by code and flags add to Y. `--uncond own`: X / (1 - s) - Y (always); per
+  caption, (sh(Y) + un(Z)) / 2 - X / (1 - s), plus (un(Z) - sh(Y)) / 2 where F = 0 and minus it where
+  G = 0. `--uncond neighbours`: (Z - Y) / 2 where G > 0 and again where F = 0 (any caption); per caption,
+  (sh(Y) - Y + un(Z) - Z) / 2, plus (un(Z) - Z - sh(Y) + Y) / 2 where F = 0 and minus it where G = 0.
+  sh reads Y and N across the token boundary, un reads Z and N2;
 - time: attention outputs are gated by 1/(1 - s) (so Y, Z, N, N2 are unbiased estimates of the clean
-  frames), block 1's FFN reads X x 1/(1 - s), block 2's reads F and G x (1 - s); the caption's units close
+  frames), both FFNs read X x 1/(1 - s), block 2's reads F and G x (1 - s); the caption's units close
   between s 0.6 and 0.75 (the caption does nothing at higher noise, where the moved frames are mostly
   noise that guidance would multiply); all from time_embedding / time_projection fitted on the sinusoidal
   embedding (time_layers);
@@ -103,6 +113,14 @@ def shift_source(direction: str, r: int, q: int, k: int):
     if 0 <= sr < 8 and 0 <= sq < 8:
         return "Y", cell_index(sr, sq)
     return "N", cell_index(sr % 8, sq % 8)
+
+
+def blurred_sources(direction: str, r: int, q: int, k: int, blur: int):
+    """Cell (r, q) of the moved frame blurred along the motion: [(weight, "Y" | "N", source cell)] over the
+    shifts k - blur .. k + blur (a box; blur <= k keeps every source in the token or the one neighbour)."""
+    assert 0 <= blur <= k and k + blur <= 8, (k, blur)
+    w = 1.0 / (2 * blur + 1)
+    return [(w, *shift_source(direction, r, q, kk)) for kk in range(k - blur, k + blur + 1)]
 
 
 CELL = {cell_index(r, q): (r, q) for r in range(8) for q in range(8)}
@@ -262,7 +280,7 @@ def gated_group(w1: torch.Tensor, b1: torch.Tensor, w2: torch.Tensor, base: int,
         w2[Y[j], base + 64] = -out / RHO
 
 
-def build(comfy, shift: int, text_dir: Path) -> dict:
+def build(comfy, shift: int, text_dir: Path, blur: int = 0, uncond: str = "own") -> dict:
     sd = tfp.wan_state_dict(comfy, 0, dict(dim=D, ffn_dim=FFN, num_layers=LAYERS, num_heads=HEADS))
     for k, v in sd.items():
         if "norm" in k and k.endswith("weight"):
@@ -346,26 +364,40 @@ def build(comfy, shift: int, text_dir: Path) -> dict:
     p = "blocks.1.ffn."
     w1, b1, w2 = sd[p + "0.weight"], sd[p + "0.bias"], sd[p + "2.weight"]
     k_flag = K_FLAG / FLAG_SCALE * gain
-    still = lambda j: ((1.0, Z[j]), (-1.0, Y[j]))  # noqa: E731
-    gated_group(w1, b1, w2, 0, {GFLAG: k_flag}, -M, still, 0.5, gain)
-    gated_group(w1, b1, w2, GROUP, {FLAG: -k_flag}, M, still, 0.5, gain)
+    own = uncond == "own"
+    if own:  # every caption's estimate starts from the frame itself: Y -> X / (1 - s) (this FFN reads X so scaled)
+        gated_group(w1, b1, w2, 0, {}, M, lambda j: ((1.0, X[j]), (-1.0, Y[j])), 1.0, gain)
+    else:
+        still = lambda j: ((1.0, Z[j]), (-1.0, Y[j]))  # noqa: E731
+        gated_group(w1, b1, w2, 0, {GFLAG: k_flag}, -M, still, 0.5, gain)
+        gated_group(w1, b1, w2, GROUP, {FLAG: -k_flag}, M, still, 0.5, gain)
     for di, d in enumerate(DIRS):
-        def content(sign_sh: float, sign_un: float, d=d):
-            """Cell j's sign_sh (sh(Y) - Y) + sign_un (un(Z) - Z) as (weight, channel) pairs."""
+        def content(sign_sh: float, sign_un: float, base_terms: str, d=d):
+            """Cell j's sign_sh sh(Y) + sign_un un(Z) minus base_terms ("neighbours": sign_sh Y + sign_un Z; "own":
+            2 X / (1 - s), only used with sign_sh = sign_un = 1; "": nothing) as (weight, channel) pairs."""
             def pairs(j):
                 r, qq = CELL[j]
-                src, sj = shift_source(d, r, qq, shift)
-                usrc, uj = shift_source(OPPOSITE[d], r, qq, shift)
-                return ((sign_sh, (Y if src == "Y" else N)[sj]), (-sign_sh, Y[j]),
-                        (sign_un, (Z if usrc == "Y" else N2)[uj]), (-sign_un, Z[j]))
+                sh = [(sign_sh * w, (Y if src == "Y" else N)[sj]) for w, src, sj in blurred_sources(d, r, qq, shift, blur)]
+                un = [(sign_un * w, (Z if src == "Y" else N2)[sj])
+                      for w, src, sj in blurred_sources(OPPOSITE[d], r, qq, shift, blur)]
+                rest = {"neighbours": ((-sign_sh, Y[j]), (-sign_un, Z[j])), "own": ((-2.0, X[j]),), "": ()}[base_terms]
+                return (*sh, *un, *rest)
             return pairs
 
         base = 2 * GROUP + 3 * GROUP * di
         code = {CODE[d]: M_CODE * gain / CODE_VALUE, GATE_CH: M_TIME}  # the input shift, not the stream: no gain
         open_bias = -M_CODE + M - M_TIME
-        gated_group(w1, b1, w2, base, code, open_bias, content(1.0, 1.0), 0.5, gain)
-        gated_group(w1, b1, w2, base + GROUP, {**code, FLAG: -k_flag}, open_bias, content(-1.0, 1.0), 0.5, gain)
-        gated_group(w1, b1, w2, base + 2 * GROUP, {**code, GFLAG: -k_flag}, open_bias, content(-1.0, 1.0), -0.5, gain)
+        if own:  # (sh(Y) + un(Z)) / 2 inside, then + (un(Z) - sh(Y)) / 2 where F = 0 and minus that where G = 0
+            gated_group(w1, b1, w2, base, code, open_bias, content(1.0, 1.0, "own"), 0.5, gain)
+            gated_group(w1, b1, w2, base + GROUP, {**code, FLAG: -k_flag}, open_bias, content(-1.0, 1.0, ""), 0.5, gain)
+            gated_group(w1, b1, w2, base + 2 * GROUP, {**code, GFLAG: -k_flag}, open_bias, content(-1.0, 1.0, ""),
+                        -0.5, gain)
+            continue
+        gated_group(w1, b1, w2, base, code, open_bias, content(1.0, 1.0, "neighbours"), 0.5, gain)
+        gated_group(w1, b1, w2, base + GROUP, {**code, FLAG: -k_flag}, open_bias, content(-1.0, 1.0, "neighbours"),
+                    0.5, gain)
+        gated_group(w1, b1, w2, base + 2 * GROUP, {**code, GFLAG: -k_flag}, open_bias, content(-1.0, 1.0, "neighbours"),
+                    -0.5, gain)
     zero_sum(w2, sd[p + "2.bias"])
 
     # head: v = (X - Y) / s, so ComfyUI's denoised x_s - s v = Y
@@ -430,6 +462,11 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default=str(tfp.ROOT / "assets" / "motion_prior" / flow.FOLDER))
     ap.add_argument("--comfyui", default=None, help="ComfyUI checkout (default: $COMFYUI_PATH)")
     ap.add_argument("--shift", type=int, default=2, help="cells (2 px at 64 px) the video moves per frame")
+    ap.add_argument("--blur", type=int, default=0, help="the moved neighbours blurred along the motion over "
+                    "+-BLUR cells (a box; <= --shift): a wider pull when a frame's strokes no longer overlap them")
+    ap.add_argument("--uncond", choices=("neighbours", "own"), default="own",
+                    help="the estimate for \"\" and other captions: the neighbours unmoved (a stillness pull) or the "
+                    "frame itself (so classifier-free guidance multiplies no pull towards the unmoved neighbours)")
     ap.add_argument("--videos", type=int, default=600, help="synthetic videos for the latent scaling")
     ap.add_argument("--check", action="store_true", help="print the x0-hat motion of still clips per caption")
     args = ap.parse_args(argv)
@@ -450,7 +487,7 @@ def main(argv=None) -> int:
     (text_dir / flow.MODEL_FILE).touch()
     (text_dir / flow.VAE_FILE).touch()
 
-    sd = build(comfy, args.shift, text_dir)
+    sd = build(comfy, args.shift, text_dir, args.blur, args.uncond)
     half = {k: v.half().float() for k, v in sd.items()}  # what the fp16 file gives back
     worst = max(sd, key=lambda k: float(sd[k].abs().max()))
     assert all(torch.isfinite(v).all() for v in half.values()), f"{worst} overflows fp16"
