@@ -110,7 +110,12 @@ CANONICAL_FRAME_GAIN = 0.15
 # 0.84 %; plain at weight 0.3: bird 0.62 %, but stick figure seed 0 0.64x (its still parts jitter).
 MOVING_CAMERA_TEMP_SCALE = 0.5
 # Fixed camera without depth maps: weight of the wide-support rigidity term (core.motion.rigid_fit; px^2), which
-# sees points sliding along straight edges where the frames cannot (the aperture problem).
+# sees points sliding along straight edges where the frames cannot (the aperture problem). Off, because it needs
+# the canonical depth, which a fixed camera does not see. Rotating box, seed 0, stage-1 points' image velocity
+# (by paths): seeded at the true depth (depth maps for the seeding only) 0.72x -> 0.35x at weight 1 (at the
+# mirrored depth, the rotation's other reading, 0.43x); from the slab 0.82x -> 0.75-0.95x at weights 0.03-10: at
+# weight 1 the points find a rigid but wrong shape (depth correlation with the truth -0.55 to -0.64, frame loss
+# 0.19-0.28 vs 0.06), and neither a second pass from that shape nor one from the tracks' factorised shape fixes it.
 FIXED_CAMERA_RIGID_FIT = 0.0
 
 __all__ = ["CANONICAL_FRAME_GAIN", "FRAME_LOSSES", "FramePick", "FrameLossConfig", "INITS", "MOVING_CAMERA_TEMP_SCALE",
@@ -578,8 +583,7 @@ def auto_opacity(frames: torch.Tensor, num_points: int, sigma: float, overlap: f
     return float(min(0.9, max(0.02, overlap * ink / (num_points * 2 * math.pi * sigma**2))))
 
 
-def motion_guidance(video: PosedVideo, config: MotionGuidanceConfig | None = None, callbacks=None,
-                    start_points: torch.Tensor | None = None) -> PointMotion:
+def motion_guidance(video: PosedVideo, config: MotionGuidanceConfig | None = None, callbacks=None) -> PointMotion:
     """Stage 1 of Liv3Stroke: fit points + deformation field to a posed video (see the module docstring).
 
     callbacks: a core.callbacks.Callbacks (or a dict / object with progress and
@@ -604,11 +608,8 @@ def motion_guidance(video: PosedVideo, config: MotionGuidanceConfig | None = Non
     canon_idx = canonical_frame(video, cfg.canonical_time, parallax)
     canon_t = cfg.canonical_time if cfg.canonical_time is not None else 0.0 if parallax else float(times[canon_idx])
     spread = cfg.depth_spread if cfg.depth_spread is not None else (1.0 if parallax else FIXED_CAMERA_DEPTH_SPREAD)
-    if start_points is not None:  # canonical points given (world, [N, 3]): e.g. a previous pass's
-        canonical, num = start_points.float().cpu(), start_points.shape[0]
-    else:
-        canonical = initial_points(video, num, cfg.init, centre, radius, gen, canonical_index=canon_idx,
-                                   depth_spread=spread, carve_views=cfg.carve_views, carve_keep=cfg.carve_keep)
+    canonical = initial_points(video, num, cfg.init, centre, radius, gen, canonical_index=canon_idx,
+                               depth_spread=spread, carve_views=cfg.carve_views, carve_keep=cfg.carve_keep)
     auto_w = REGULARISER_WEIGHTS["moving" if parallax else "fixed" if video.depth is None else "fixed+depth"]
     w_temp, w_rigid, w_depth = (auto if given is None else given for given, auto in
                                 zip((cfg.w_temp, cfg.w_rigid, cfg.w_depth_motion), auto_w))
