@@ -25,8 +25,8 @@ matrix = pytest.mark.skipif(not os.environ.get("SKETCHMOTION_RECONSTRUCT3D_MATRI
 
 # camera kind -> (scene, bounds on the strokes' report at the reduced settings). Measured (seeds 0 / 1, one thread):
 # walker moving 1.27 / 0.84 %, velocity 0.39 / 0.40x, tracking 0.40 / 0.33x (plain temporal term: 1.30 / 0.91 %,
-# 0.43 / 0.44x, 0.43 / 0.33x); walker fixed + depth 1.46 / 1.35 %,
-# 0.34 / 0.30x; walker fixed, image-plane velocity by paths 0.26 / 0.27x (frame-0 pairs 0.26 / 0.27x); 10.5-13
+# 0.43 / 0.44x, 0.43 / 0.33x); walker fixed + depth 1.44 / 1.33 %, 0.32 / 0.30x (rigid-fit term off: 1.46 / 1.35 %,
+# 0.34 / 0.30x); walker fixed, image-plane velocity by paths 0.26 / 0.27x (frame-0 pairs 0.26 / 0.27x); 10.5-13
 # CPU s a case. (The rotating box with
 # depth needs README's settings: 4.5-4.7 % and 0.71-0.86x here, 1.6-1.7 % and 0.32-0.34x there.)
 REDUCED = {

@@ -117,8 +117,18 @@ MOVING_CAMERA_TEMP_SCALE = 0.5
 # weight 1 the points find a rigid but wrong shape (depth correlation with the truth -0.55 to -0.64, frame loss
 # 0.19-0.28 vs 0.06), and neither a second pass from that shape nor one from the tracks' factorised shape fixes it.
 FIXED_CAMERA_RIGID_FIT = 0.0
+# With depth maps the canonical depth is seen, and the same term is on. README's settings, strokes, seeds 0-2, Chamfer
+# % / 3D velocity, off -> weight 1: walker 0.83-0.94 -> 0.84-1.07 % / 0.26-0.29 -> 0.22-0.26x; bird 1.04-1.17 ->
+# 1.04-1.46 % / 0.21-0.24 -> 0.17-0.20x; rotating box 1.60-1.83 -> 1.44-1.57 % / 0.33-0.49 -> 0.18-0.25x; stick
+# figure 1.19-1.43 -> 1.02-1.40 % / 0.41-0.46 -> 0.30-0.49x (velocity better in 11 of 12 cases, worst case equal).
+# With a moving camera it breaks articulated motion (stick figure seeds 0 / 2: 0.43 / 0.40 -> 0.60 / 0.74x).
+DEPTH_MAPS_RIGID_FIT = 1.0
+# A rigid-fit group is this fraction of the points (128 of README's 2000), so it spans the same part of the object at
+# any point count; a fixed 128 of 1000 points (tests' reduced settings) spans joints: walker, fixed camera + depth, 64
+# px, seeds 0 / 1, velocity 0.34 / 0.30x off, 0.49 / 0.44x with 128 points a group, 0.32 / 0.30x with 64.
+RIGID_FIT_FRACTION = 0.064
 
-__all__ = ["CANONICAL_FRAME_GAIN", "FRAME_LOSSES", "FramePick", "FrameLossConfig", "INITS", "MOVING_CAMERA_TEMP_SCALE",
+__all__ = ["CANONICAL_FRAME_GAIN", "DEPTH_MAPS_RIGID_FIT", "FRAME_LOSSES", "RIGID_FIT_FRACTION", "FramePick", "FrameLossConfig", "INITS", "MOVING_CAMERA_TEMP_SCALE",
            "MotionGuidanceConfig",
            "PointMotion", "Reconstruct3DConfig", "StrokeConfig", "VGGFeatureLoss", "as_callbacks", "backbone_state",
            "barron_rho", "canonical_frame", "carve_points", "decay_learning_rates", "documented_config", "fit_strokes",
@@ -169,9 +179,9 @@ class MotionGuidanceConfig:
     # 0.68 / 0.49x, box - / 0.34 / 0.43 / 0.73x: no one scale served both)
     knn: int = 8
     w_rigid_fit: float | None = None  # one best rigid motion per group of points, residual px^2 (core.motion.rigid_fit;
-    # None: FIXED_CAMERA_RIGID_FIT with a fixed camera and no depth maps, else 0)
+    # None: 0 with a moving camera, else FIXED_CAMERA_RIGID_FIT (no depth maps) / DEPTH_MAPS_RIGID_FIT (depth maps))
     rigid_fit_groups: int = 32  # farthest-point-sampled centres ...
-    rigid_fit_size: int = 128  # ... each with this many nearest canonical points
+    rigid_fit_size: int | None = None  # ... each with this many nearest canonical points (None: RIGID_FIT_FRACTION)
     # coarse-to-fine schedule (fractions of `iterations`)
     static_warmup: float = 0.15  # canonical points only, field frozen at the identity
     window_start: float = 0.1  # time window half-width (in t) during the warm-up
@@ -211,7 +221,7 @@ class MotionGuidanceConfig:
             _check(v is None or v >= 0, f"{name} must be >= 0, got {v}.")
         for name in ("static_warmup", "window_start", "window_fraction", "anneal_fraction", "blur_fraction"):
             _check(0 <= getattr(self, name) <= 1, f"{name} must be within 0..1, got {getattr(self, name)}.")
-        _check(self.rigid_fit_groups >= 1 and self.rigid_fit_size >= 2,
+        _check(self.rigid_fit_groups >= 1 and (self.rigid_fit_size is None or self.rigid_fit_size >= 2),
                "rigid_fit_groups must be >= 1 and rigid_fit_size >= 2.")
         _check(self.temp_scale is None or self.temp_scale >= 0, f"temp_scale must be >= 0, got {self.temp_scale}.")
         _check(self.knn >= 1 and self.blur_start >= 0 and self.blur_end >= 0,
@@ -614,8 +624,9 @@ def motion_guidance(video: PosedVideo, config: MotionGuidanceConfig | None = Non
     w_temp, w_rigid, w_depth = (auto if given is None else given for given, auto in
                                 zip((cfg.w_temp, cfg.w_rigid, cfg.w_depth_motion), auto_w))
     temp_scale = cfg.temp_scale if cfg.temp_scale is not None else MOVING_CAMERA_TEMP_SCALE if parallax else 0.0
-    w_fit = cfg.w_rigid_fit if cfg.w_rigid_fit is not None else (
-        FIXED_CAMERA_RIGID_FIT if not parallax and video.depth is None else 0.0)
+    w_fit = cfg.w_rigid_fit if cfg.w_rigid_fit is not None else 0.0 if parallax else (
+        FIXED_CAMERA_RIGID_FIT if video.depth is None else DEPTH_MAPS_RIGID_FIT)
+    fit_size = cfg.rigid_fit_size or max(2, round(num * RIGID_FIT_FRACTION))
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
@@ -653,7 +664,7 @@ def motion_guidance(video: PosedVideo, config: MotionGuidanceConfig | None = Non
         if nbrs is None or step % 50 == 1:
             nbrs = knn_indices(x_norm.detach(), cfg.knn)
             if w_fit > 0:
-                groups = rigid_groups(x_norm.detach(), cfg.rigid_fit_groups, cfg.rigid_fit_size)
+                groups = rigid_groups(x_norm.detach(), cfg.rigid_fit_groups, fit_size)
         eligible = (torch.nonzero((times - times[canon_idx]).abs() <= sch["window"] + 1e-6)[:, 0] if sch["motion"]
                     else warmup)
         fp = pick_frames(T, F_step, gen, eligible, neighbours=sch["motion"], device=device)
@@ -725,7 +736,7 @@ def motion_guidance(video: PosedVideo, config: MotionGuidanceConfig | None = Non
                      "scene_radius": radius, "pixel_size": pixel, "render_size": list(video.size), "parallax": parallax,
                      "depth_spread": spread, "weights_used": [cfg.w_frame, w_temp, w_rigid, w_depth],
                      "temp_scale_used": temp_scale,
-                     "rigid_fit_weight_used": w_fit,
+                     "rigid_fit_weight_used": w_fit, "rigid_fit_size_used": fit_size,
                      "point_opacity_used": opacity,
                      "device": str(device)})
     return PointMotion(canonical=canonical.cpu(), field=fieldnet, times=times.clone(), cameras=video.cameras,
