@@ -458,6 +458,7 @@ def check(model, ink_mean: float, ink_std: float, text_dir: Path, draws: int = 8
 
 
 def main(argv=None) -> int:
+    global GATE_FROM, GATE_TO
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     ap.add_argument("--out", default=str(tfp.ROOT / "assets" / "motion_prior" / flow.FOLDER))
     ap.add_argument("--comfyui", default=None, help="ComfyUI checkout (default: $COMFYUI_PATH)")
@@ -467,9 +468,13 @@ def main(argv=None) -> int:
     ap.add_argument("--uncond", choices=("neighbours", "own"), default="own",
                     help="the estimate for \"\" and other captions: the neighbours unmoved (a stillness pull) or the "
                     "frame itself (so classifier-free guidance multiplies no pull towards the unmoved neighbours)")
+    ap.add_argument("--caption-gate", type=float, nargs=2, default=(GATE_FROM, GATE_TO), metavar=("FROM", "TO"),
+                    help="noise levels s over which the caption's effect fades out (less noise multiplied by "
+                    "guidance when lower, fewer draws that carry the caption)")
     ap.add_argument("--videos", type=int, default=600, help="synthetic videos for the latent scaling")
     ap.add_argument("--check", action="store_true", help="print the x0-hat motion of still clips per caption")
     args = ap.parse_args(argv)
+    GATE_FROM, GATE_TO = args.caption_gate
     torch.set_num_threads(1)
     comfy = tfp.import_comfy(args.comfyui)
     out = Path(args.out)

@@ -12,7 +12,8 @@ Settings as tests/test_prompt_steering.py (300 steps, local + global: 120-step g
 the global path, whose LR schedule scales with the step count). Cost: ComfyUI builds the TAESD at a fixed
 width of 64 channels, so every SDS pass encodes 8 frames at ~1 GMAC each with gradient: measured 1.3 s/step
 (1 thread, shared CPU), ~7 CPU-minutes per run. More prompts and seeds run with SKETCHMOTION_STEERING_MATRIX=1.
-Skipped until a trained prior is bundled in assets/motion_prior/wan_tiny (scripts/train_flow_prior.py).
+Skipped until a prior is bundled in assets/motion_prior/wan_tiny (the hand-set scripts/build_flow_prior.py, whose
+`--uncond own` build steered right / left on seeds 0 and 1 in monotone ramps: assets/motion_prior/README.md).
 """
 
 from __future__ import annotations
