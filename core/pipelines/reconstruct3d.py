@@ -19,6 +19,9 @@ for terms whose units are not published; ours are stated in the units below):
 - L_rigid (ARAP on distances): mean over points, their k nearest canonical
   neighbours and the frames of a step of (|x_i^t - x_j^t| - |x_i - x_j|)^2 in
   pixels^2: a neighbour distance that stretches by one pixel costs 1.
+- L_rigid_fit (core.motion.rigid_fit; fixed camera with depth maps): per group of nearby
+  points and frame, the residual of one best rigid motion, pixels^2; it sees a straight
+  edge sliding along itself, which neighbour distances do not.
 With these units a frame loss of 1 is "nothing drawn", so w_frame = 1 and the
 regulariser weights say how many pixels^2 of acceleration / stretch trade for
 the whole frame error (defaults 1 and 0.1: a whole cloud jittering by 1 px
@@ -128,8 +131,8 @@ DEPTH_MAPS_RIGID_FIT = 1.0
 # px, seeds 0 / 1, velocity 0.34 / 0.30x off, 0.49 / 0.44x with 128 points a group, 0.32 / 0.30x with 64.
 RIGID_FIT_FRACTION = 0.064
 
-__all__ = ["CANONICAL_FRAME_GAIN", "DEPTH_MAPS_RIGID_FIT", "FRAME_LOSSES", "RIGID_FIT_FRACTION", "FramePick", "FrameLossConfig", "INITS", "MOVING_CAMERA_TEMP_SCALE",
-           "MotionGuidanceConfig",
+__all__ = ["CANONICAL_FRAME_GAIN", "DEPTH_MAPS_RIGID_FIT", "FIXED_CAMERA_RIGID_FIT", "FRAME_LOSSES", "FramePick",
+           "FrameLossConfig", "INITS", "MOVING_CAMERA_TEMP_SCALE", "MotionGuidanceConfig", "RIGID_FIT_FRACTION",
            "PointMotion", "Reconstruct3DConfig", "StrokeConfig", "VGGFeatureLoss", "as_callbacks", "backbone_state",
            "barron_rho", "canonical_frame", "carve_points", "decay_learning_rates", "documented_config", "fit_strokes",
            "has_parallax", "initial_points", "knn_indices", "load_lpips", "make_frame_loss", "motion_guidance",
