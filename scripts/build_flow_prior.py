@@ -387,16 +387,12 @@ def build(comfy, shift: int, text_dir: Path, blur: int = 0, uncond: str = "own")
         base = 2 * GROUP + 3 * GROUP * di
         code = {CODE[d]: M_CODE * gain / CODE_VALUE, GATE_CH: M_TIME}  # the input shift, not the stream: no gain
         open_bias = -M_CODE + M - M_TIME
-        if own:  # (sh(Y) + un(Z)) / 2 inside, then + (un(Z) - sh(Y)) / 2 where F = 0 and minus that where G = 0
-            gated_group(w1, b1, w2, base, code, open_bias, content(1.0, 1.0, "own"), 0.5, gain)
-            gated_group(w1, b1, w2, base + GROUP, {**code, FLAG: -k_flag}, open_bias, content(-1.0, 1.0, ""), 0.5, gain)
-            gated_group(w1, b1, w2, base + 2 * GROUP, {**code, GFLAG: -k_flag}, open_bias, content(-1.0, 1.0, ""),
-                        -0.5, gain)
-            continue
-        gated_group(w1, b1, w2, base, code, open_bias, content(1.0, 1.0, "neighbours"), 0.5, gain)
-        gated_group(w1, b1, w2, base + GROUP, {**code, FLAG: -k_flag}, open_bias, content(-1.0, 1.0, "neighbours"),
-                    0.5, gain)
-        gated_group(w1, b1, w2, base + 2 * GROUP, {**code, GFLAG: -k_flag}, open_bias, content(-1.0, 1.0, "neighbours"),
+        # (sh(Y) + un(Z)) / 2 inside, then + (un(Z) - sh(Y)) / 2 where F = 0 and minus that where G = 0; "own" starts
+        # from the frame itself (the first group), "neighbours" from the unmoved neighbours (every group)
+        inside, ends = ("own", "") if own else ("neighbours", "neighbours")
+        gated_group(w1, b1, w2, base, code, open_bias, content(1.0, 1.0, inside), 0.5, gain)
+        gated_group(w1, b1, w2, base + GROUP, {**code, FLAG: -k_flag}, open_bias, content(-1.0, 1.0, ends), 0.5, gain)
+        gated_group(w1, b1, w2, base + 2 * GROUP, {**code, GFLAG: -k_flag}, open_bias, content(-1.0, 1.0, ends),
                     -0.5, gain)
     zero_sum(w2, sd[p + "2.bias"])
 
