@@ -58,6 +58,12 @@ def shape_residual(points: torch.Tensor) -> float:
     return sum(out) / len(out)
 
 
+def summary(motion: dict) -> str:
+    """points_motion's numbers on one line (its per-frame "track" left out)."""
+    return (f"dx {motion['dx']:+.1f} dy {motion['dy']:+.1f} px, rotation {motion['rotation']:+.1f} deg, "
+            f"scale {motion['scale']:.3f}")
+
+
 def amplitude(caption: str, motion: dict, radius: float) -> float:
     """Signed px moved the captioned way (negative: the opposite way)."""
     from sketchmotion.core.synthetic_motion import MOTIONS
@@ -137,7 +143,7 @@ def main():
                          sps=dt, steps=cfg.steps, params=trainer.motion.fields[0].num_parameters())
                 rows.setdefault(name, []).append(r)
                 print(f"  {name:14s} {prompt!r:22s} seed {seed}: {amp:+6.1f} px the captioned way, shape residual "
-                      f"{r['shape']:.2f} px, {dt:.2f} s/step, motion {m}", flush=True)
+                      f"{r['shape']:.2f} px, {dt:.2f} s/step, motion {summary(m)}", flush=True)
     print()
     print(table(rows))
     mean_amp = lambda name: sum(r["amp"] for r in rows[name]) / len(rows[name])  # noqa: E731
