@@ -11,7 +11,7 @@ from sketchmotion.core.guidance.perceptual import barron_rho
 from sketchmotion.core.metrics import chamfer_distance, motion_report
 from sketchmotion.core.motion.point_field import DeformationField
 from sketchmotion.core.motion.strokes3d import (StrokeMotion, WarpedStrokes, _kabsch, _matrix_to_axis_angle, axis_angle_to_matrix,
-                                                farthest_point_sampling, fit_cubic, seed_strokes, smooth_in_time,
+                                                farthest_point_sampling, fit_cubic, seed_strokes, smooth_by_speed, smooth_in_time,
                                                 static_correction, stroke_neighbourhoods, trace_strokes)
 from sketchmotion.core.pipelines.reconstruct3d import (MotionGuidanceConfig, StrokeConfig, _render_strokes,
                                                        fit_strokes, motion_guidance, stroke_samples)
@@ -98,6 +98,24 @@ def test_smooth_in_time_removes_zigzag_keeps_slow_motion_and_the_anchor():
     assert torch.allclose(anchored[5], (slow + zigzag)[5])  # the canonical frame stays canonical
     assert torch.allclose(anchored[1:] - anchored[:-1], (y - line)[1:] - (y - line)[:-1], atol=1e-5)  # same velocities
     assert torch.equal(smooth_in_time(zigzag, 0.0), zigzag)
+
+
+def test_smooth_by_speed_smooths_the_still_strokes_harder():
+    """Two strokes [T, 2, 4, 3]: one waves (fast), one is still with a 1-frame zigzag of 0.01. Below the speed
+    threshold the still one gets the strong strength (zigzag keeps 1 / (1 + 16 * 10) of itself); the fast one the
+    weak one, exactly as smooth_in_time; the anchor frame stays put."""
+    T = 24
+    t = torch.arange(T, dtype=torch.float32)
+    fast = torch.sin(2 * math.pi * t / T)[:, None, None] * torch.tensor([1.0, 0.0, 0.0])  # speed ~0.25 / frame
+    still = 0.01 * ((-1.0) ** t)[:, None, None] * torch.tensor([0.0, 1.0, 0.0])  # speed 0.02 / frame
+    x = torch.stack([fast.expand(T, 4, 3), still.expand(T, 4, 3)], 1)  # [T, 2, 4, 3]
+    y = smooth_by_speed(x, 1.0, 10.0, still_speed=0.05, anchor=0)
+    assert torch.allclose(y[:, 0], smooth_in_time(x[:, :1], 1.0, anchor=0)[:, 0], atol=1e-6)
+    assert torch.allclose(y[:, 1], smooth_in_time(x[:, 1:], 10.0, anchor=0)[:, 0], atol=1e-6)
+    wiggle = float((y[9:-8, 1, :, 1] - y[8:-9, 1, :, 1]).abs().max())  # frame to frame, away from the ends
+    assert wiggle < 2 * 0.02 / (1 + 16 * 10) + 1e-4
+    assert torch.equal(y[0], x[0])
+    assert torch.equal(smooth_by_speed(x, 1.0, 1.0, 0.05), smooth_in_time(x, 1.0))  # equal strengths: plain
 
 
 def test_static_correction_holds_still_periods_still():

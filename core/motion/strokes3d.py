@@ -425,6 +425,20 @@ def smooth_in_time(x: torch.Tensor, strength: float, anchor: int | None = None) 
     return y if anchor is None else y + (x[anchor] - y[anchor])
 
 
+def smooth_by_speed(x: torch.Tensor, strength: float, still_strength: float, still_speed: float,
+                    anchor: int | None = None) -> torch.Tensor:
+    """Stroke trajectories x [T, N, ...] smoothed over the frames (`smooth_in_time`), each stroke at `strength`,
+    or at `still_strength` when its mean speed (over frames and its points, x's units per frame) is below
+    `still_speed`: a near-still part's wobble is error, its true motion slow and smooth, while a fast part's
+    true accelerations are large."""
+    T = x.shape[0]
+    if T < 3 or still_strength == strength:
+        return smooth_in_time(x, strength, anchor)
+    speed = (x[1:] - x[:-1]).norm(dim=-1).reshape(T - 1, x.shape[1], -1).mean((0, 2))  # [N]
+    still = (speed < still_speed).reshape(1, -1, *([1] * (x.dim() - 2)))
+    return torch.where(still, smooth_in_time(x, still_strength, anchor), smooth_in_time(x, strength, anchor))
+
+
 class WarpedStrokes(CanonicalStrokes):
     """N 3D strokes moved by a stage-1 deformation field: forward(t [T]) -> control points [T, N, 4, 3].
 

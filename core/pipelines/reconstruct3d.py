@@ -51,7 +51,9 @@ over a stroke at another depth is not dragged to it.
 Stage 2 is `fit_strokes` (see core.motion.strokes3d); `reconstruct3d` runs both. Its output trajectories are
 smoothed over the frames (`StrokeConfig.smooth_time`, core.motion.strokes3d.smooth_in_time): the velocity
 metric punishes a frame-to-frame zigzag (ground truth + 0.01 noise scores 0.89x), and a zigzag is what the
-views disagree on, not motion. By default
+views disagree on, not motion; with a moving camera strokes slower than `StrokeConfig.still_speed` are
+smoothed harder (`smooth_still`, core.motion.strokes3d.smooth_by_speed): a near-still part's error is a slow
+wobble. By default
 (`StrokeConfig.motion = "warp"`) its strokes are moved by the stage-1 field itself (each stroke's samples
 deformed, the least-squares cubic through them) and only the canonical strokes are fitted, to every frame
 through that warp: the strokes move as one 3D motion seen from every view, the stage-1 motion. Per-frame
@@ -112,6 +114,12 @@ CANONICAL_FRAME_GAIN = 0.15
 # 0.25-0.28x; rotating box 0.31-0.33 -> 0.24-0.30x; stick figure 0.37-0.42 -> 0.33-0.43x. Scale 1.0: bird seed 1
 # 0.84 %; plain at weight 0.3: bird 0.62 %, but stick figure seed 0 0.64x (its still parts jitter).
 MOVING_CAMERA_TEMP_SCALE = 0.5
+# A moving camera's canonical points are carved from this fraction of the frames nearest the canonical time (at least 3;
+# `carve_points`): a part that moves across those views is carved away and its points must find it later. Stick figure
+# (its forearm moves ~5 px from frame 0 to 2 and ~12 px to 5), README's settings, strokes' velocity, seeds 0-4, 6 views
+# (the earlier T // 4) -> 3: 0.425 / 0.334 / 0.402 / 0.364 / 0.385 -> 0.337 / 0.359 / 0.396 / 0.356 / 0.329x (mean
+# 0.382 -> 0.355; seeds 0-2: walker 0.25-0.27x, bird 0.19-0.26x, rotating box 0.28-0.29x and 0.75-0.99 %).
+CARVE_VIEWS_FRACTION = 0.125
 # Fixed camera without depth maps: weight of the wide-support rigidity term (core.motion.rigid_fit; px^2), which
 # sees points sliding along straight edges where the frames cannot (the aperture problem). Off, because it needs
 # the canonical depth, which a fixed camera does not see. Rotating box, seed 0, stage-1 points' image velocity
@@ -131,7 +139,8 @@ DEPTH_MAPS_RIGID_FIT = 1.0
 # px, seeds 0 / 1, velocity 0.34 / 0.30x off, 0.49 / 0.44x with 128 points a group, 0.32 / 0.30x with 64.
 RIGID_FIT_FRACTION = 0.064
 
-__all__ = ["CANONICAL_FRAME_GAIN", "DEPTH_MAPS_RIGID_FIT", "FIXED_CAMERA_RIGID_FIT", "FRAME_LOSSES", "FramePick",
+__all__ = ["CANONICAL_FRAME_GAIN", "CARVE_VIEWS_FRACTION", "DEPTH_MAPS_RIGID_FIT", "FIXED_CAMERA_RIGID_FIT",
+           "FRAME_LOSSES", "FramePick",
            "FrameLossConfig", "INITS", "MOVING_CAMERA_TEMP_SCALE", "MotionGuidanceConfig", "RIGID_FIT_FRACTION",
            "PointMotion", "Reconstruct3DConfig", "StrokeConfig", "VGGFeatureLoss", "as_callbacks", "backbone_state",
            "barron_rho", "canonical_frame", "carve_points", "decay_learning_rates", "documented_config", "fit_strokes",
@@ -151,7 +160,7 @@ class MotionGuidanceConfig:
     point_sigma: float = 0.75  # Gaussian radius of a point, pixels at render_size
     point_opacity: float | None = None  # None: the frames' mean ink spread over the points (see auto_opacity)
     init: str = "auto"  # auto: depth, else masks, else the frustum volume
-    carve_views: int | None = None  # "carve": frames nearest the canonical time (None: a quarter of them, >= 5) ...
+    carve_views: int | None = None  # "carve": frames nearest the canonical time (None: CARVE_VIEWS_FRACTION, >= 3) ...
     carve_keep: float = 0.75  # ... a candidate must land on the object in this fraction of them
     depth_spread: float | None = None  # rays' depth range, x scene radius (None: 1, or 0.15 for a fixed camera)
     # deformation MLP: the sizes the coarse-to-fine schedule was tuned with on the synthetic scenes (D-NeRF's
@@ -398,10 +407,10 @@ def carve_points(video: PosedVideo, num: int, centre: torch.Tensor, radius: floa
                  keep: float = 0.75) -> torch.Tensor:
     """Points [num, 3] only on the object: candidates in the volume are kept when they land on the object
     (mask, else ink, dilated by `dilate` px) in at least `keep` of the `views` frames nearest the canonical
-    time (default a quarter of the video, at least 5): a visual hull of a moving camera's views while the
-    object has barely moved. Too few survivors (an object that moves fast): the best-scoring candidates."""
+    time (default `CARVE_VIEWS_FRACTION` of the video, at least 3): a visual hull of a moving camera's views while
+    the object has barely moved. Too few survivors (an object that moves fast): the best-scoring candidates."""
     T = video.num_frames
-    k = min(T, views or max(5, T // 4))
+    k = min(T, views or max(3, round(T * CARVE_VIEWS_FRACTION)))
     near = torch.argsort((video.times - video.times[canonical_index]).abs(), stable=True)[:k]
     obj = video.masks[near] if video.masks is not None else (1.0 - video.frames[near].mean(-1))
     obj = F.max_pool2d((obj > 0.3).float()[:, None], 2 * dilate + 1, 1, dilate)[:, 0] if dilate > 0 else \
@@ -787,6 +796,12 @@ class StrokeConfig:
     # smooth_in_time; 0 = off): a per-frame zigzag is what the views disagree on, not motion (strength 1 keeps 6 % of
     # a 1-frame zigzag). Moving camera, seeds 0-2, velocity ratio at 0 / 1 / 3: stick figure 0.38-0.46 / 0.37-0.42 /
     # 0.38-0.41; walker 0.33-0.34 / 0.33-0.34 / 0.35-0.37; bird Chamfer 1.38-1.49 / 1.39-1.50 / 1.43-1.54 %
+    smooth_still: float = 10.0  # ... and, with a moving camera, this strength for strokes slower than `still_speed`
+    still_speed: float = 0.2  # px/frame on average (core.motion.strokes3d.smooth_by_speed): their error is a wobble of
+    # 1-2 cycles a clip and finer that the views disagree on, their true motion slow. Stick figure, seeds 0-4 and
+    # optimiser seeds 200-204: velocity mean 0.362 -> 0.339x, worst 0.416 -> 0.382x; walker mean 0.261 -> 0.263x (64 px,
+    # tests' reduced settings, seeds 0 / 1: 0.386 / 0.405 -> 0.404 / 0.433x); bird, rotating box: no slow strokes.
+    # Strength 10 keeps 58 % of a 2-cycle motion, so a fixed camera (whose errors are of another kind) keeps smooth_time
     seeding: str = "trace"  # "trace": long strokes traced through the cloud, coverage first; "fps": short dashes
     stroke_length: float = 0.5  # longest traced stroke, in scene radii ("trace" seeding) ...
     stroke_overlap: float = 4.0  # ... and at most this x (the cloud's curve length) / num_strokes
@@ -844,7 +859,8 @@ class StrokeConfig:
         _check(self.motion in STROKE_MOTIONS, f"Unknown stroke motion {self.motion!r}; use one of "
                f"{', '.join(STROKE_MOTIONS)}.")
         _check(self.lr_field >= 0 and self.warp_samples >= 4, "lr_field must be >= 0 and warp_samples >= 4.")
-        _check(self.smooth_time >= 0, f"smooth_time must be >= 0, got {self.smooth_time}.")
+        _check(self.smooth_time >= 0 and self.smooth_still >= 0 and self.still_speed >= 0,
+               "smooth_time, smooth_still and still_speed must be >= 0.")
         _check(self.render_size is None or self.render_size >= 8, "render_size must be >= 8 (or None).")
         return self
 
@@ -885,7 +901,7 @@ def fit_strokes(video: PosedVideo, motion: PointMotion, config: StrokeConfig | N
     video's cameras attached). callbacks as in `motion_guidance` (previews:
     [F, H, 2W, 3] frame | stroke render).
     """
-    from ..motion.strokes3d import (StrokeMotion, WarpedStrokes, seed_strokes, smooth_in_time, stroke_neighbourhoods,
+    from ..motion.strokes3d import (StrokeMotion, WarpedStrokes, seed_strokes, smooth_by_speed, stroke_neighbourhoods,
                                     trace_strokes)
     from ..sketch import SketchAnimation
 
@@ -1015,7 +1031,9 @@ def fit_strokes(video: PosedVideo, motion: PointMotion, config: StrokeConfig | N
         model.use_offsets = step > 0 and (step - 1) / max(cfg.iterations - 1, 1) >= cfg.coarse_fraction
     with torch.no_grad():
         canon_idx = int((times - canon_t).abs().argmin())
-        frames = smooth_in_time(model(times_d), cfg.smooth_time, anchor=canon_idx).flatten(1, 2).cpu()  # [T, 4N, 3]
+        still = cfg.smooth_still if has_parallax(video.cameras) else cfg.smooth_time
+        frames = smooth_by_speed(model(times_d), cfg.smooth_time, still, cfg.still_speed * pixel,
+                                 anchor=canon_idx).flatten(1, 2).cpu()  # [T, 4N, 3]
         canonical = model.canonical.detach().cpu()
     plain = {f.name: getattr(cfg, f.name) for f in fields(cfg)}  # no deep copy of a CLIP model
     plain["clip_model"] = getattr(cfg.clip_model, "name", cfg.clip_model)
