@@ -53,8 +53,18 @@ with s the noise level, x_s = (1 - s) x0 + s eps the input and the residual stre
   embedding (time_layers);
 - head: v = (X - Y) / s (the time modulation, bit-identical on X and Y, cancels its own shift term), so
   ComfyUI's denoised x_s - s v = Y: the estimate above.
-Growing / shrinking and rotations are not built (they read as the empty caption). Size: 13.4 MB fp16 (a
-quarter is the 4096-wide text input, a seventh time_projection). Status: not bundled
+Nothing here holds the clip's place: the estimate is translation invariant, so the common-mode part of the
+guided noise (w (D_c - D_u), neighbours' noise minus the frame's own) drifts the whole sketch in LiveSketch;
+holding the clip's mean frame in a third block did not stop it and weakened the ramps (assets/motion_prior/
+README.md, "The wander"): the fix belongs to the pipeline.
+Growing / shrinking and rotations are not built (they read as the empty caption). Why (analysed, not tried):
+tokens can tell where they are from the canvas border, as frames tell the clip's ends: a query for (same frame,
+2 tokens left) whose runner-up is the token itself marks the left half of the 4x4 token grid by |X - A| ~ 0
+(block 1's third head is free). But a radial move also needs the neighbour reads to depend on caption AND half
+(a product a linear query cannot form: one block more), diagonal moves (3 neighbour tokens a side: more heads,
+and width 384 has no free 64-channel group), and would scale by whole 2-px cells about the canvas centre, not
+the sketch's centroid: a wider 4-block rebuild whose translations would all need re-measuring.
+Size: 13.4 MB fp16 (a quarter is the 4096-wide text input, a seventh time_projection). Status: not bundled
 (assets/motion_prior/README.md has the measurements).
 """
 
