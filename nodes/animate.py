@@ -58,6 +58,14 @@ def _advanced_inputs():
     ]
 
 
+def _centering_input():
+    """AnimateConfig.motion_centering, the last optional input (after what older saved workflows hold)."""
+    return io.Float.Input("motion_centering", default=0.0, min=0.0, max=10000.0, step=1.0, optional=True,
+                          tooltip="> 0 holds the clip's average position at the drawing's, so the motion is relative "
+                          "to it (weight, px^2). 0 = off, the paper. For video priors whose whole sketch wanders "
+                          "across the canvas between steps, e.g. the pack's small flow prior (300 holds it).")
+
+
 _OUTPUTS = [SketchAnimation.Output(display_name="animation",
                                    tooltip="The strokes over time, with the trained motion model (Sample Animation "
                                    "re-samples it exactly)."),
@@ -125,6 +133,7 @@ class AnimateSketch(io.ComfyNode):
                 io.Combo.Input("motion", options=["local + global", "local only", "global only"],
                                default="local + global", tooltip="Which paths of the displacement field train."),
                 *_advanced_inputs(),
+                _centering_input(),
             ],
             outputs=_OUTPUTS,
         )
@@ -170,6 +179,7 @@ class AnimateObjects(io.ComfyNode):
                 io.Float.Input("object_guidance_global", default=10.0, min=1.0, max=100.0, step=0.5, optional=True,
                                tooltip="Global guidance of the per-object stages (the multi-object paper's best: 10); "
                                "guidance_global applies to the scene stage."),
+                _centering_input(),
             ],
             outputs=_OUTPUTS,
         )

@@ -11,6 +11,7 @@ import torch
 from sketchmotion.core.augment import AugmentConfig, augment_video
 from sketchmotion.core.callbacks import Callbacks
 from sketchmotion.core.errors import SketchError
+from sketchmotion.core.guidance.learned_prior import points_motion
 from sketchmotion.core.guidance.target_prior import TargetVideoPrior
 from sketchmotion.core.pipelines.animate import AnimateConfig, AnimationTrainer, animate, livesketch_lr_lambda
 from sketchmotion.core.raster import render
@@ -151,6 +152,21 @@ def test_canonical_refinement_moves_the_strokes_themselves(problem):
     after = ((render(refined.sketch) - target[0]) ** 2).mean().item()  # the canonical strokes alone
     assert after < 0.2 * before, f"canonical render error {after:.5f} (input sketch: {before:.5f})"
     assert ((render(refined.sketch, refined.frames) - target) ** 2).mean().item() < 0.2 * before
+
+
+def test_motion_centering_holds_the_clip_mean_and_keeps_the_motion(problem):
+    # the known motion drifts the clip's mean 3 px right (a 0..6 px ramp); centring holds the mean at the
+    # drawing's and leaves the relative motion (the ramp) in place
+    sketch, _, target = problem
+    drifts, slopes = [], []
+    for weight in (0.0, 100.0):
+        anim = animate(sketch, TargetVideoPrior(target, blur=1.5), config(steps=150, motion_centering=weight))
+        drifts.append((anim.frames - sketch.points).mean((0, 1)))
+        slopes.append(points_motion(anim.frames)["dx"])
+    assert drifts[0][0] > 2.5 and drifts[1].norm() < 0.5, drifts
+    assert min(slopes) > 4.5, slopes
+    with pytest.raises(SketchError, match="motion_centering"):
+        config(motion_centering=-1.0).validate()
 
 
 def test_global_path_alone_recovers_a_known_affine_motion(problem):

@@ -91,7 +91,7 @@ def build_config(args):
     return preset_config(
         args.preset, **given, field=field, prompt=args.prompt, negative_prompt=args.negative_prompt,
         num_frames=args.frames, fps=args.fps, seed=args.seed, render_size=size, canonical_lr=args.canonical_lr,
-        train_local=args.motion != "global", train_global=args.motion != "local")
+        motion_centering=args.motion_centering, train_local=args.motion != "global", train_global=args.motion != "local")
 
 
 def cmd_animate(args) -> int:
@@ -200,6 +200,9 @@ def register(sub) -> None:
                    help="continuous-time field (ours) or the paper's fixed-frame network (default: the preset's)")
     p.add_argument("--canonical-lr", type=float, default=0.0,
                    help="> 0: also refine the strokes through their warp (canonical score distillation)")
+    p.add_argument("--motion-centering", type=float, default=0.0,
+                   help="> 0: hold the clip's average position at the drawing's (weight, px^2; 0 = off, the paper); "
+                        "300 stops the wander of priors with no sense of place, e.g. the pack's flow prior")
     p.add_argument("--objects-prompts", default=None,
                    help="multi-object: one prompt per object group, one per line or separated by ';' (--prompt is "
                    "the scene prompt)")

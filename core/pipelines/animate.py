@@ -77,6 +77,12 @@ class AnimateConfig:
     canonical_lr: float = 0.0  # > 0: canonical score distillation also refines the strokes themselves
     canonical_centering: float = 10.0  # weight of ||mean_t(frame - canonical)||^2 (px^2) when refining
     canonical_anchor: float = 0.01  # weight of ||canonical - input||^2 (px^2): stay near the drawing
+    # weight of ||mean over frames and moving points of (frame - drawing)||^2 (px^2), added to every pass: holds
+    # the clip's average position at the drawing's, so the motion is relative to it. 0 (off) keeps the paper's
+    # objective. For priors with no sense of place (the pack's hand-set flow prior is translation invariant):
+    # guidance multiplies its noise's common mode, and the whole sketch wanders between steps; 300 holds it
+    # (assets/motion_prior/README.md, "The wander").
+    motion_centering: float = 0.0
     # "zeroed": each pass sees only its own gradient. "accumulated": the reference code's behaviour -
     # the global path's own parameters are never zeroed, so every global step uses the running sum
     # of both passes' gradients of every step so far (it moves the global path 2-19x further).
@@ -87,6 +93,8 @@ class AnimateConfig:
     def validate(self) -> "AnimateConfig":
         if self.num_frames is not None and self.num_frames < 1:
             raise SketchError(f"num_frames must be >= 1, got {self.num_frames}.")
+        if self.motion_centering < 0:
+            raise SketchError(f"motion_centering must be >= 0 (0 = off), got {self.motion_centering}.")
         if self.steps < 1:
             raise SketchError(f"steps must be >= 1 (got {self.steps}): each step is one local-path and one "
                               "global-path pass; the paper runs 1000, ~500 often suffice.")
@@ -397,6 +405,9 @@ class AnimationTrainer:
                 # frame shares goes into the strokes and only what changes into the warp
                 loss = loss + self.config.canonical_centering * ((pts - self.canonical).mean(0) ** 2).sum()
                 loss = loss + self.config.canonical_anchor * ((self.canonical - self.sketch.points) ** 2).sum()
+            if self.config.motion_centering > 0:
+                drift = (pts - self.motion.base_points)[:, self.moving_points].mean((0, 1))
+                loss = loss + self.config.motion_centering * (drift ** 2).sum()
             ok = bool(s.get("finite", True))
             if ok:
                 ok = self._backward(p, loss)
