@@ -119,7 +119,8 @@ def test_an_empty_prompt_does_not(comfy, loaded):  # noqa: F811
 @matrix
 @pytest.mark.parametrize("caption, seed", [
     ("moving left", 0), ("moving left", 1), ("moving up", 0), ("moving up", 1), ("moving down", 0),
-    pytest.param("moving down", 1, marks=pytest.mark.xfail(reason="dy +7.6 against 8: the common-mode wander", strict=False))])
+    pytest.param("moving down", 1,
+                 marks=pytest.mark.xfail(reason="dy +7.6 against 8: the common-mode wander", strict=False))])
 def test_prompt_matrix(comfy, loaded, caption, seed):  # noqa: F811
     m = animate(comfy, loaded, caption, seed)
     assert matches(caption, m), (caption, seed, m)

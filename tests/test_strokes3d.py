@@ -11,8 +11,9 @@ from sketchmotion.core.guidance.perceptual import barron_rho
 from sketchmotion.core.metrics import chamfer_distance, motion_report
 from sketchmotion.core.motion.point_field import DeformationField
 from sketchmotion.core.motion.strokes3d import (StrokeMotion, WarpedStrokes, _kabsch, _matrix_to_axis_angle, axis_angle_to_matrix,
-                                                farthest_point_sampling, fit_cubic, seed_strokes, smooth_by_speed, smooth_in_time,
-                                                static_correction, stroke_neighbourhoods, trace_strokes)
+                                                farthest_point_sampling, fit_cubic, seed_strokes, smooth_by_speed,
+                                                smooth_in_time, static_correction, stroke_neighbourhoods,
+                                                trace_strokes)
 from sketchmotion.core.pipelines.reconstruct3d import (MotionGuidanceConfig, StrokeConfig, _render_strokes,
                                                        fit_strokes, motion_guidance, stroke_samples)
 from sketchmotion.core.posed_video import load_dnerf

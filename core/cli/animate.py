@@ -91,7 +91,8 @@ def build_config(args):
     return preset_config(
         args.preset, **given, field=field, prompt=args.prompt, negative_prompt=args.negative_prompt,
         num_frames=args.frames, fps=args.fps, seed=args.seed, render_size=size, canonical_lr=args.canonical_lr,
-        motion_centering=args.motion_centering, train_local=args.motion != "global", train_global=args.motion != "local")
+        motion_centering=args.motion_centering, train_local=args.motion != "global",
+        train_global=args.motion != "local")
 
 
 def cmd_animate(args) -> int:
