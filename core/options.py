@@ -25,4 +25,5 @@ SCHEDULES = {
 }
 
 # The synthetic 3D scenes of core.scenes3d (its SCENES dict holds the builders; a test keeps both equal).
-SCENE_NAMES = ("stick_figure", "walker", "bird", "rotating_box", "curve_set", "flapping_wings")
+SCENE_NAMES = ("stick_figure", "walker", "bird", "rotating_box", "curve_set", "flapping_wings", "pendulum", "hopper",
+               "door")

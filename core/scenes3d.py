@@ -290,8 +290,81 @@ def rotating_box() -> DynamicScene:
     return _scene("rotating_box", paths, [False] * len(paths), [0] * len(paths), part_motion)
 
 
+# Held-out scenes: unlike the bench's (motion in depth along a curved path, a small off-centre object hopping
+# and turning about its own centre, a monotone opening instead of a periodic one); not in BENCH_SCENES.
+def pendulum() -> DynamicScene:
+    """A curved rod with a round bob on a gallows stand, swinging one cycle about a slanted axis off the
+    scene centre: the bob travels ~0.7 along y (in depth for a camera in front) on a curved path."""
+    pivot = (0.15, 0.0, 0.8)
+    paths = [
+        line3((-0.55, 0.0, -0.9), (-0.55, 0.0, 0.8)),  # stand: post and beam (still)
+        line3((-0.55, 0.0, 0.8), (0.4, 0.0, 0.8)),
+        line3((-0.8, 0.0, -0.9), (-0.3, 0.0, -0.9)),  # foot
+        torch.tensor([pivot, (0.25, 0.0, 0.4), (0.05, 0.0, 0.0), (0.15, 0.0, -0.35)]),  # curved rod
+        circle3((0.15, 0.0, -0.5), 0.15),  # bob, in the x-z plane
+    ]
+    parts = [0, 0, 0, 1, 1]
+
+    def part_motion(part, p, t):
+        if part == 1:
+            p = rotate(p, (1.0, 0.25, 0.0), 0.6 * math.sin(2 * math.pi * t), pivot)
+        return p
+
+    return _scene("pendulum", paths, [False] * 4 + [True], parts, part_motion)
+
+
+def hopper() -> DynamicScene:
+    """A small wireframe house (a third of the scene's size, off the centre) hopping twice across the floor
+    while turning about its own vertical axis and tipping forward in the air: global translation plus a
+    rotation about a moving centre, not the origin."""
+    a, h = 0.15, 0.3  # half width, wall height
+    base = torch.tensor((-0.5, -0.25, -0.7))
+    c = [base + torch.tensor((x, y, z)) for z in (0.0, h) for y in (-a, a) for x in (-a, a)]
+    edges = [(0, 1), (2, 3), (4, 5), (6, 7), (0, 2), (1, 3), (4, 6), (5, 7), (0, 4), (1, 5), (2, 6), (3, 7)]
+    ridge = [base + torch.tensor((-a, 0.0, h + 0.15)), base + torch.tensor((a, 0.0, h + 0.15))]
+    paths = [line3(c[i], c[j]) for i, j in edges] + [line3(ridge[0], ridge[1]), line3(c[4], ridge[0]),
+                                                      line3(c[6], ridge[0]), line3(c[5], ridge[1]),
+                                                      line3(c[7], ridge[1]), line3(c[0], c[3])]
+    centre = base + torch.tensor((0.0, 0.0, h / 2))
+
+    def part_motion(part, p, t):
+        hop = 0.35 * abs(math.sin(2 * math.pi * t))  # two hops, landing at t = 0.5 and 1
+        p = rotate(p, (0.0, 0.0, 1.0), 0.9 * t, centre)  # turns about its own axis
+        p = rotate(p, (0.0, 1.0, 0.0), 0.3 * math.sin(2 * math.pi * t), centre)  # tips in the air
+        return p + torch.tensor((0.95 * t, 0.45 * t, hop))
+
+    return _scene("hopper", paths, [False] * len(paths), [0] * len(paths), part_motion)
+
+
+def door() -> DynamicScene:
+    """A door with a window cross and a curved handle opening ~70 degrees towards -y on a still frame:
+    a monotone (not periodic) motion whose canonical frame (t = 0, closed) overlaps the frame."""
+    x0, x1, z0, z1 = -0.36, 0.36, -0.85, 0.75  # the door; the frame is 0.04 outside it
+    hinge = (x0, 0.0, 0.0)
+    frame = torch.tensor([(x0 - 0.04, 0.0, -0.9), (x0 - 0.04, 0.0, 0.8), (x1 + 0.04, 0.0, 0.8),
+                          (x1 + 0.04, 0.0, -0.9)])
+    paths = [
+        torch.stack([frame[0], (2 * frame[0] + frame[1]) / 3, (frame[0] + 2 * frame[1]) / 3, frame[1],
+                     (2 * frame[1] + frame[2]) / 3, (frame[1] + 2 * frame[2]) / 3, frame[2],
+                     (2 * frame[2] + frame[3]) / 3, (frame[2] + 2 * frame[3]) / 3, frame[3]]),  # frame, one path
+        line3((x0, 0.0, z0), (x0, 0.0, z1)), line3((x0, 0.0, z1), (x1, 0.0, z1)),  # door panel
+        line3((x1, 0.0, z1), (x1, 0.0, z0)), line3((x1, 0.0, z0), (x0, 0.0, z0)),
+        line3((-0.2, 0.0, 0.15), (0.2, 0.0, 0.15)), line3((0.0, 0.0, 0.0), (0.0, 0.0, 0.6)),  # window cross
+        torch.tensor([(0.25, 0.0, -0.05), (0.25, -0.08, -0.05), (0.2, -0.1, -0.12), (0.12, -0.1, -0.1)]),  # handle
+    ]
+    parts = [0, 1, 1, 1, 1, 1, 1, 1]
+
+    def part_motion(part, p, t):
+        if part == 1:
+            p = rotate(p, (0.0, 0.0, 1.0), -1.2 * (1.0 - math.cos(math.pi * t)) / 2, hinge)
+        return p
+
+    return _scene("door", paths, [False] * len(paths), parts, part_motion)
+
+
 SCENES = {"stick_figure": stick_figure, "walker": walker, "bird": bird, "rotating_box": rotating_box,
-          "curve_set": curve_set, "flapping_wings": flapping_wings}
+          "curve_set": curve_set, "flapping_wings": flapping_wings, "pendulum": pendulum, "hopper": hopper,
+          "door": door}
 # The scenes the motion benchmark and its tests measure (limbs in depth, flapping, rigid rotation, waving).
 BENCH_SCENES = ("walker", "bird", "rotating_box", "stick_figure")
 

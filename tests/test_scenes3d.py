@@ -214,3 +214,38 @@ def test_scene_names_for_node_schemas_match_the_builders():
     from sketchmotion.core.scenes3d import SCENES
 
     assert tuple(SCENES) == SCENE_NAMES
+
+
+HELD_OUT = ("pendulum", "hopper", "door")  # scenes unlike the bench's, not in BENCH_SCENES
+
+
+@pytest.mark.parametrize("name", HELD_OUT)
+def test_held_out_scenes_respect_up_and_move_plausibly(name):
+    from sketchmotion.core.camera import up_rotation
+    from sketchmotion.core.scenes3d import BENCH_SCENES
+
+    assert name in SCENES and name not in BENCH_SCENES
+    times = torch.linspace(0, 1, 24)
+    z_up = get_scene(name).control_points(times)
+    for up in ("+y", "-x"):  # the same scene turned so that `up` is the world's up axis
+        R = up_rotation(up)
+        world = get_scene(name, up=up).control_points(times)
+        assert torch.allclose(world, z_up @ R.T, atol=1e-5)
+        assert torch.allclose(world @ R[:, 2], z_up[..., 2], atol=1e-5)  # height is measured along `up`
+    extent = z_up.amax((0, 1)) - z_up.amin((0, 1))
+    assert 0.6 < float(extent.norm()) < 3.0 and float(z_up.abs().max()) < 1.3  # fits the unit ball's cameras
+    speed = (z_up[1:] - z_up[:-1]).norm(dim=-1)  # [T-1, N] per control point per frame
+    moving = speed.max(0).values > 1e-4
+    assert 0.2 < float(moving.float().mean()) <= 1.0  # a real part moves ...
+    assert float(speed[:, moving].mean()) > 0.02  # ... at least ~2 px a frame at 96 px
+    if name == "pendulum":  # the bob swings mostly in depth (y for a camera in front)
+        travel = z_up[:, moving].amax(0) - z_up[:, moving].amin(0)
+        assert float(travel[:, 1].max()) > 2 * float(travel[:, 0].max())
+    if name == "hopper":  # it travels across the floor, leaves it and lands back
+        centre = z_up.mean(1)
+        assert float((centre[-1, :2] - centre[0, :2]).norm()) > 0.8
+        assert float(centre[:, 2].max() - centre[0, 2]) > 0.25 and abs(float(centre[-1, 2] - centre[0, 2])) < 1e-4
+    if name == "door":  # the frame stays; the door's free edge opens monotonically towards -y
+        assert float(moving.float().mean()) < 0.9
+        y = z_up[:, moving, 1].min(1).values
+        assert bool((y[1:] <= y[:-1] + 1e-6).all()) and float(y[-1]) < -0.5
