@@ -47,15 +47,19 @@ What is converted, and how:
   is the gradient's mean colour (its opacities included). A gradient without stops
   paints the fallback or nothing; one stop is a flat colour. Patterns and broken
   references paint the fallback colour or nothing.
-- Invalid values are ignored as browsers do (named in `Sketch.dropped`): a paint
-  that does not parse keeps the inherited one, a transform that does not parse is
-  the identity; other invalid presentation values fall back to their initial ones.
+- Invalid values are ignored as browsers do (named in `Sketch.dropped`): a paint, fill-rule,
+  clip-rule, stroke-width or fill/stroke-opacity that does not parse keeps the inherited one, a
+  transform that does not parse is the identity, an invalid viewBox is ignored; other invalid
+  presentation values fall back to their initial ones.
+- Conditional processing, for an English reader: an element (in a `switch` or not) whose
+  systemLanguage names no en / en-* language, or that has requiredExtensions, is not drawn.
 - A closed subpath (Z; polygons, rects, circles, ellipses) becomes a closed
   Sketch path. An open subpath with a visible fill is filled by SVG as if closed,
   so it is made closed here too; note that its stroke then also draws the closing
   segment, which SVG would not draw.
 - Not drawn, and named in `Sketch.dropped` (`info` prints it, Load Sketch shows
-  it): patterns, filters, masks, markers, text
+  it; `dropped_note` adds what to do for text, markers and images): patterns, filters,
+  masks, markers, the root's background-color, text
   (convert text to paths in your editor), images, foreignObject, blend modes,
   paint-order, path data after an error (drawn up
   to it), invalid geometry attributes (ignored), recursive references. Skipped
@@ -64,8 +68,9 @@ What is converted, and how:
   namespaces (Inkscape, sodipodi).
 - Object groups: `data-object="k"` on an ancestor sets a path's group id.
 
-Input is treated as untrusted: entity declarations and external references are
-refused, and file size, element count, path count, segment count (counted while
+Input is treated as untrusted: internal entities of plain text (Illustrator's namespace
+entities) are expanded, with the expanded size capped; other entity declarations and external
+references are refused, and file size, element count, path count, segment count (counted while
 converting), nesting depth and canvas size are capped. Every problem raises one
 `SketchError` that says what to do, cut to about 200 characters.
 
@@ -123,7 +128,7 @@ _STYLE_PROPS = (
     "stroke-linecap", "stroke-linejoin", "stroke-miterlimit", "stroke-dasharray", "stroke-dashoffset",
     "clip-rule", "clip-path", "mask", "filter", "marker-start", "marker-mid", "marker-end", "marker",
     "transform", "transform-origin", "overflow", "paint-order", "mix-blend-mode", "font-size",
-    "stop-color", "stop-opacity",
+    "stop-color", "stop-opacity", "background-color",
 )
 _INHERITED = (
     "fill", "stroke", "stroke-width", "fill-opacity", "stroke-opacity", "fill-rule", "color", "visibility",
@@ -471,7 +476,15 @@ def dropped_note(sketch: Sketch) -> str:
     """One line naming what the source SVG had that is not drawn ("" when nothing was dropped)."""
     if not sketch.dropped:
         return ""
-    return "not drawn: " + ", ".join(sketch.dropped)
+    hints = [h for k, h in _DROPPED_HINTS if k in sketch.dropped]
+    return "not drawn: " + ", ".join(sketch.dropped) + (f" ({'; '.join(hints)})" if hints else "")
+
+
+_DROPPED_HINTS = (  # what to do about the most common ones, in the editor that made the file
+    ("text", "convert text to paths: Inkscape Path > Object to Path, Illustrator Type > Create Outlines"),
+    ("markers", "draw arrowheads and other markers as paths"),
+    ("images", "trace bitmaps into paths (Inkscape: Path > Trace Bitmap) or remove them"),
+)
 
 
 def summary(sketch: Sketch) -> str:
@@ -520,12 +533,14 @@ def _parse_xml(text: str | bytes):
             raise SketchError(_too_big(len(data)))
     if not data.strip():
         raise SketchError("The SVG is empty. Choose a file that contains an <svg> drawing.")
+    data = _expand_plain_entities(data)
     try:
         root = DET.fromstring(data, forbid_dtd=False, forbid_entities=True, forbid_external=True)
     except defusedxml.EntitiesForbidden:
         raise SketchError(
-            "The SVG declares XML entities, which are refused for safety. Save it again without a DOCTYPE "
-            "entity section (in Illustrator: SVG 1.1, no 'Preserve Illustrator Editing')."
+            "The SVG declares XML entities other than plain text (external, parameter or nested ones), which are "
+            "refused for safety. Save it again without a DOCTYPE entity section (in Illustrator: SVG 1.1, no "
+            "'Preserve Illustrator Editing')."
         ) from None
     except defusedxml.DefusedXmlException as e:
         raise SketchError(
@@ -540,6 +555,66 @@ def _parse_xml(text: str | bytes):
     if tag != "svg" or ns not in ("", SVG_NS):
         raise SketchError(f"The file's root element is <{tag}>, not <svg>: it is not an SVG drawing.")
     return root
+
+
+_DOCTYPE_SUBSET_RE = re.compile(rb"<!DOCTYPE\s+[^\[>]*(\[(.*?)\])\s*>", re.S)
+_ENTITY_DECL_RE = re.compile(rb"""<!ENTITY\s+([A-Za-z_][\w.-]*)\s+(?:"([^"&<%]*)"|'([^'&<%]*)')\s*>""")
+_SUBSET_NOISE_RE = re.compile(rb"\s+|<!--.*?-->", re.S)
+
+
+def _expand_plain_entities(data: bytes) -> bytes:
+    """The document with the internal DTD subset's plain-text entities (Illustrator's
+    `<!ENTITY ns_ai "http://...">`) expanded, as every browser does. Only declarations of literal text (no
+    `&`, `<`, `%`: nothing nests, so no entity bomb) are expanded, with the expanded size capped; any other
+    subset is left for the parser, which refuses it."""
+    m = _DOCTYPE_SUBSET_RE.search(data, 0, 65536 + data.find(b"<!DOCTYPE"))
+    if m is None or b"<svg" in data[: m.start()] or b"<svg:" in data[: m.start()]:
+        return data
+    subset = m.group(2)
+    values: dict[bytes, bytes] = {}
+    for d in _ENTITY_DECL_RE.finditer(subset):
+        name, value = d.group(1), d.group(2) if d.group(2) is not None else d.group(3)
+        values.setdefault(name, value.replace(b'"', b"&quot;").replace(b"'", b"&apos;"))  # the first one counts
+    if _SUBSET_NOISE_RE.sub(b"", _ENTITY_DECL_RE.sub(b"", subset)) or not values:
+        return data  # other declarations (external or parameter entities, nested values...): refused later
+    if values.keys() & {b"amp", b"lt", b"gt", b"quot", b"apos"}:
+        return data
+    head, tail = data[: m.start(1)] + data[m.end(1): m.end()], data[m.end():]
+    ref = re.compile(rb"&(" + b"|".join(re.escape(k) for k in values) + rb");")
+    growth = sum(len(values[k]) - len(k) - 2 for k in ref.findall(tail))
+    if len(data) + growth > MAX_BYTES:
+        raise SketchError(_too_big(len(data) + growth))
+    return head + ref.sub(lambda r: values[r.group(1)], tail)
+
+
+_COMMON_GRADIENT_ATTRS = ("gradientUnits", "spreadMethod")
+
+
+def _parses(check, text) -> bool:
+    try:
+        return check(text)
+    except (SketchError, ValueError):
+        return False
+
+
+# inherited properties whose invalid values are ignored (the inherited value stays), as browsers do
+_CHECKED = {
+    "fill-rule": lambda v: v.strip().lower() in ("nonzero", "evenodd"),
+    "clip-rule": lambda v: v.strip().lower() in ("nonzero", "evenodd"),
+    "stroke-width": lambda v: _parses(lambda t: _length(t, "stroke-width", 1.0) >= 0, v),
+    "fill-opacity": lambda v: _parses(lambda t: _fraction(t, "fill-opacity") >= 0, v),
+    "stroke-opacity": lambda v: _parses(lambda t: _fraction(t, "stroke-opacity") >= 0, v),
+}
+
+
+def _conditions_hold(el) -> bool:
+    """SVG's conditional processing for a reader whose language is English: systemLanguage must name en or
+    en-*, and requiredExtensions (none supported) must be absent. requiredFeatures is ignored, as in SVG 2."""
+    langs = el.get("systemLanguage")
+    if langs is not None and not any(x.strip().lower() == "en" or x.strip().lower().startswith("en-")
+                                     for x in langs.split(",")):
+        return False
+    return el.get("requiredExtensions") is None
 
 
 def _split_tag(tag) -> tuple[str, str]:
@@ -1295,8 +1370,9 @@ class _Converter:
         if text is None:
             return None
         nums = _NUMBER_RE.findall(text)
-        if len(nums) != 4:
-            raise SketchError(f"The viewBox {_q(text)} of {_where(el)} must have four numbers: min-x min-y width height.")
+        if len(nums) != 4 or _NUMBER_RE.sub("", text).replace(",", "").strip():
+            self._drop("invalid viewBox (ignored)")  # as browsers do
+            return None
         vb = [_number(n, "viewBox") for n in nums]
         if vb[2] <= 0 or vb[3] <= 0:
             raise SketchError(f"The viewBox {_q(text)} of {_where(el)} has a non-positive size; fix its width and height.")
@@ -1313,6 +1389,11 @@ class _Converter:
         rspec = self._specified(self.root)
         if rspec.get("display", "").lower() == "none":
             raise SketchError("The SVG's root element has display:none, so nothing is drawn; remove it to see the drawing.")
+        if rspec.get("background-color", "transparent").strip().lower() not in ("transparent", "none", "initial"):
+            self._drop("the root's background-color")
+        if not _conditions_hold(self.root):
+            raise SketchError("The SVG's root element has a systemLanguage or requiredExtensions test that fails "
+                              "for an English reader, so nothing is drawn; remove that attribute to see the drawing.")
         style = self._computed(rspec, dict(_ROOT_STYLE))
         op = _fraction(rspec["opacity"], "opacity of <svg>") if rspec.get("opacity") else 1.0
         if rspec.get("transform"):
@@ -1443,6 +1524,9 @@ class _Converter:
                     elif k not in strong:
                         spec[k] = v
         spec.update(strong)
+        if spec.get("marker"):  # the shorthand sets the three longhands that are not given
+            for k in ("marker-start", "marker-mid", "marker-end"):
+                spec.setdefault(k, spec["marker"])
         return spec
 
     def _computed(self, spec: dict, parent: dict) -> dict:
@@ -1452,6 +1536,9 @@ class _Converter:
             if v is not None and v.lower() != "inherit":
                 if k in ("fill", "stroke") and not _valid_paint(v):
                     self._drop("invalid paint values (ignored)")  # as browsers do: the inherited value stays
+                    continue
+                if k in _CHECKED and not _CHECKED[k](v):
+                    self._drop(f"invalid {k} values (ignored)")
                     continue
                 style[k] = v
         if spec.get("font-size"):  # resolved to px against the parent's size (em, %)
@@ -1470,7 +1557,7 @@ class _Converter:
                 continue
             self._visit(child, ctm, style, opacity, label, depth + 1, refs)
 
-    def _visit(self, el, ctm, parent_style, opacity, label, depth, refs):
+    def _visit(self, el, ctm, parent_style, opacity, label, depth, refs, checked=False):
         self.visits += 1
         if self.visits > MAX_ELEMENTS:
             raise SketchError(
@@ -1481,6 +1568,9 @@ class _Converter:
         use_size, self._pending_size = self._pending_size, None
         ns, tag = _split_tag(el.tag)
         if ns not in ("", SVG_NS):
+            return
+        if not checked and not _conditions_hold(el):  # conditional processing holds outside <switch> too
+            self._drop("elements for other languages or extensions (systemLanguage, requiredExtensions)")
             return
         if tag in _NOT_DRAWN and not self.in_clip:
             spec = self._specified(el)
@@ -1547,11 +1637,9 @@ class _Converter:
         elif tag == "switch":
             for child in el:
                 cns, ctag = _split_tag(child.tag)
-                langs = [x.strip().lower() for x in (child.get("systemLanguage") or "en").split(",")]
-                if (cns in ("", SVG_NS) and ctag in _SHAPES + _CONTAINERS + ("text", "image")
-                        and child.get("requiredExtensions") is None
-                        and any(x == "en" or x.startswith("en-") for x in langs)):  # the reader's language: English
-                    self._visit(child, ctm, style, op, label, depth + 1, refs)
+                drawable = cns in ("", SVG_NS) and ctag in _SHAPES + _CONTAINERS + ("text", "image")
+                if drawable and _conditions_hold(child):
+                    self._visit(child, ctm, style, op, label, depth + 1, refs, checked=True)
                     break
         elif tag == "svg":
             w, h = use_size if use_size else (None, None)
@@ -1986,8 +2074,8 @@ class _Converter:
         kind = "linear" if _split_tag(ref.el.tag)[1] == "linearGradient" else "radial"
 
         def attr(name, default=None):
-            for g in chain:
-                if g.get(name) is not None:
+            for g in chain:  # the geometry is inherited only from gradients of the same kind
+                if g.get(name) is not None and (name in _COMMON_GRADIENT_ATTRS or g.tag == ref.el.tag):
                     return g.get(name).strip()
             return default
 
@@ -2109,7 +2197,7 @@ class _Converter:
         stroked = width > 0 and (stroke_rgba[3] > 0 or stroke_paint >= 0)
         if stroked and filled and style["paint-order"].strip().lower() not in ("normal", "fill", "fill stroke"):
             self._drop("paint-order")
-        if tag in ("path", "line", "polyline", "polygon") and any(
+        if any(  # SVG 2 (and resvg) put markers on every shape; SVG 1.1 only on paths and lines
             style[k].strip().lower() != "none" for k in ("marker-start", "marker-mid", "marker-end")
         ):
             self._drop("markers")

@@ -554,7 +554,8 @@ def test_load_overrides_and_svgz(tmp_path):
 # ---------------------------------------------------------------- bad input
 BAD = [
     ("<svg><path d='M0 0 L1 1'", "not well-formed"),
-    ('<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY a "aaaa">]><svg>&a;</svg>', "entities"),
+    ('<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY a "&b;&b;"><!ENTITY b "bb">]><svg>&a;</svg>', "entities"),
+    ('<!DOCTYPE svg [<!ENTITY % p "x">]><svg/>', "entities"),
     ('<!DOCTYPE svg [<!ENTITY x SYSTEM "file:///etc/passwd">]><svg>&x;</svg>', "entities"),
     ('<html xmlns="http://www.w3.org/1999/xhtml"><body/></html>', "not <svg>"),
     ("", "empty"),
@@ -567,15 +568,12 @@ BAD = [
     (doc('<path d="M0 0 L10 0" transform="scale(1e39)" stroke="black"/>'), "too large"),
     (doc('<path d="0 0 L1 1" stroke="black"/>'), "Malformed path data"),
     (doc('<path d="M0 0 A5 5 0 2 1 10 0" stroke="black"/>'), "arc flag"),
-    (doc('<path d="M0 0 L1 1" stroke="black" stroke-width="thick"/>'), "not a length"),
     (doc('<path d="M0 0 L1 1" stroke="black"/>', 'width="20000" height="10"'), "normalize"),
     (doc('<path d="M0 0 L1 1" stroke="black"/>', 'width="0" height="10"'), "must be positive"),
     (doc('<path d="M0 0 L1 1" stroke="black"/>', 'width="-5" height="10"'), "must be positive"),
     (doc('<path d="M0 0 L1 1" stroke="black"/>', 'viewBox="0 0 0 10"'), "non-positive size"),
-    (doc('<path d="M0 0 L1 1" stroke="black"/>', 'viewBox="0 0 10"'), "four numbers"),
     (doc('<path d="M0 0 L1 1" stroke="black"/>', 'width="10furlongs" height="10"'), "not a length"),
     (doc('<g id="a"><use href="#a"/></g>'), "cycle"),
-    (doc('<path d="M0 0 L1 1" stroke="black" fill-rule="oddeven"/>'), "fill-rule"),
 ]
 
 

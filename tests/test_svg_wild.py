@@ -1,0 +1,142 @@
+"""SVG files as found in the wild (icon sets, editor exports, the resvg test suite's structure files):
+each case reproduces a file that the reader refused, drew differently from a browser, or dropped
+something from without saying so. Renders are compared with resvg (a dev dependency)."""
+
+from __future__ import annotations
+
+import io
+import time
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from sketchmotion.core import svg
+from sketchmotion.core.errors import SketchError
+from sketchmotion.core.raster import render
+
+resvg_py = pytest.importorskip("resvg_py", reason="resvg-py is a dev dependency (requirements-dev.txt)")
+NS = 'xmlns="http://www.w3.org/2000/svg"'
+
+# Illustrator's "Preserve Illustrator Editing" export: namespace URLs as DTD entities, the drawing inside a
+# <switch> after a foreignObject that needs Illustrator's extension, and the editing data in <i:pgf>.
+ILLUSTRATOR_PGF = """<?xml version="1.0" encoding="utf-8"?>
+<!-- Generator: Adobe Illustrator 16.0.0, SVG Export Plug-In . SVG Version: 6.00 Build 0)  -->
+<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd" [
+\t<!ENTITY ns_extend "http://ns.adobe.com/Extensibility/1.0/">
+\t<!ENTITY ns_ai "http://ns.adobe.com/AdobeIllustrator/10.0/">
+\t<!ENTITY ns_graphs "http://ns.adobe.com/Graphs/1.0/">
+\t<!ENTITY ns_vars 'http://ns.adobe.com/Variables/1.0/'>
+\t<!-- a comment in the internal subset -->
+\t<!ENTITY st0 "fill:none;stroke:#1A1A1A;stroke-width:6;stroke-linecap:round">
+]>
+<svg version="1.1" xmlns:x="&ns_extend;" xmlns:i="&ns_ai;" xmlns:graph="&ns_graphs;"
+\t xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" x="0px" y="0px" width="120px"
+\t height="100px" viewBox="0 0 120 100" enable-background="new 0 0 120 100" xml:space="preserve">
+<switch>
+\t<foreignObject requiredExtensions="&ns_ai;" x="0" y="0" width="1" height="1">
+\t\t<i:pgfRef xlink:href="#adobe_illustrator_pgf"></i:pgfRef>
+\t</foreignObject>
+\t<g i:extraneous="self">
+\t\t<path style="&st0;" d="M10,80 C30,10 90,10 110,80"/>
+\t\t<circle fill="#E5543B" cx="60" cy="60" r="15"/>
+\t</g>
+</switch>
+<i:pgf id="adobe_illustrator_pgf"><![CDATA[eJzs3X1/mkqy4P0nKypwJMCBAGFo=]]></i:pgf>
+</svg>
+"""
+
+
+def doc(body: str, attrs: str = 'width="200" height="200"') -> str:
+    return f"<svg {NS} {attrs}>{body}</svg>"
+
+
+def resvg_render(text: str) -> torch.Tensor:
+    png = bytes(resvg_py.svg_to_bytes(svg_string=text, background="#ffffff", languages=["en"], dpi=96))
+    return torch.from_numpy(np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=np.float32) / 255)
+
+
+def err_vs_resvg(text: str) -> float:
+    return (render(svg.loads(text)) - resvg_render(text)).abs().mean().item()
+
+
+def test_illustrator_entity_export_loads_and_draws_like_resvg():
+    s = svg.loads(ILLUSTRATOR_PGF)
+    assert s.canvas == (120, 100) and s.num_paths == 2 and s.dropped == ()
+    assert s.stroke_width[0] == pytest.approx(6) and s.style.cap[0] == "round"  # the style came from an entity
+    assert err_vs_resvg(ILLUSTRATOR_PGF) <= 0.01
+
+
+@pytest.mark.parametrize("subset, why", [
+    ('<!ENTITY a "&b;&b;"><!ENTITY b "bb">', "nested"),
+    ('<!ENTITY a SYSTEM "file:///etc/passwd">', "external"),
+    ('<!ENTITY % p "x">', "parameter"),
+    ('<!ENTITY a "<rect/>">', "markup"),
+    ('<!ENTITY amp "x">', "a predefined name"),
+    ('<!ENTITY a "x"><!ELEMENT svg ANY>', "another declaration"),
+])
+def test_other_entities_stay_refused(subset, why):
+    text = f'<!DOCTYPE svg [{subset}]><svg {NS} width="9" height="9"><rect width="5" height="5"/>&a;</svg>'
+    with pytest.raises(SketchError, match="entities|not well-formed"):
+        svg.loads(text)
+
+
+def test_entity_expansion_is_capped_before_it_is_built():
+    text = (f'<!DOCTYPE svg [<!ENTITY a "{"x" * 1000}">]><svg {NS} width="9" height="9">'
+            + '<rect width="5" height="5"/><desc>' + "&a;" * 30_000 + "</desc></svg>")
+    t0 = time.process_time()
+    with pytest.raises(SketchError, match="MB"):
+        svg.loads(text)
+    assert time.process_time() - t0 < 2.0
+
+
+def test_system_language_holds_on_any_element_and_is_noted():
+    text = doc('<rect x="20" y="20" width="160" height="160" fill="green" systemLanguage="ru-RU"/>'
+               '<rect x="50" y="50" width="100" height="100" fill="navy" systemLanguage="de, en-GB"/>'
+               '<circle cx="30" cy="30" r="10" requiredExtensions="http://example.org/x"/>')
+    s = svg.loads(text)
+    assert s.num_paths == 1 and s.fill_color[0, 2] > 0.4  # only the English rectangle
+    assert any("systemLanguage" in d for d in s.dropped)
+    assert err_vs_resvg(text) <= 0.01
+    with pytest.raises(SketchError, match="systemLanguage"):
+        svg.loads(doc('<rect width="10" height="10"/>', 'width="20" height="20" systemLanguage="ru"'))
+
+
+def test_markers_set_by_the_css_shorthand_or_on_basic_shapes_are_noted():
+    marker = ('<marker id="m" markerWidth="9" markerHeight="9"><path d="M0 0 L9 4 L0 9 Z"/></marker>')
+    s = svg.loads(doc(f'<style>#p {{ marker: url(#m) }}</style>{marker}'
+                      '<path id="p" d="M10 10 L90 90" stroke="black"/>'))
+    assert "markers" in s.dropped
+    s = svg.loads(doc(f'{marker}<rect width="50" height="50" marker-start="url(#m)"/>'))
+    assert "markers" in s.dropped
+    assert "draw arrowheads and other markers as paths" in svg.dropped_note(s)
+
+
+def test_gradient_geometry_is_not_inherited_from_the_other_kind():
+    text = doc('<linearGradient id="l" cx="1" spreadMethod="reflect"/>'
+               '<radialGradient id="r" href="#l"><stop offset="0" stop-color="white"/>'
+               '<stop offset="1" stop-color="black"/></radialGradient>'
+               '<rect x="20" y="20" width="160" height="160" fill="url(#r)"/>')
+    s = svg.loads(text)
+    g = s.style.paints[0]
+    assert g.geometry[0] == pytest.approx(0.5)  # cx 50 % of the box, not the linear gradient's cx="1"
+    assert g.spread == "reflect"  # spreadMethod is common to both kinds
+    assert err_vs_resvg(text) <= 0.02
+
+
+def test_invalid_presentation_values_are_ignored_as_browsers_do():
+    s = svg.loads(doc('<g stroke-width="3" fill-rule="evenodd"><path d="M0 0 L90 0 L90 90 Z M30 30 L60 30 L60 60 Z" '
+                      'stroke="black" fill="red" stroke-width="thick" fill-rule="oddeven" stroke-opacity="half"/></g>',
+                      'width="100" height="100" viewBox="0 0 100"'))
+    assert float(s.stroke_width[0]) == 3.0 and s.fill_rule[0] == "evenodd"  # the inherited values stay
+    assert float(s.stroke_color[0, 3]) == 1.0
+    for word in ("stroke-width", "fill-rule", "stroke-opacity", "viewBox"):
+        assert any(word in d for d in s.dropped), (word, s.dropped)
+
+
+def test_root_background_colour_and_text_are_named_with_what_to_do():
+    s = svg.loads(doc('<rect width="10" height="10"/><text x="5" y="20">hi</text>',
+                      'width="20" height="20" style="background-color: #0000ff80"'))
+    note = svg.dropped_note(s)
+    assert "background-color" in note and "text" in note and "Object to Path" in note
