@@ -601,7 +601,7 @@ def _parses(check, text) -> bool:
 _CHECKED = {
     "fill-rule": lambda v: v.strip().lower() in ("nonzero", "evenodd"),
     "clip-rule": lambda v: v.strip().lower() in ("nonzero", "evenodd"),
-    "stroke-width": lambda v: _parses(lambda t: _length(t, "stroke-width", 1.0) >= 0, v),
+    "stroke-width": lambda v: _parses(lambda t: math.isfinite(_length(t, "stroke-width", 1.0)), v),  # < 0: none
     "fill-opacity": lambda v: _parses(lambda t: _fraction(t, "fill-opacity") >= 0, v),
     "stroke-opacity": lambda v: _parses(lambda t: _fraction(t, "stroke-opacity") >= 0, v),
 }
@@ -1572,6 +1572,9 @@ class _Converter:
         if not checked and not _conditions_hold(el):  # conditional processing holds outside <switch> too
             self._drop("elements for other languages or extensions (systemLanguage, requiredExtensions)")
             return
+        if tag == "text" and self.in_clip:
+            self._drop("text in clip paths (it does not clip)")
+            return
         if tag in _NOT_DRAWN and not self.in_clip:
             spec = self._specified(el)
             if spec.get("display", "").lower() != "none":
@@ -2171,6 +2174,8 @@ class _Converter:
         diag = math.sqrt((vw * vw + vh * vh) / 2)
         stroke = self._paint(style["stroke"], el, style)
         fill = self._paint(style["fill"], el, style) if tag != "line" else None
+        if any(style[k].strip().lower() in ("context-fill", "context-stroke") for k in ("fill", "stroke")):
+            self._drop("context-fill / context-stroke paint")
         width = _length(style["stroke-width"], f"stroke-width of {where}", diag)
         lin = ctm[:2, :2]
         scale = math.sqrt(abs(float(np.linalg.det(lin))))
@@ -2204,6 +2209,15 @@ class _Converter:
         if filled:  # SVG fills open subpaths as if closed
             subpaths = [(_close(segs), True) for segs, _ in subpaths]
         stroke_style = self._stroke_style(style, where, scale, diag) if stroked else None
+        if stroked and not self.in_clip:
+            sv = np.linalg.svd(lin, compute_uv=False)
+            if sv[1] > 0 and sv[0] / sv[1] > 1.25:  # a skew or uneven scale: SVG's stroke is wider one way
+                self._drop("stroke widths under a skew or uneven scale (drawn with their mean width)")
+        if not filled and stroke_style is not None and stroke_style[0] == "butt":
+            # SVG draws nothing for a zero-length subpath with butt caps (round or square caps draw a dot)
+            subpaths = [(segs, c) for segs, c in subpaths if any(z != segs[0][0] for seg in segs for z in seg)]
+            if not subpaths:
+                return
         look = _Look(width=width, stroke=stroke_rgba, fill=fill_rgba, rule=rule, label=label, stroke_style=stroke_style,
                      fill_paint=fill_paint, stroke_paint=stroke_paint if stroked else -1)
         # the subpaths of one element form one compound shape: filled together (holes stay holes)

@@ -140,3 +140,24 @@ def test_root_background_colour_and_text_are_named_with_what_to_do():
                       'width="20" height="20" style="background-color: #0000ff80"'))
     note = svg.dropped_note(s)
     assert "background-color" in note and "text" in note and "Object to Path" in note
+
+
+def test_zero_length_subpaths_with_butt_caps_draw_nothing():
+    text = doc('<path d="M50 50 L50 50 M20 150 L180 150 M120 60 Z" fill="none" stroke="black" stroke-width="20"/>'
+               '<path d="M150 50 h0" fill="none" stroke="red" stroke-width="20" stroke-linecap="round"/>')
+    s = svg.loads(text)
+    assert s.num_paths == 2  # the line and the round dot; butt-capped points are not drawn (SVG)
+    assert err_vs_resvg(text) <= 0.01
+
+
+def test_silent_approximations_are_named():
+    s = svg.loads(doc('<line x1="60" y1="140" x2="140" y2="60" stroke="green" stroke-width="40" '
+                      'transform="skewX(-45) translate(100)"/>'))
+    assert any("skew or uneven scale" in d for d in s.dropped)
+    assert svg.loads(doc('<line x2="50" y2="50" stroke="green" transform="rotate(30) scale(2)"/>')).dropped == ()
+    s = svg.loads(doc('<defs><rect id="r" width="50" height="50" fill="context-stroke"/></defs>'
+                      '<use href="#r" stroke="green"/><rect x="60" width="9" height="9"/>'))
+    assert any("context-fill" in d for d in s.dropped)
+    s = svg.loads(doc('<clipPath id="c"><text x="10" y="50">Hi</text></clipPath>'
+                      '<rect width="90" height="90" clip-path="url(#c)"/><rect width="5" height="5"/>'))
+    assert any("text in clip paths" in d for d in s.dropped)
