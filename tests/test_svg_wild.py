@@ -161,3 +161,19 @@ def test_silent_approximations_are_named():
     s = svg.loads(doc('<clipPath id="c"><text x="10" y="50">Hi</text></clipPath>'
                       '<rect width="90" height="90" clip-path="url(#c)"/><rect width="5" height="5"/>'))
     assert any("text in clip paths" in d for d in s.dropped)
+
+
+def test_animate_cli_says_what_the_svg_had_that_is_not_drawn(tmp_path, monkeypatch, capsys):
+    """In process, ~0 s: the note is printed once the SVG is read (the model lookup is stubbed to fail)."""
+    import sketchmotion.core.guidance.diffusers_prior as diffusers_prior
+    from sketchmotion.core.cli import main
+
+    def no_model(*a, **k):
+        raise SketchError("no model in this test")
+
+    monkeypatch.setattr(diffusers_prior, "find_model", no_model)
+    monkeypatch.setattr(diffusers_prior, "load_diffusers_prior", no_model)
+    (tmp_path / "a.svg").write_text(doc('<rect width="50" height="50"/><text x="5" y="80">label</text>'))
+    assert main(["animate", str(tmp_path / "a.svg"), "--prompt", "x", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "note: not drawn: text" in err and "Object to Path" in err, err
