@@ -26,6 +26,10 @@ Both are deep-copied once per run inside the grad region.
 A video model with an image VAE (the pack's learned Wan prior with its TAESD, assets/motion_prior/wan_tiny):
 each frame is encoded on its own and the latents are stacked on the time axis, [1, C, T, h, w], so any
 frame count works (temporal rule 1).
+Families: every text-to-video family ComfyUI 0.3.64 loads works through this prior (Wan 2.1, Wan 2.2
+TI2V-5B, LTX-Video, HunyuanVideo, Mochi, Cosmos-1, Cosmos-Predict2; tests/test_comfy_prior_families.py).
+The VAE must be the model's own: a different channel count, or a known video VAE of another family
+(Wan 2.1, HunyuanVideo and Cosmos-1 all make 16 channels) is a SketchError (check_vae_matches_model).
 comfy is imported inside functions only (this module is imported lazily by the node).
 """
 
@@ -40,6 +44,7 @@ from torch import Tensor
 from ..core.errors import SketchError
 from ..core.guidance.frame_rules import (
     DEFAULT_PERCENT_RANGE,
+    LATENT_FORMAT_VAE,
     FrameRule,
     NoiseLevels,
     check_percent_range,
@@ -76,7 +81,24 @@ def is_oom(error: BaseException) -> bool:
     return oom is not Exception or "out of memory" in str(error).lower()
 
 
-VAE_NAMES = {"wan": "Wan", "lightricks": "LTX-Video", "genmo": "Mochi", "cosmos": "Cosmos", "hunyuan_video": "HunyuanVideo"}
+# comfy.sd.VAE's first_stage_model module -> core.guidance.frame_rules.VAE_FAMILIES key, and the names logs use
+VAE_MODULES = {"comfy.ldm.wan.vae": "wan2.1", "comfy.ldm.wan.vae2_2": "wan2.2", "comfy.ldm.lightricks": "ltxv",
+               "comfy.ldm.genmo": "mochi", "comfy.ldm.cosmos": "cosmos"}
+VAE_NAMES = {"wan2.1": "Wan", "wan2.2": "Wan 2.2", "ltxv": "LTX-Video", "mochi": "Mochi", "cosmos": "Cosmos",
+             "hunyuan": "HunyuanVideo"}
+
+
+def vae_family(vae) -> str | None:
+    """The VAE_FAMILIES key of a comfy.sd.VAE's video VAE, None when unknown (an image VAE, a newer family).
+    HunyuanVideo's VAE is ComfyUI's generic AutoencoderKL built with 3D convolutions (latent_dim 3)."""
+    module = type(vae.first_stage_model).__module__
+    for prefix, family in VAE_MODULES.items():
+        if module == prefix or module.startswith(prefix + "."):
+            return family
+    if module == "comfy.ldm.models.autoencoder" and getattr(vae, "latent_dim", 2) == 3 \
+            and not getattr(vae, "not_video", False):
+        return "hunyuan"
+    return None
 
 
 def vae_frame_rule(vae) -> FrameRule:
@@ -90,9 +112,26 @@ def vae_frame_rule(vae) -> FrameRule:
         f, s = (1 if getattr(vae, "not_video", False) else temporal_factor(down[0])), int(down[1])
     else:
         f, s = 1, int(down)
-    package = type(vae.first_stage_model).__module__.replace("comfy.ldm.", "").split(".")[0]
-    name = VAE_NAMES.get(package, type(vae.first_stage_model).__name__)
+    family = vae_family(vae)
+    name = VAE_NAMES[family] if family else type(vae.first_stage_model).__name__
     return FrameRule(temporal=f, spatial=s, latent_channels=int(vae.latent_channels), name=name)
+
+
+def check_vae_matches_model(vae, rule: FrameRule, model) -> None:
+    """SketchError when the VAE cannot make the model's latents: other channel count, or a known video VAE of
+    another family (equal channel counts do not make equal latent spaces: Wan 2.1 / HunyuanVideo / Cosmos-1)."""
+    fmt = model.model.latent_format
+    if fmt.latent_channels != rule.latent_channels:
+        raise SketchError(
+            f"The VAE makes {rule.latent_channels}-channel latents but the model takes {fmt.latent_channels}: "
+            "connect the VAE that belongs to the model (e.g. wan_2.1_vae for Wan 2.1, the Wan 2.2 VAE for Wan 2.2 5B).")
+    want, have = LATENT_FORMAT_VAE.get(type(fmt).__name__), vae_family(vae)
+    if rule.video and want and have and want != have:
+        raise SketchError(
+            f"This is the {VAE_NAMES[have]} VAE, but the model ({type(model.model).__name__}) works on "
+            f"{VAE_NAMES[want]} VAE latents; both have {rule.latent_channels} channels, but the latent spaces differ, "
+            f"so the score would be meaningless. Connect the {VAE_NAMES[want]} VAE (the one that belongs to the "
+            "model).")
 
 
 class _EncodeWithRecompute(torch.autograd.Function):
@@ -164,11 +203,8 @@ class ComfyVideoPrior:
         self.levels = NoiseLevels(ms.percent_to_sigma, ms.noise_scaling, noise_levels, self.start, self.end)
         self.weighting, self.checkpoint_vae, self.seed = weighting, bool(checkpoint_vae), int(seed)
         self.rule = vae_frame_rule(vae)
+        check_vae_matches_model(vae, self.rule, model)
         fmt = model.model.latent_format
-        if fmt.latent_channels != self.rule.latent_channels:
-            raise SketchError(
-                f"The VAE makes {self.rule.latent_channels}-channel latents but the model takes {fmt.latent_channels}: "
-                "connect the VAE that belongs to the model (e.g. wan_2.1_vae for Wan 2.1, the Wan 2.2 VAE for Wan 2.2 5B).")
         # a video model with an image VAE (e.g. the pack's learned Wan prior with its TAESD): frames are encoded
         # one by one and stacked on the time axis, [1, C, T, h, w]; any frame count (temporal rule 1)
         self.per_frame = getattr(fmt, "latent_dimensions", 2) == 3 and not self.rule.video

@@ -9,6 +9,7 @@ import torch
 from sketchmotion.core.errors import SketchError
 from sketchmotion.core.guidance.frame_rules import (
     DEFAULT_PERCENT_RANGE,
+    LATENT_FORMAT_VAE,
     PAPER_T_RANGE,
     VAE_FAMILIES,
     NoiseLevels,
@@ -71,6 +72,15 @@ def test_families_table():
     assert (VAE_FAMILIES["wan2.1"].temporal, VAE_FAMILIES["ltxv"].temporal, VAE_FAMILIES["mochi"].temporal) == (4, 8, 6)
     assert VAE_FAMILIES["ltxv"].spatial == 32 and VAE_FAMILIES["wan2.2"].latent_channels == 48
     assert not VAE_FAMILIES["image"].video and VAE_FAMILIES["hunyuan"].video
+
+
+def test_every_latent_format_names_a_video_vae_family():
+    assert set(LATENT_FORMAT_VAE.values()) <= set(VAE_FAMILIES) and all(
+        VAE_FAMILIES[f].video for f in LATENT_FORMAT_VAE.values())
+    # the three 16-channel video latent spaces are told apart (a channel check alone would accept any of them)
+    sixteen = {f for f in LATENT_FORMAT_VAE.values() if VAE_FAMILIES[f].latent_channels == 16}
+    assert sixteen == {"wan2.1", "hunyuan", "cosmos"}
+    assert LATENT_FORMAT_VAE["Wan22"] == "wan2.2" and VAE_FAMILIES["wan2.2"].spatial == 16
 
 
 # ------------------------------------------------------------------ index map and resampling

@@ -8,7 +8,7 @@ frames, so it takes T = f k + 1 frames and gives k + 1 latent frames:
     family            f   spatial  latent channels
     Wan 2.1           4   8        16
     Wan 2.2 (5B)      4   16       48
-    HunyuanVideo      4   8        16
+    HunyuanVideo      4   8        16  (ComfyUI's AutoencoderKL with 3D convolutions)
     LTX-Video         8   32       128
     Mochi             6   8        12
     Cosmos-1 (CV8x8x8) 8  8        16  (Cosmos-Predict2 uses the Wan 2.1 VAE: f = 4)
@@ -94,6 +94,19 @@ VAE_FAMILIES = {
     "mochi": FrameRule(6, 8, 12, "Mochi"),
     "cosmos": FrameRule(8, 8, 16, "Cosmos-1"),
     "image": FrameRule(1, 8, 4, "image"),
+}
+
+
+# The VAE family whose latents each of ComfyUI's video latent formats (comfy.latent_formats class names) is
+# trained on. Two video VAEs with equal channel counts (Wan 2.1, HunyuanVideo, Cosmos-1: 16) make different
+# latent spaces, so a known mismatch is refused; a format or VAE not listed here is not checked.
+LATENT_FORMAT_VAE = {
+    "Wan21": "wan2.1",  # Wan 2.1 and Cosmos-Predict2
+    "Wan22": "wan2.2",
+    "HunyuanVideo": "hunyuan",
+    "LTXV": "ltxv",
+    "Mochi": "mochi",
+    "Cosmos1CV8x8x8": "cosmos",
 }
 
 
