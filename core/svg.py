@@ -51,6 +51,11 @@ What is converted, and how:
   clip-rule, stroke-width or fill/stroke-opacity that does not parse keeps the inherited one, a
   transform that does not parse is the identity, an invalid viewBox is ignored; other invalid
   presentation values fall back to their initial ones.
+- Markers (marker-start, -mid, -end, and the CSS `marker` shorthand) on path, line, polyline and
+  polygon, as browsers draw them: the marker's content becomes paths at each vertex (not inside
+  an arc), with markerUnits, viewBox / preserveAspectRatio, refX / refY, orient (auto,
+  auto-start-reverse, angles), the viewport clip unless overflow is visible, and
+  context-fill / context-stroke (the path's paints; Inkscape's arrowheads use them).
 - Conditional processing, for an English reader: an element (in a `switch` or not) whose
   systemLanguage names no en / en-* language, or that has requiredExtensions, is not drawn.
 - A closed subpath (Z; polygons, rects, circles, ellipses) becomes a closed
@@ -58,8 +63,8 @@ What is converted, and how:
   so it is made closed here too; note that its stroke then also draws the closing
   segment, which SVG would not draw.
 - Not drawn, and named in `Sketch.dropped` (`info` prints it, Load Sketch shows
-  it; `dropped_note` adds what to do for text, markers and images): patterns, filters,
-  masks, markers, the root's background-color, text
+  it; `dropped_note` adds what to do for text and images): patterns, filters, masks,
+  markers on rect / circle / ellipse (SVG 2 only) or inside markers, the root's background-color, text
   (convert text to paths in your editor), images, foreignObject, blend modes,
   paint-order, path data after an error (drawn up
   to it), invalid geometry attributes (ignored), recursive references. Skipped
@@ -146,6 +151,7 @@ _SHAPES = ("path", "line", "polyline", "polygon", "rect", "circle", "ellipse")
 _NOT_DRAWN = {"text": "text", "image": "images", "foreignObject": "foreignObject"}
 _CONTAINERS = ("g", "a", "switch", "svg", "use")
 _NO_PAINT = (0.0, 0.0, 0.0, 0.0)
+_MARKABLE = ("path", "line", "polyline", "polygon")  # the shapes browsers draw markers on
 _CLIPPED_AWAY = -2  # clip index of a clipPath's shape whose own clip-path is empty
 
 
@@ -482,7 +488,6 @@ def dropped_note(sketch: Sketch) -> str:
 
 _DROPPED_HINTS = (  # what to do about the most common ones, in the editor that made the file
     ("text", "convert text to paths: Inkscape Path > Object to Path, Illustrator Type > Create Outlines"),
-    ("markers", "draw arrowheads and other markers as paths"),
     ("images", "trace bitmaps into paths (Inkscape: Path > Trace Bitmap) or remove them"),
 )
 
@@ -1080,8 +1085,47 @@ def _arc(a: complex, rx: float, ry: float, rot: float, large: bool, sweep: bool,
     for i in range(n):
         u0 = complex(math.cos(t1 + dt * i / n), math.sin(t1 + dt * i / n))
         u1 = complex(math.cos(t1 + dt * (i + 1) / n), math.sin(t1 + dt * (i + 1) / n))
-        out.append([at(u0), at(u0 + k * 1j * u0), at(u1 - k * 1j * u1), at(u1)])
+        out.append((list if i == 0 else _ArcPiece)([at(u0), at(u0 + k * 1j * u0), at(u1 - k * 1j * u1), at(u1)]))
     out[0][0], out[-1][3] = a, b
+    return out
+
+
+class _ArcPiece(list):
+    """A cubic that continues an arc: its start is not a vertex of the path (no marker-mid there)."""
+
+
+def _start_dir(seg) -> complex | None:
+    for q in seg[1:]:
+        if abs(q - seg[0]) > 1e-12 * (1 + abs(q)):
+            return q - seg[0]
+    return None
+
+
+def _end_dir(seg) -> complex | None:
+    for q in (seg[2], seg[1], seg[0]):
+        if abs(seg[3] - q) > 1e-12 * (1 + abs(q)):
+            return seg[3] - q
+    return None
+
+
+def _vertices(subpaths) -> list[tuple[complex, float]]:
+    """(point, orient="auto" angle in radians) of every vertex of a path, in order: the start of each
+    command's segment and the end of each subpath. The angle bisects the incoming and outgoing
+    directions (a closed subpath's start and end see its closing segment and its first one)."""
+    out = []
+    for segs, closed in subpaths:
+        heads = [i for i, seg in enumerate(segs) if not isinstance(seg, _ArcPiece)]
+        points = [(segs[i][0], _end_dir(segs[i - 1]) if i > 0 else (_end_dir(segs[-1]) if closed else None),
+                   _start_dir(segs[i])) for i in heads]
+        points.append((segs[-1][3], _end_dir(segs[-1]), _start_dir(segs[0]) if closed else None))
+        for z, din, dout in points:
+            if din is not None and dout is not None:
+                a1, a2 = math.atan2(din.imag, din.real), math.atan2(dout.imag, dout.real)
+                angle = a1 + math.remainder(a2 - a1, 2 * math.pi) / 2
+            else:
+                d = din if din is not None else dout
+                angle = math.atan2(d.imag, d.real) if d is not None else 0.0
+            out.append((z, angle))
     return out
 
 
@@ -1329,6 +1373,9 @@ class _Converter:
         self.clip_regions: list[tuple] = []  # (geometry, parent index)
         self._clip_cache: dict = {}
         self.in_clip = False  # collecting the geometry of a <clipPath>
+        self.in_marker = False  # drawing a marker's content (markers inside markers are not drawn)
+        self.context_paint = None  # (fill, stroke) of the path whose markers are drawn
+        self._marker_styles: dict = {}  # id(marker) -> (its computed style, its overflow)
         self._clip_stack: set = set()
         self._pending_size = None  # width/height a <use> gives the <svg> it references
         self._use_stack: list = []
@@ -2172,10 +2219,15 @@ class _Converter:
             return
         vw, vh = self.viewport
         diag = math.sqrt((vw * vw + vh * vh) / 2)
-        stroke = self._paint(style["stroke"], el, style)
-        fill = self._paint(style["fill"], el, style) if tag != "line" else None
-        if any(style[k].strip().lower() in ("context-fill", "context-stroke") for k in ("fill", "stroke")):
-            self._drop("context-fill / context-stroke paint")
+        paints = {k: style[k].strip() for k in ("fill", "stroke")}
+        for k, v in paints.items():
+            if v.lower() in ("context-fill", "context-stroke"):
+                if self.context_paint is None:  # SVG 2 also gives <use> a context; only markers have one here
+                    self._drop("context-fill / context-stroke paint outside markers")
+                else:
+                    paints[k] = self.context_paint[v.lower() == "context-stroke"]
+        stroke = self._paint(paints["stroke"], el, style)
+        fill = self._paint(paints["fill"], el, style) if tag != "line" else None
         width = _length(style["stroke-width"], f"stroke-width of {where}", diag)
         lin = ctm[:2, :2]
         scale = math.sqrt(abs(float(np.linalg.det(lin))))
@@ -2202,10 +2254,13 @@ class _Converter:
         stroked = width > 0 and (stroke_rgba[3] > 0 or stroke_paint >= 0)
         if stroked and filled and style["paint-order"].strip().lower() not in ("normal", "fill", "fill stroke"):
             self._drop("paint-order")
-        if any(  # SVG 2 (and resvg) put markers on every shape; SVG 1.1 only on paths and lines
-            style[k].strip().lower() != "none" for k in ("marker-start", "marker-mid", "marker-end")
-        ):
-            self._drop("markers")
+        markers = [style[k].strip() for k in ("marker-start", "marker-mid", "marker-end")]
+        marked = any(m.lower() != "none" for m in markers)
+        if marked and (tag not in _MARKABLE or self.in_marker):
+            # SVG 2 (and resvg) put markers on every shape; browsers (SVG 1.1) only on paths and lines
+            self._drop("markers inside markers" if tag in _MARKABLE else "markers on basic shapes or inside markers")
+            marked = False
+        outline = subpaths
         if filled:  # SVG fills open subpaths as if closed
             subpaths = [(_close(segs), True) for segs, _ in subpaths]
         stroke_style = self._stroke_style(style, where, scale, diag) if stroked else None
@@ -2225,6 +2280,79 @@ class _Converter:
         self.n_elements += 1
         for segs, closed in subpaths:
             self._add(segs, closed, ctm, where, look, compound)
+        if marked:
+            sw = _length(style["stroke-width"], f"stroke-width of {where}", diag)
+            self._markers(markers, outline, ctm, sw, opacity, label, (style["fill"], style["stroke"]))
+
+    def _markers(self, refs, subpaths, ctm, sw, opacity, label, context):
+        """Draw marker-start / -mid / -end at the path's vertices (their content becomes paths)."""
+        els = []
+        for value in refs:
+            target = None
+            if value.lower().startswith("url("):
+                target = self.ids.get(value[4:].partition(")")[0].strip().strip("'\"").lstrip("#").strip())
+            els.append(target if target is not None and _split_tag(target.tag)[1] == "marker" else None)
+        vertices = _vertices(subpaths)
+        self.in_marker, self.context_paint = True, context  # context-fill / -stroke: the path's paints
+        try:
+            for i, (z, angle) in enumerate(vertices):
+                el = els[0] if i == 0 else els[2] if i == len(vertices) - 1 else els[1]
+                if el is not None:
+                    self._marker(el, z, angle, i == 0, ctm, sw, opacity, label)
+        finally:
+            self.in_marker, self.context_paint = False, None
+
+    def _marker(self, el, z, auto_angle, first, ctm, sw, opacity, label):
+        vw, vh = self.viewport
+        try:
+            mw = _length(el.get("markerWidth", "3"), "markerWidth", vw)
+            mh = _length(el.get("markerHeight", "3"), "markerHeight", vh)
+        except SketchError:
+            mw = mh = 3.0
+        if mw <= 0 or mh <= 0:
+            return
+        orient = (el.get("orient") or "0").strip()
+        if orient == "auto":
+            angle = auto_angle
+        elif orient == "auto-start-reverse":
+            angle = auto_angle + (math.pi if first else 0.0)
+        else:
+            try:
+                angle = math.radians(_angle(orient))
+            except (SketchError, ValueError):
+                angle = 0.0
+        c, s_ = math.cos(angle), math.sin(angle)
+        m = ctm @ _translate(z.real, z.imag) @ np.array([[c, -s_, 0], [s_, c, 0], [0, 0, 1.0]])
+        if (el.get("markerUnits") or "").strip() != "userSpaceOnUse":
+            m = m @ np.diag([sw, sw, 1.0])
+        vb = self._viewbox(el)
+        vbm = _viewbox_matrix(vb, mw, mh, el.get("preserveAspectRatio")) if vb is not None else np.eye(3)
+        ref = []
+        for name, size in (("refX", vw), ("refY", vh)):  # percentages: of the viewport around the path (resvg)
+            text = (el.get(name) or "0").strip().lower()
+            text = {"left": "0", "top": "0", "center": "50%", "right": "100%", "bottom": "100%"}.get(text, text)
+            try:
+                ref.append(_length(text, name, size))
+            except SketchError:
+                ref.append(0.0)
+        r = vbm @ np.array([ref[0], ref[1], 1.0])
+        m = m @ _translate(-r[0], -r[1])
+        saved = self.viewport
+        self.viewport = (vb[2], vb[3]) if vb is not None else (mw, mh)
+        if id(el) not in self._marker_styles:  # (read once per marker: a long polyline has many vertices)
+            self._marker_styles[id(el)] = (self._document_style(el), self._specified(el).get("overflow", "hidden"))
+        style, overflow = self._marker_styles[id(el)]
+        start = len(self.paths)
+        try:
+            self._visit_children(el, m @ vbm, style, opacity, label, 1, frozenset())
+        finally:
+            self.viewport = saved
+        end = len(self.paths)
+        if overflow.lower() not in ("visible", "auto") and end > start:
+            if not self._inside(m, (0.0, 0.0, mw, mh), start, end):
+                rect = [0j, complex(mw, 0), complex(mw, mh), complex(0, mh)]
+                pts = _chain_points([_line(rect[i], rect[(i + 1) % 4]) for i in range(4)], True, m)
+                self._assign_clip([([(pts, "nonzero", 0, -1)], ("marker", mw, mh, tuple(m.ravel())))], start, end)
 
     def _stroke_style(self, style, where, scale, diag):
         """(cap, join, miterlimit, dash pattern, dash offset) with lengths in canvas px; invalid values

@@ -103,14 +103,43 @@ def test_system_language_holds_on_any_element_and_is_noted():
         svg.loads(doc('<rect width="10" height="10"/>', 'width="20" height="20" systemLanguage="ru"'))
 
 
-def test_markers_set_by_the_css_shorthand_or_on_basic_shapes_are_noted():
-    marker = ('<marker id="m" markerWidth="9" markerHeight="9"><path d="M0 0 L9 4 L0 9 Z"/></marker>')
-    s = svg.loads(doc(f'<style>#p {{ marker: url(#m) }}</style>{marker}'
-                      '<path id="p" d="M10 10 L90 90" stroke="black"/>'))
-    assert "markers" in s.dropped
-    s = svg.loads(doc(f'{marker}<rect width="50" height="50" marker-start="url(#m)"/>'))
-    assert "markers" in s.dropped
-    assert "draw arrowheads and other markers as paths" in svg.dropped_note(s)
+# Inkscape 1.x stock arrowheads: viewBox, overflow visible, auto-start-reverse, context-stroke paint
+INKSCAPE_ARROWS = (
+    '<defs><marker style="overflow:visible" id="Arrow2" refX="0" refY="0" orient="auto-start-reverse" '
+    'markerWidth="7.7" markerHeight="5.6" viewBox="0 0 7.7 5.6" preserveAspectRatio="xMidYMid">'
+    '<path transform="scale(0.7)" d="M -2,-4 9,0 -2,4 c 2,-2.33 2,-5.66 0,-8 z" '
+    'style="fill:context-stroke;fill-rule:evenodd;stroke:none"/></marker>'
+    '<marker id="Dot" style="overflow:visible" orient="auto"><circle r="3" fill="#c33"/></marker>'
+    '<marker id="Tri" markerWidth="6" markerHeight="6" refX="3" refY="3" orient="auto" viewBox="0 0 10 10">'
+    '<path d="M0 0 L10 5 L0 10 z M-5 -5 L15 15" stroke="black" fill="orange"/></marker></defs>'
+    '<path d="M 20,100 C 60,20 140,180 180,100" style="fill:none;stroke:#1a5fb4;stroke-width:4;'
+    'marker-end:url(#Arrow2);marker-start:url(#Arrow2)"/>'
+    '<polyline points="30,170 80,140 120,175 170,150" fill="none" stroke="#000" stroke-width="1.5" '
+    'marker-mid="url(#Dot)"/>'
+    '<style>.m { marker: url(#Tri) }</style>'
+    '<polygon class="m" points="30,30 90,20 60,60" fill="none" stroke="gray" stroke-width="2"/>'
+)
+
+
+def test_markers_are_drawn_like_resvg():
+    text = doc(INKSCAPE_ARROWS)
+    s = svg.loads(text)
+    assert s.dropped == ()
+    # 3 shapes, 2 arrowheads, 2 dots, 4 clipped triangles (2 subpaths each) on the polygon's vertices
+    assert s.num_paths == 3 + 2 + 2 + 4 * 2
+    assert tuple(s.fill_color[1, :3].tolist()) == pytest.approx((0x1A / 255, 0x5F / 255, 0xB4 / 255), abs=1e-3)
+    assert err_vs_resvg(text) <= 0.01
+
+
+def test_marker_mid_goes_on_vertices_not_inside_arcs_and_basic_shapes_are_noted():
+    dot = '<marker id="d" style="overflow:visible"><circle r="3"/></marker>'
+    s = svg.loads(doc(f'{dot}<path d="M30 40 A30 20 0 0 1 90 40 L150 30" fill="none" stroke="green" '
+                      'marker-mid="url(#d)"/>'))
+    assert s.num_paths == 2  # the path and one dot (where the arc meets the line), as browsers draw
+    dot_points = s.points[-3 * s.num_segments[-1]:].numpy()  # a closed path: 3 points per segment
+    np.testing.assert_allclose((dot_points.min(0) + dot_points.max(0)) / 2, [90, 40], atol=1e-3)
+    s = svg.loads(doc(f'{dot}<rect width="50" height="50" marker-start="url(#d)"/>'))
+    assert s.num_paths == 1 and any("markers on basic shapes" in d for d in s.dropped)
 
 
 def test_gradient_geometry_is_not_inherited_from_the_other_kind():
