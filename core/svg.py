@@ -56,6 +56,9 @@ What is converted, and how:
   an arc), with markerUnits, viewBox / preserveAspectRatio, refX / refY, orient (auto,
   auto-start-reverse, angles), the viewport clip unless overflow is visible, and
   context-fill / context-stroke (the path's paints; Inkscape's arrowheads use them).
+- Masks whose content is only opaque white shapes (opaque ones for mask-type alpha), as Sketch and
+  Figma write them, are clips: the shapes (fill-rule) within the mask region (maskUnits,
+  maskContentUnits); an empty mask hides the element. Other masks are not drawn.
 - Conditional processing, for an English reader: an element (in a `switch` or not) whose
   systemLanguage names no en / en-* language, or that has requiredExtensions, is not drawn.
 - A closed subpath (Z; polygons, rects, circles, ellipses) becomes a closed
@@ -63,7 +66,7 @@ What is converted, and how:
   so it is made closed here too; note that its stroke then also draws the closing
   segment, which SVG would not draw.
 - Not drawn, and named in `Sketch.dropped` (`info` prints it, Load Sketch shows
-  it; `dropped_note` adds what to do for text and images): patterns, filters, masks,
+  it; `dropped_note` adds what to do for text and images): patterns, filters, other masks,
   markers on rect / circle / ellipse (SVG 2 only) or inside markers, the root's background-color, text
   (convert text to paths in your editor), images, foreignObject, blend modes,
   paint-order, path data after an error (drawn up
@@ -133,7 +136,7 @@ _STYLE_PROPS = (
     "stroke-linecap", "stroke-linejoin", "stroke-miterlimit", "stroke-dasharray", "stroke-dashoffset",
     "clip-rule", "clip-path", "mask", "filter", "marker-start", "marker-mid", "marker-end", "marker",
     "transform", "transform-origin", "overflow", "paint-order", "mix-blend-mode", "font-size",
-    "stop-color", "stop-opacity", "background-color",
+    "stop-color", "stop-opacity", "background-color", "mask-type",
 )
 _INHERITED = (
     "fill", "stroke", "stroke-width", "fill-opacity", "stroke-opacity", "fill-rule", "color", "visibility",
@@ -1374,6 +1377,7 @@ class _Converter:
         self._clip_cache: dict = {}
         self.in_clip = False  # collecting the geometry of a <clipPath>
         self.in_marker = False  # drawing a marker's content (markers inside markers are not drawn)
+        self.clip_rule = "clip-rule"  # the property that gives a clip shape's rule ("fill-rule" in a mask)
         self.context_paint = None  # (fill, stroke) of the path whose markers are drawn
         self._marker_styles: dict = {}  # id(marker) -> (its computed style, its overflow)
         self._clip_stack: set = set()
@@ -1672,9 +1676,10 @@ class _Converter:
         if end <= start:
             return
         self._opacity_group(start, end, factor)
-        for prop, note in (("mask", "masks"), ("filter", "filters")):
-            if spec.get(prop, "none").lower() != "none":
-                self._drop(note)
+        if spec.get("mask", "none").lower() != "none":
+            self._mask(spec["mask"], ctm, start, end, depth, refs)
+        if spec.get("filter", "none").lower() != "none":
+            self._drop("filters")
         if spec.get("mix-blend-mode", "normal").lower() != "normal":
             self._drop("blend modes")
         clip = spec.get("clip-path", "none")
@@ -1825,6 +1830,120 @@ class _Converter:
             self.hidden.update(range(start, end))
         else:
             self._assign_clip(chain, start, end)
+
+    def _mask(self, value, ctm, start, end, depth, refs):
+        """A mask of opaque white shapes only (or opaque ones, mask-type alpha), as Sketch and Figma write
+        them, lets exactly those shapes through: it is drawn as a clip path within the mask's region.
+        Other masks are not drawn (named in `dropped`); a broken reference draws the element unmasked."""
+        m = re.fullmatch(r"\s*url\(\s*['\"]?#([^'\")]+)['\"]?\s*\)\s*", value)
+        target = self.ids.get(m.group(1).strip()) if m else None
+        if m and (target is None or _split_tag(target.tag)[1] != "mask"):
+            return
+        kind = None if target is None or self.in_clip or id(target) in self._clip_stack else self._mask_is_clip(target)
+        if not kind:
+            self._drop("masks")
+            return
+        if kind == "empty":  # nothing shows through an empty mask
+            self.hidden.update(range(start, end))
+            return
+        self._clip_stack.add(id(target))
+        try:
+            chain = self._mask_chain(target, ctm, start, end, depth, refs)
+        finally:
+            self._clip_stack.discard(id(target))
+        if chain is None:
+            self.hidden.update(range(start, end))
+        else:
+            self._assign_clip(chain, start, end)
+
+    def _mask_is_clip(self, target) -> bool | str:
+        """True when the mask's content is opaque white (or opaque, mask-type alpha) shapes only, "empty"
+        when it draws nothing, else False."""
+        tspec = self._specified(target)
+        if tspec.get("mask", "none").lower() != "none":
+            return False
+        alpha = tspec.get("mask-type", "luminance").strip().lower() == "alpha"
+        base = self._document_style(target)
+        shapes = 0
+        for child in target:
+            ns, tag = _split_tag(child.tag)
+            if ns not in ("", SVG_NS) or tag in ("title", "desc", "metadata"):
+                continue
+            styles = [(child, tag)]
+            if tag == "use":
+                href = (child.get("href") or child.get(XLINK_HREF) or "").strip()
+                used = self.ids.get(href[1:]) if href.startswith("#") else None
+                if used is None:
+                    continue  # draws nothing
+                styles.append((used, _split_tag(used.tag)[1]))
+            if styles[-1][1] not in _SHAPES:
+                return False
+            style = base
+            for el, _ in styles:
+                spec = self._specified(el)
+                if spec.get("display", "").lower() == "none":
+                    break
+                if any(spec.get(k, "none").lower() != "none" for k in ("mask", "filter")) or spec.get("opacity"):
+                    return False
+                style = self._computed(spec, style)
+            else:
+                try:
+                    no_stroke = style["stroke"].strip().lower() == "none" or _length(style["stroke-width"], "w", 1) <= 0
+                    rgba = _color(style["fill"], _color(style["color"]))
+                    k = _fraction(style["fill-opacity"], "fill-opacity")
+                except (SketchError, ValueError):
+                    return False
+                if not no_stroke or style["visibility"].lower() != "visible":
+                    return False
+                if rgba is not None and (rgba[3] * k < 1 or not alpha and min(rgba[:3]) < 254 / 255):
+                    return False
+                shapes += rgba is not None
+        return True if shapes else "empty"
+
+    def _mask_chain(self, target, ctm, start, end, depth, refs):
+        """[(geometry, key)] of a mask's region and of its shapes, or None when nothing shows through."""
+        bbox_units = (target.get("maskUnits") or "").strip() != "userSpaceOnUse"
+        bbox_content = (target.get("maskContentUnits") or "").strip() == "objectBoundingBox"
+        box = None
+        if bbox_units or bbox_content:
+            try:
+                inv = np.linalg.inv(ctm)
+            except np.linalg.LinAlgError:
+                return None
+            local = [p @ inv[:2, :2].T + inv[:2, 2] for p in self.paths[start:end]]
+            box = _bounds_of(local, self.closed[start:end])
+            if box is None or box[2] <= box[0] or box[3] <= box[1]:
+                return None
+        vw, vh = self.viewport
+        rect = []
+        for name, default, axis in (("x", "-10%", 0), ("y", "-10%", 1), ("width", "120%", 0), ("height", "120%", 1)):
+            text = (target.get(name) or default).strip()
+            try:
+                if bbox_units:
+                    v = _number(text[:-1], name) / 100 if text.endswith("%") else _number(text, name)
+                    v = v * (box[2 + axis] - box[axis]) + (box[axis] if name in ("x", "y") else 0.0)
+                else:
+                    v = _length(text, name, (vw, vh)[axis])
+            except SketchError:
+                return None  # an invalid region: the element is not drawn
+            rect.append(v)
+        x, y, w, h = rect
+        if w <= 0 or h <= 0:
+            return None
+        corners = [complex(x, y), complex(x + w, y), complex(x + w, y + h), complex(x, y + h)]
+        region = _chain_points([_line(corners[i], corners[(i + 1) % 4]) for i in range(4)], True, ctm)
+        m = ctm
+        if bbox_content:
+            m = m @ np.array([[box[2] - box[0], 0, box[0]], [0, box[3] - box[1], box[1]], [0, 0, 1.0]])
+        self.clip_rule = "fill-rule"  # a mask's shapes cover their filled area
+        try:
+            geom = self._clip_geometry(target, m, self._document_style(target), depth, refs)
+        finally:
+            self.clip_rule = "clip-rule"
+        if not geom:
+            return None
+        key = (id(target), "mask", tuple(ctm.ravel()), tuple(rect))
+        return [([(region, "nonzero", 0, -1)], key + ("region",)), (geom, key)]
 
     def _clip_chain(self, target, ctm, start, end, depth, refs, ghosts=(0, 0)):
         """[(geometry, key)] of a clipPath and the clipPaths it is itself clipped by (outermost first),
@@ -2209,7 +2328,7 @@ class _Converter:
             return
         where = _where(el)
         if self.in_clip:  # clip geometry: the filled area with the clip rule; paint does not matter
-            rule = style["clip-rule"].strip().lower()
+            rule = style[self.clip_rule].strip().lower()
             rule = rule if rule in ("nonzero", "evenodd") else "nonzero"
             compound = self.n_elements
             self.n_elements += 1

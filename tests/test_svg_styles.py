@@ -98,7 +98,7 @@ def test_root_display_opacity_and_transform():
 def test_what_cannot_be_drawn_is_listed():
     s = svg.loads(doc(
         '<defs><pattern id="g" width="5" height="5"><rect width="2" height="2"/></pattern>'
-        '<filter id="f"/><mask id="m"/><marker id="k"/></defs>'
+        '<filter id="f"/><mask id="m"><rect width="9" height="9" fill="gray"/></mask><marker id="k"/></defs>'
         '<rect width="50" height="50" fill="url(#g)" filter="url(#f)"/><text>hi</text>'
         '<path d="M0 0 L 50 50" stroke="black" mask="url(#m)"/><rect width="9" height="9" marker-end="url(#k)"/>'
         '<image href="x.png" width="5" height="5"/><g opacity="0.5"><rect width="5" height="5"/><rect width="6" height="6"/></g>'

@@ -206,3 +206,40 @@ def test_animate_cli_says_what_the_svg_had_that_is_not_drawn(tmp_path, monkeypat
     assert main(["animate", str(tmp_path / "a.svg"), "--prompt", "x", "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert "note: not drawn: text" in err and "Object to Path" in err, err
+
+
+# Sketch (the app) and Figma write masks of opaque white / opaque shapes: clips in all but name
+SKETCH_MASK = (
+    '<defs><path id="p" d="M180,20 L180,180 L20,180 L20,60 C20,38 38,20 60,20 Z"/></defs>'
+    '<mask id="m1" fill="white"><use href="#p"/></mask><use fill="#1F5296" href="#p"/>'
+    '<path d="M0 0 H200 V100 H0 Z" fill="#4BA2D9" mask="url(#m1)"/>'
+)
+FIGMA_MASK = (
+    '<mask id="m0" style="mask-type:alpha" maskUnits="userSpaceOnUse" x="40" y="40" width="100" height="100">'
+    '<circle cx="100" cy="100" r="70" fill="#D9D9D9"/></mask>'
+    '<g mask="url(#m0)"><rect x="0" y="0" width="200" height="200" fill="#E5543B"/>'
+    '<path d="M0 200 L200 0" stroke="black" stroke-width="12"/></g>'
+)
+
+
+@pytest.mark.parametrize("body", [SKETCH_MASK, FIGMA_MASK])
+def test_masks_of_opaque_shapes_are_drawn_as_clips(body):
+    text = doc(body)
+    s = svg.loads(text)
+    assert s.dropped == ()
+    assert err_vs_resvg(text) <= 0.01
+
+
+@pytest.mark.parametrize("mask, drawn", [
+    ('<mask id="m"><rect x="50" y="50" width="100" height="100" fill="gray"/></mask>', "noted"),
+    ('<mask id="m" style="mask-type:alpha"><rect width="99" height="99" fill-opacity="0.5"/></mask>', "noted"),
+    ('<mask id="n"><rect width="50" height="50" fill="white"/></mask>'
+     '<mask id="m" mask="url(#n)"><rect width="99" height="99" fill="white"/></mask>', "noted"),
+    ('<mask id="m"><circle r="60" fill="white" display="none"/></mask>', "hidden"),
+])
+def test_other_masks_are_named_and_empty_ones_hide(mask, drawn):
+    text = doc(mask + '<rect width="200" height="200" fill="green" mask="url(#m)"/><rect width="5" height="5"/>')
+    s = svg.loads(text)
+    assert ("masks" in s.dropped) == (drawn == "noted")
+    if drawn == "hidden":
+        assert err_vs_resvg(text) <= 0.01
