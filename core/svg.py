@@ -2387,8 +2387,9 @@ class _Converter:
             sv = np.linalg.svd(lin, compute_uv=False)
             if sv[1] > 0 and sv[0] / sv[1] > 1.25:  # a skew or uneven scale: SVG's stroke is wider one way
                 self._drop("stroke widths under a skew or uneven scale (drawn with their mean width)")
-        if not filled and stroke_style is not None and stroke_style[0] == "butt":
-            # SVG draws nothing for a zero-length subpath with butt caps (round or square caps draw a dot)
+        if filled and (stroke_style is None or stroke_style[0] == "butt"):
+            # SVG draws nothing for a zero-length subpath (no area, butt caps), but closed (as filled
+            # subpaths are) the renderer would draw its join; round or square caps draw a dot
             subpaths = [(segs, c) for segs, c in subpaths if any(z != segs[0][0] for seg in segs for z in seg)]
             if not subpaths:
                 return

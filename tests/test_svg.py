@@ -12,7 +12,7 @@ import torch
 
 from sketchmotion.core import svg
 from sketchmotion.core.errors import SketchError
-from sketchmotion.core.sketch import sketch_from_paths
+from sketchmotion.core.sketch import Sketch, sketch_from_paths
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(HERE, "data")
@@ -653,9 +653,13 @@ def test_bad_normalize_arguments():
             svg.normalize(s, size)
     with pytest.raises(SketchError, match="margin"):
         svg.normalize(s, 256, margin=0.5)
-    dot = svg.loads(doc('<path d="M5 5 L5 5" stroke="black" stroke-width="0"/><path d="M5 5 L5 5 Z" fill="red"/>'))
+    # (an SVG of such points draws nothing, so the reader refuses it: the sketch is built here)
+    dot = Sketch(points=torch.full((4, 2), 5.0), num_segments=(1,), closed=(False,), stroke_width=torch.zeros(1),
+                 stroke_color=torch.zeros(1, 4), fill_color=torch.tensor([[1.0, 0, 0, 1]]))
     with pytest.raises(SketchError, match="no extent"):
         svg.normalize(dot, 256)
+    with pytest.raises(SketchError, match="no drawable paths"):
+        svg.loads(doc('<path d="M5 5 L5 5" stroke="black" stroke-width="0"/><path d="M5 5 L5 5 Z" fill="red"/>'))
 
 
 # ----------------------------------------------------------------- examples

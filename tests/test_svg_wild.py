@@ -171,11 +171,14 @@ def test_root_background_colour_and_text_are_named_with_what_to_do():
     assert "background-color" in note and "text" in note and "Object to Path" in note
 
 
-def test_zero_length_subpaths_with_butt_caps_draw_nothing():
+def test_zero_length_subpaths_with_butt_caps_draw_nothing_even_when_filled():
     text = doc('<path d="M50 50 L50 50 M20 150 L180 150 M120 60 Z" fill="none" stroke="black" stroke-width="20"/>'
-               '<path d="M150 50 h0" fill="none" stroke="red" stroke-width="20" stroke-linecap="round"/>')
+               '<path d="M150 50 h0" fill="none" stroke="red" stroke-width="20" stroke-linecap="round"/>'
+               '<path d="M100 100 L100 100" fill="red" stroke="red" stroke-width="20"/>')
     s = svg.loads(text)
-    assert s.num_paths == 2  # the line and the round dot; butt-capped points are not drawn (SVG)
+    # the butt-capped point, the line, the round dot; the filled point (closed, so the renderer would draw
+    # its join) is left out: SVG draws nothing there
+    assert s.num_paths == 3 and s.closed == (False, False, False)
     assert err_vs_resvg(text) <= 0.01
 
 
