@@ -134,6 +134,27 @@ def check_vae_matches_model(vae, rule: FrameRule, model) -> None:
             "model).")
 
 
+# comfy.supported_models classes whose diffusion model also takes an image latent; where the CONDITIONING carries
+# none (WanImageToVideo / HunyuanImageToVideo put it there as concat_latent_image), ComfyUI feeds zeros, so the
+# score would be that of a made-up black start image.
+IMAGE_CONDITIONED_MODELS = {"WAN21_I2V", "WAN21_FunControl2V", "WAN21_Camera", "WAN22_Camera", "HunyuanVideoI2V",
+                            "HunyuanVideoSkyreelsI2V"}
+
+
+def check_image_conditioning(model, positive, negative) -> None:
+    """SketchError for an image-to-video model whose positive or negative CONDITIONING holds no image latent."""
+    kind = type(getattr(model.model, "model_config", None)).__name__
+    if kind not in IMAGE_CONDITIONED_MODELS:
+        return
+    if not all(cond and all("concat_latent_image" in c[1] for c in cond) for cond in (positive, negative)):
+        raise SketchError(
+            f"This is an image-to-video model ({kind}) and its positive / negative CONDITIONING carry no start image, "
+            "so ComfyUI would give it a black one and the score would be meaningless. Load the family's text-to-video "
+            "model (e.g. Wan 2.1 T2V 1.3B or 14B), or pass both CONDITIONING through the family's image-to-video node "
+            "(WanImageToVideo, HunyuanImageToVideo) with a start image, the render size and the frame count, and "
+            "clear the Animate node's prompt (a prompt encoded by the prior's CLIP would drop the image).")
+
+
 class _EncodeWithRecompute(torch.autograd.Function):
     """Encode without keeping activations; backward re-encodes with gradient (activation
     checkpointing), so the encoder's activations are not held while the diffusion model runs.
@@ -204,6 +225,7 @@ class ComfyVideoPrior:
         self.weighting, self.checkpoint_vae, self.seed = weighting, bool(checkpoint_vae), int(seed)
         self.rule = vae_frame_rule(vae)
         check_vae_matches_model(vae, self.rule, model)
+        check_image_conditioning(model, positive, negative)
         fmt = model.model.latent_format
         # a video model with an image VAE (e.g. the pack's learned Wan prior with its TAESD): frames are encoded
         # one by one and stacked on the time axis, [1, C, T, h, w]; any frame count (temporal rule 1)
@@ -230,6 +252,7 @@ class ComfyVideoPrior:
         encode = lambda text: self.clip.encode_from_tokens_scheduled(self.clip.tokenize(text))  # noqa: E731
         self.positive = encode(prompt) if prompt else self.given[0]
         self.negative = encode(negative_prompt) if negative_prompt else self.given[1]
+        check_image_conditioning(self.model, self.positive, self.negative)
 
     def fingerprint(self) -> str:
         """Identifies what the prior scores against (model, patches, conditioning) for resumable runs."""
@@ -269,7 +292,16 @@ class ComfyVideoPrior:
         if height % s or width % s:
             raise SketchError(f"This VAE needs frame sizes that are multiples of {s} px; got {width}x{height}. "
                               f"Set render_size to a multiple of {s} (e.g. {max(s, round(max(height, width) / s) * s)}).")
-        self._shape = self.latent_shape(num_frames, height, width)
+        shape = self.latent_shape(num_frames, height, width)
+        for cond in (self.positive, self.negative):  # an image-to-video start image must span the same latent frames
+            for c in cond:
+                image = c[1].get("concat_latent_image")
+                if image is not None and image.ndim == 5 and len(shape) == 5 and image.shape[2] != shape[2]:
+                    E = frames_to_encode(num_frames, self.rule.temporal)
+                    raise SketchError(
+                        f"The start image in the CONDITIONING spans {image.shape[2]} latent frames but the prior "
+                        f"encodes {E} frames ({shape[2]} latent frames): set the image-to-video node's length to {E}.")
+        self._shape = shape
         log.info("ComfyUI Video Prior: %s; %s", self.describe(num_frames, height, width), self.levels.describe())
 
     # ------------------------------------------------------------- the guider

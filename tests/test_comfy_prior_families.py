@@ -22,7 +22,13 @@ import torch
 
 from node_testing import LINE_SVG, node, run
 
-from sketchmotion.testing.comfy_models import TINY_FAMILIES, load_tiny_family, tiny_vae_state_dict
+from sketchmotion.testing.comfy_models import (
+    TINY_FAMILIES,
+    conditioning,
+    load_tiny_family,
+    tiny_vae_state_dict,
+    tiny_wan_state_dict,
+)
 
 COMFYUI_PATH = os.environ.get("COMFYUI_PATH", "")
 pytestmark = [
@@ -155,3 +161,36 @@ def test_a_video_vae_of_another_family_with_as_many_channels_is_refused(comfy, f
         vae = comfy_sd.VAE(sd=tiny_vae_state_dict(other))
     with pytest.raises(SketchError, match="latent spaces differ.*Connect the"):
         prior_node(comfy, (model, vae, pos, neg))
+
+
+def test_an_image_to_video_model_needs_its_start_image_in_the_conditioning(comfy_cpu, comfy):
+    """Wan 2.1 I2V without WanImageToVideo's concat_latent_image would be scored against a black start image:
+    refused; with it (as WanImageToVideo makes it, at the prior's latent size) one SDS pass works."""
+    import comfy.sd as comfy_sd
+
+    from sketchmotion.core.errors import SketchError
+
+    with torch.inference_mode():
+        model = comfy_sd.load_diffusion_model_state_dict(tiny_wan_state_dict(model_type="i2v"))
+        vae = comfy_sd.VAE(sd=tiny_vae_state_dict("wan2.1"))
+    assert type(model.model.model_config).__name__ == "WAN21_I2V"
+    pos, neg = conditioning(2), conditioning(3)
+    with pytest.raises(SketchError, match=r"image-to-video model \(WAN21_I2V\).*WanImageToVideo"):
+        prior_node(comfy, (model, vae, pos, neg))
+    start = torch.randn(1, 16, 2, SIZE // 8, SIZE // 8, generator=torch.Generator().manual_seed(4))
+    for cond in (pos, neg):
+        cond[0][1].update(concat_latent_image=start, concat_mask=torch.ones(1, 1, 2, SIZE // 8, SIZE // 8))
+    prior = prior_node(comfy, (model, vae, pos, neg))
+    with pytest.raises(SketchError, match="set the image-to-video node's length to 9"):
+        prior.check_video(8, SIZE, SIZE)  # 9 frames: 3 latent frames, the start image spans 2
+
+    def body():
+        x = torch.rand(FRAMES, SIZE, SIZE, 3, generator=torch.Generator().manual_seed(0)).requires_grad_(True)
+        loss, stats = prior.sds_loss(x, guidance_scale=5.0, generator=torch.Generator().manual_seed(1))
+        loss.backward()
+        return x.grad, stats
+
+    with torch.inference_mode():
+        prior.check_video(FRAMES, SIZE, SIZE)
+        grad, stats = prior.run(body)
+    assert stats["finite"] and torch.isfinite(grad).all() and grad.abs().sum() > 0
