@@ -37,6 +37,8 @@ pytestmark = [
                        reason="set COMFYUI_PATH to a ComfyUI checkout (0.3.64 or later) to run these tests"),
 ]
 FAMILIES = [f for f in TINY_FAMILIES if f != "wan2.1"]  # Wan 2.1: tests/test_comfy_prior_integration.py
+LOG_NAMES = {"wan2.2": "Wan 2.2", "ltxv": "LTX-Video", "hunyuan": "HunyuanVideo", "mochi": "Mochi", "cosmos1": "Cosmos",
+             "cosmos2": "Wan"}  # the VAE's name in the prior's log line (Cosmos-Predict2 uses the Wan 2.1 VAE)
 FRAMES, SIZE = 4, 32  # Animate Sketch's frame count; 32 px is a multiple of every family's spatial factor
 
 
@@ -79,6 +81,7 @@ def test_the_family_loads_as_comfyui_detects_it_and_the_prior_reads_its_frame_ru
     got = prior.rule
     assert (got.temporal, got.spatial, got.latent_channels) == (want.temporal, want.spatial, want.latent_channels)
     assert got.video and not prior.per_frame
+    assert got.name == LOG_NAMES[name] and prior.describe(FRAMES, SIZE, SIZE).startswith(f"{got.name} VAE takes ")
     E = frames_to_encode(FRAMES, want.temporal)
     assert prior.frames_to_render(FRAMES) == E
     assert prior.latent_shape(FRAMES, 64, 128) == (1, want.latent_channels, latent_frames(E, want.temporal),
