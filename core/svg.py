@@ -1943,6 +1943,8 @@ class _Converter:
         if not geom:
             return None
         key = (id(target), "mask", tuple(ctm.ravel()), tuple(rect))
+        if not np.isfinite(region.astype(np.float32)).all():  # a region beyond float range: the shapes only
+            return [(geom, key)]
         return [([(region, "nonzero", 0, -1)], key + ("region",)), (geom, key)]
 
     def _clip_chain(self, target, ctm, start, end, depth, refs, ghosts=(0, 0)):
@@ -2472,7 +2474,9 @@ class _Converter:
             if not self._inside(m, (0.0, 0.0, mw, mh), start, end):
                 rect = [0j, complex(mw, 0), complex(mw, mh), complex(0, mh)]
                 pts = _chain_points([_line(rect[i], rect[(i + 1) % 4]) for i in range(4)], True, m)
-                self._assign_clip([([(pts, "nonzero", 0, -1)], ("marker", mw, mh, tuple(m.ravel())))], start, end)
+                if np.isfinite(pts.astype(np.float32)).all():  # (a viewport beyond float range clips nothing)
+                    self._assign_clip([([(pts, "nonzero", 0, -1)], ("marker", mw, mh, tuple(m.ravel())))],
+                                      start, end)
 
     def _stroke_style(self, style, where, scale, diag):
         """(cap, join, miterlimit, dash pattern, dash offset) with lengths in canvas px; invalid values

@@ -246,3 +246,27 @@ def test_other_masks_are_named_and_empty_ones_hide(mask, drawn):
     assert ("masks" in s.dropped) == (drawn == "noted")
     if drawn == "hidden":
         assert err_vs_resvg(text) <= 0.01
+
+
+@pytest.mark.parametrize("body", [
+    '<mask id="k" maskUnits="userSpaceOnUse" y="-1e300" width="3" height="3"><rect width="9" height="9" fill="white"/>'
+    '</mask><path d="M10 10 L100 100" stroke="black" mask="url(#k)"/>',
+    '<marker id="m" markerWidth="1e308" markerHeight="1e308" orient="auto"><path d="M0 0 L9 9" stroke="red" '
+    'marker-end="url(#m)"/></marker><path d="M10 10 L100 100 L5 5 h0 Z" stroke="black" marker-mid="url(#m)" '
+    'marker-start="url(#m)" stroke-width="1e30"/>',
+    '<marker id="m" viewBox="0 0 0 0" refX="nan" orient="1e999"><use href="#p"/></marker>'
+    '<path id="p" d="M10 10 L100 100" stroke="black" marker-end="url(#m)"/>',
+    '<mask id="k"><use href="#g"/></mask><g id="g" mask="url(#k)"><rect width="9" height="9" mask="url(#k)"/></g>',
+])
+def test_hostile_markers_and_masks_fail_cleanly_or_draw(body):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow on the way either
+        try:
+            s = svg.loads(doc(body))
+        except SketchError as e:
+            assert len(str(e)) <= 240 and "\n" not in str(e)
+            return
+        img = render(svg.normalize(s, 64))
+    assert torch.isfinite(img).all() and 0 <= float(img.min()) and float(img.max()) <= 1
