@@ -270,3 +270,15 @@ def test_hostile_markers_and_masks_fail_cleanly_or_draw(body):
             return
         img = render(svg.normalize(s, 64))
     assert torch.isfinite(img).all() and 0 <= float(img.min()) and float(img.max()) <= 1
+
+
+def test_gradient_stops_at_one_offset_make_a_hard_edge():
+    """Logos and flags draw stripes with two stops at one offset: the later colour wins from there on
+    (the renderer kept the earlier one up to the end of the ramp)."""
+    text = doc('<linearGradient id="g"><stop offset="0" stop-color="red"/><stop offset="0.7" stop-color="yellow"/>'
+               '<stop offset="0.7" stop-color="green"/></linearGradient>'
+               '<linearGradient id="h" x2="0" y2="1"><stop offset="0.3" stop-color="navy"/>'
+               '<stop offset="0.3" stop-color="white"/><stop offset="1" stop-color="orange"/></linearGradient>'
+               '<rect x="20" y="20" width="160" height="70" fill="url(#g)"/>'
+               '<rect x="20" y="110" width="160" height="70" fill="url(#h)"/>')
+    assert err_vs_resvg(text) <= 0.01

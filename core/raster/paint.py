@@ -124,7 +124,9 @@ def gradient_colors(style, gi: torch.Tensor, xy: torch.Tensor, dtype=None) -> to
     hi = torch.minimum(torch.maximum(hi, f + 1), f + n - 1).clamp_min(f)  # a stop at or after t, in gi's stops
     lo = torch.maximum(hi - 1, f)
     span = keys[hi] - keys[lo]
-    w = torch.where(span > 0, (2 * gi.double() + t - keys[lo]) / span.clamp_min(1e-300), (n == 1).double())
+    pos = 2 * gi.double() + t
+    # stops at one offset (a hard edge): the later one from that offset on, the earlier one before it
+    w = torch.where(span > 0, (pos - keys[lo]) / span.clamp_min(1e-300), (pos >= keys[hi]).double())
     w = w.clamp(0, 1).to(dtype)[:, None]
     out = cols[lo] * (1 - w) + cols[hi] * w
     return torch.where(valid[:, None], out, torch.zeros_like(out))
