@@ -1780,7 +1780,9 @@ class _Converter:
     def _visit_use(self, el, ctm, style, op, label, depth, refs):
         href = (el.get("href") or el.get(XLINK_HREF) or "").strip()
         if not href.startswith("#"):
-            return  # external references are not followed
+            if href:
+                self._drop("<use> of other files (external references are not followed)")
+            return
         target = self.ids.get(href[1:])
         if target is None:
             return  # a broken reference renders nothing

@@ -190,6 +190,8 @@ def test_silent_approximations_are_named():
     s = svg.loads(doc('<defs><rect id="r" width="50" height="50" fill="context-stroke"/></defs>'
                       '<use href="#r" stroke="green"/><rect x="60" width="9" height="9"/>'))
     assert any("context-fill" in d for d in s.dropped)
+    s = svg.loads(doc('<use href="icons.svg#star"/><rect width="5" height="5"/>'))
+    assert any("external references" in d for d in s.dropped)
     s = svg.loads(doc('<clipPath id="c"><text x="10" y="50">Hi</text></clipPath>'
                       '<rect width="90" height="90" clip-path="url(#c)"/><rect width="5" height="5"/>'))
     assert any("text in clip paths" in d for d in s.dropped)
