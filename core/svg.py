@@ -69,7 +69,7 @@ What is converted, and how:
   it; `dropped_note` adds what to do for text and images): patterns, filters, other masks,
   markers on rect / circle / ellipse (SVG 2 only) or inside markers, the root's background-color, text
   (convert text to paths in your editor), images, foreignObject, blend modes,
-  paint-order, path data after an error (drawn up
+  paint-order of markers, <use> of other files, path data after an error (drawn up
   to it), invalid geometry attributes (ignored), recursive references. Skipped
   by design: defs, symbol (except through `use`), metadata, title, desc,
   elements with display:none or visibility:hidden, and elements of foreign
@@ -596,6 +596,14 @@ def _expand_plain_entities(data: bytes) -> bytes:
 
 
 _COMMON_GRADIENT_ATTRS = ("gradientUnits", "spreadMethod")
+
+
+def _paint_order(value: str) -> list[str]:
+    """paint-order as the full order of fill, stroke and markers (invalid values: the normal order)."""
+    words = value.strip().lower().split()
+    if len(set(words)) != len(words) or not set(words) <= {"fill", "stroke", "markers"}:
+        words = []  # (also "normal")
+    return words + [k for k in ("fill", "stroke", "markers") if k not in words]
 
 
 def _parses(check, text) -> bool:
@@ -2375,10 +2383,11 @@ class _Converter:
             raise SketchError(f"Unknown fill-rule {_q(style['fill-rule'])} in {where}; use 'nonzero' or 'evenodd'.")
         filled = fill_rgba[3] > 0 or fill_paint >= 0
         stroked = width > 0 and (stroke_rgba[3] > 0 or stroke_paint >= 0)
-        if stroked and filled and style["paint-order"].strip().lower() not in ("normal", "fill", "fill stroke"):
-            self._drop("paint-order")
+        order = _paint_order(style["paint-order"])
         markers = [style[k].strip() for k in ("marker-start", "marker-mid", "marker-end")]
         marked = any(m.lower() != "none" for m in markers)
+        if marked and order[-1] != "markers":
+            self._drop("paint-order of markers (drawn on top)")
         if marked and (tag not in _MARKABLE or self.in_marker):
             # SVG 2 (and resvg) put markers on every shape; browsers (SVG 1.1) only on paths and lines
             self._drop("markers inside markers" if tag in _MARKABLE else "markers on basic shapes or inside markers")
@@ -2399,11 +2408,16 @@ class _Converter:
                 return
         look = _Look(width=width, stroke=stroke_rgba, fill=fill_rgba, rule=rule, label=label, stroke_style=stroke_style,
                      fill_paint=fill_paint, stroke_paint=stroke_paint if stroked else -1)
-        # the subpaths of one element form one compound shape: filled together (holes stay holes)
-        compound = self.n_elements
-        self.n_elements += 1
-        for segs, closed in subpaths:
-            self._add(segs, closed, ctm, where, look, compound)
+        looks = [look]
+        if stroked and filled and order.index("stroke") < order.index("fill"):  # the stroke under the fill:
+            looks = [replace(look, fill=_NO_PAINT, fill_paint=-1),  # two shapes, the stroke's first
+                     replace(look, width=0.0, stroke=_NO_PAINT, stroke_style=None, stroke_paint=-1)]
+        for one in looks:
+            # the subpaths of one element form one compound shape: filled together (holes stay holes)
+            compound = self.n_elements
+            self.n_elements += 1
+            for segs, closed in subpaths:
+                self._add(segs, closed, ctm, where, one, compound)
         if marked:
             sw = _length(style["stroke-width"], f"stroke-width of {where}", diag)
             self._markers(markers, outline, ctm, sw, opacity, label, (style["fill"], style["stroke"]))

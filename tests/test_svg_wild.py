@@ -284,3 +284,17 @@ def test_gradient_stops_at_one_offset_make_a_hard_edge():
                '<rect x="20" y="20" width="160" height="70" fill="url(#g)"/>'
                '<rect x="20" y="110" width="160" height="70" fill="url(#h)"/>')
     assert err_vs_resvg(text) <= 0.01
+
+
+@pytest.mark.parametrize("order", ["stroke", "markers stroke fill", "stroke fill markers", "markers fill stroke",
+                                   "normal", "fill fill"])
+def test_paint_order_puts_the_stroke_under_the_fill(order):
+    """Inkscape writes paint-order:markers stroke fill; a stroke under its fill is drawn as a stroke-only
+    shape then a fill-only one (two paths that move together)."""
+    text = doc(f'<rect x="30" y="30" width="140" height="140" rx="20" fill="gold" stroke="navy" stroke-width="24" '
+               f'style="paint-order:{order}"/><path d="M20 100 L180 100" stroke="black" stroke-width="6" '
+               f'fill="none" paint-order="stroke"/>')
+    s = svg.loads(text)
+    under = order.split()[0] == "stroke" or order.startswith("markers stroke")
+    assert s.num_paths == (3 if under else 2) and s.dropped == ()
+    assert err_vs_resvg(text) <= 0.01
