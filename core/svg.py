@@ -69,7 +69,7 @@ What is converted, and how:
   it; `dropped_note` adds what to do for text and images): patterns, filters, other masks,
   markers on rect / circle / ellipse (SVG 2 only) or inside markers, the root's background-color, text
   (convert text to paths in your editor), images, foreignObject, blend modes,
-  paint-order of markers, <use> of other files, path data after an error (drawn up
+  <use> of other files, path data after an error (drawn up
   to it), invalid geometry attributes (ignored), recursive references. Skipped
   by design: defs, symbol (except through `use`), metadata, title, desc,
   elements with display:none or visibility:hidden, and elements of foreign
@@ -2386,8 +2386,6 @@ class _Converter:
         order = _paint_order(style["paint-order"])
         markers = [style[k].strip() for k in ("marker-start", "marker-mid", "marker-end")]
         marked = any(m.lower() != "none" for m in markers)
-        if marked and order[-1] != "markers":
-            self._drop("paint-order of markers (drawn on top)")
         if marked and (tag not in _MARKABLE or self.in_marker):
             # SVG 2 (and resvg) put markers on every shape; browsers (SVG 1.1) only on paths and lines
             self._drop("markers inside markers" if tag in _MARKABLE else "markers on basic shapes or inside markers")
@@ -2408,19 +2406,27 @@ class _Converter:
                 return
         look = _Look(width=width, stroke=stroke_rgba, fill=fill_rgba, rule=rule, label=label, stroke_style=stroke_style,
                      fill_paint=fill_paint, stroke_paint=stroke_paint if stroked else -1)
-        looks = [look]
-        if stroked and filled and order.index("stroke") < order.index("fill"):  # the stroke under the fill:
-            looks = [replace(look, fill=_NO_PAINT, fill_paint=-1),  # two shapes, the stroke's first
-                     replace(look, width=0.0, stroke=_NO_PAINT, stroke_style=None, stroke_paint=-1)]
-        for one in looks:
+        # paint-order: one shape paints its fill then its stroke; a stroke under the fill, or markers
+        # between them, make two shapes (a stroke-only one and a fill-only one) painted in that order
+        steps = [k for k in order if k != "stroke"]  # "fill": the shape with its fill and stroke
+        i_fill, i_stroke = order.index("fill"), order.index("stroke")
+        if stroked and filled and (i_stroke < i_fill or (marked and i_fill < order.index("markers") < i_stroke)):
+            steps = order
+        for step in steps:
+            if step == "markers":
+                if marked:
+                    sw = _length(style["stroke-width"], f"stroke-width of {where}", diag)
+                    self._markers(markers, outline, ctm, sw, opacity, label, (style["fill"], style["stroke"]))
+                continue
+            one = look
+            if steps is order:
+                one = (replace(look, fill=_NO_PAINT, fill_paint=-1) if step == "stroke" else
+                       replace(look, width=0.0, stroke=_NO_PAINT, stroke_style=None, stroke_paint=-1))
             # the subpaths of one element form one compound shape: filled together (holes stay holes)
             compound = self.n_elements
             self.n_elements += 1
             for segs, closed in subpaths:
                 self._add(segs, closed, ctm, where, one, compound)
-        if marked:
-            sw = _length(style["stroke-width"], f"stroke-width of {where}", diag)
-            self._markers(markers, outline, ctm, sw, opacity, label, (style["fill"], style["stroke"]))
 
     def _markers(self, refs, subpaths, ctm, sw, opacity, label, context):
         """Draw marker-start / -mid / -end at the path's vertices (their content becomes paths)."""

@@ -298,3 +298,12 @@ def test_paint_order_puts_the_stroke_under_the_fill(order):
     under = order.split()[0] == "stroke" or order.startswith("markers stroke")
     assert s.num_paths == (3 if under else 2) and s.dropped == ()
     assert err_vs_resvg(text) <= 0.01
+
+
+@pytest.mark.parametrize("order", ["markers", "fill markers stroke", "stroke markers"])
+def test_paint_order_of_markers(order):
+    text = doc('<marker id="d" style="overflow:visible"><circle r="7" fill="orange"/></marker>'
+               f'<path d="M30 150 L100 40 L170 150 Z" fill="skyblue" stroke="navy" stroke-width="10" '
+               f'marker-start="url(#d)" marker-mid="url(#d)" style="paint-order:{order}"/>')
+    assert svg.loads(text).dropped == ()
+    assert err_vs_resvg(text) <= 0.01
