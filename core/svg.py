@@ -2484,7 +2484,11 @@ class _Converter:
         saved = self.viewport
         self.viewport = (vb[2], vb[3]) if vb is not None else (mw, mh)
         if id(el) not in self._marker_styles:  # (read once per marker: a long polyline has many vertices)
-            self._marker_styles[id(el)] = (self._document_style(el), self._specified(el).get("overflow", "hidden"))
+            overflow = self._specified(el).get("overflow", "hidden")
+            if overflow.strip().lower() == "inherit":  # (the root's initial value is visible)
+                parent = self._parent(el)
+                overflow = "visible" if parent is None else self._specified(parent).get("overflow", "visible")
+            self._marker_styles[id(el)] = (self._document_style(el), overflow)
         style, overflow = self._marker_styles[id(el)]
         start = len(self.paths)
         try:

@@ -307,3 +307,10 @@ def test_paint_order_of_markers(order):
                f'marker-start="url(#d)" marker-mid="url(#d)" style="paint-order:{order}"/>')
     assert svg.loads(text).dropped == ()
     assert err_vs_resvg(text) <= 0.01
+
+
+def test_marker_overflow_inherit_takes_the_parents():
+    """overflow="inherit" on a marker: the parent's overflow (the root's is visible), so the dot is not cut."""
+    text = doc('<marker id="m" overflow="inherit"><circle r="12" fill="blue"/></marker>'
+               '<path d="M40 40 L160 160" stroke="green" stroke-width="4" marker-start="url(#m)" marker-end="url(#m)"/>')
+    assert err_vs_resvg(text) <= 0.01
