@@ -17,7 +17,9 @@ What is converted, and how:
 - Style: presentation attributes < `<style>` rules in order of specificity (selectors:
   `*`, `tag`, `.cls`, `#id`, `[attr]`, `[attr=v]` (also ~= |= ^= $= *=), `:first-child`,
   compounds of them, the combinators descendant, `>`, `+` and `~`, comma lists; other
-  pseudo-classes are ignored; matching work is capped, MAX_CSS_WORK) < `style`
+  pseudo-classes are ignored; matching work is capped, MAX_CSS_WORK; @media blocks apply as in a plain
+  browser on a screen (light colour scheme, no user preferences, not print), @supports and @layer
+  blocks apply, other at-rules are skipped) < `style`
   attribute < `!important` rules < `!important` in `style`. Paint, widths, opacities, fill/clip rules, colour,
   visibility, caps, joins, miter limits, dashes, markers and font-size inherit.
 - Stroke styles (core.style.PathStyle, attached to every loaded sketch): SVG's
@@ -938,6 +940,70 @@ def _rule_index(rules) -> dict:
     return index
 
 
+_NO_PREFERENCE = ("no-preference", "none")  # a plain browser's user preferences
+
+
+def _media_matches(prelude: str) -> bool:
+    """A @media query list as a plain browser on a screen evaluates it: light colour scheme, no other
+    user preference, not print; sizes and other features are taken to match."""
+    for query in prelude.lower().split(","):
+        query = query.strip().replace("only ", "")
+        negate = query.startswith("not ")
+        query = query[4:] if negate else query
+        kind = re.match(r"[a-z-]+", query)
+        ok = kind is None or kind.group(0) in ("all", "screen", "and")
+        for feature, value in re.findall(r"\(\s*([a-z-]+)\s*(?::\s*([^)]*))?\)", query):
+            value = value.strip()
+            if feature == "prefers-color-scheme":
+                ok = ok and value == "light"
+            elif feature.startswith("prefers-") or feature in ("forced-colors", "inverted-colors"):
+                ok = ok and value in _NO_PREFERENCE
+        if ok != negate:
+            return True
+    return False
+
+
+def _unnest_at_rules(css: str) -> str:
+    """Style rules with the block at-rules resolved: the content of a @media block that matches (see
+    `_media_matches`), of @supports and @layer; other blocks (@font-face, @keyframes, @page, non-matching
+    media, at-rules nested over 16 deep...) are left out. Only an @ where a rule starts counts (not one
+    inside a declaration). Linear in the text: the braces are matched once."""
+    close, stack = {}, []
+    for m in re.finditer(r"[{}]", css):
+        if m.group() == "{":
+            stack.append(m.start())
+        elif stack:
+            close[stack.pop()] = m.end()
+    out: list[str] = []
+
+    def walk(i: int, end: int, depth: int) -> None:
+        while i < end:
+            m = _RULE_START_RE.search(css, i, end)
+            if m is None:
+                out.append(css[i:end])
+                return
+            j = m.start()
+            out.append(css[i:j])
+            brace = j if css[j] == "{" else css.find("{", j, end)
+            if brace < 0:
+                return
+            stop = min(close.get(brace, end), end)
+            if css[j] == "{":  # a style rule's declarations: kept as they are
+                out.append(css[j:stop])
+            else:
+                name = re.match(r"@([\w-]*)", css[j:brace]).group(1).lower()
+                keep = name in ("supports", "layer") or (name == "media" and _media_matches(css[j + 6:brace]))
+                if keep and depth < 16:
+                    walk(brace + 1, stop - 1 if brace in close else stop, depth + 1)  # (an unclosed one ends the text)
+            i = stop
+
+    walk(0, len(css), 0)
+    return "".join(out)
+
+
+_RULE_START_RE = re.compile(r"[@{]")
+
+
 def _stylesheet(root) -> list:
     """[(specificity, order, selector steps, declarations, important names)] from every <style>, in
     cascade order (specificity, then document order)."""
@@ -947,7 +1013,7 @@ def _stylesheet(root) -> list:
         if tag != "style" or ns not in ("", SVG_NS) or (el.get("type") or "text/css").lower() != "text/css":
             continue
         css = re.sub(r"/\*.*?\*/", "", "".join(el.itertext()), flags=re.S)
-        css = re.sub(r"@[\w-]+[^;{]*;", "", css)  # @import, @charset
+        css = _unnest_at_rules(re.sub(r"@[\w-]+[^;{]*;", "", css))  # (the statements: @import, @charset)
         for sel_text, body in re.findall(r"([^{}]*)\{([^{}]*)\}", css):
             if sel_text.strip().startswith("@"):
                 continue

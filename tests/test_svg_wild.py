@@ -314,3 +314,28 @@ def test_marker_overflow_inherit_takes_the_parents():
     text = doc('<marker id="m" overflow="inherit"><circle r="12" fill="blue"/></marker>'
                '<path d="M40 40 L160 160" stroke="green" stroke-width="4" marker-start="url(#m)" marker-end="url(#m)"/>')
     assert err_vs_resvg(text) <= 0.01
+
+
+def test_css_at_rules_apply_as_in_a_plain_browser():
+    """Logos and favicons adapt to dark mode with @media (prefers-color-scheme: dark): a browser in the
+    default light scheme ignores those rules (they were applied: a white logo on white)."""
+    css = ('.b { background: url(logo@2x.png) } path { fill: #111 } '
+           '@media (prefers-color-scheme: dark) { path { fill: #fff } } '
+           '@media screen and (min-width: 10px) { .a { stroke: red } } @media print { .a { stroke: blue } } '
+           '@supports (display: grid) { .a { stroke-width: 3 } } '
+           '@font-face { font-family: X; src: url(data:font/woff2;base64,AAAA) } @keyframes k { from { opacity: 0 } }')
+    text = doc(f'<style>{css}</style><path class="a" d="M20 20 L180 20 L180 180 Z"/>')
+    s = svg.loads(text)
+    assert s.fill_color[0].tolist() == pytest.approx([0x11 / 255] * 3 + [1.0])
+    assert s.stroke_color[0].tolist() == [1.0, 0.0, 0.0, 1.0] and float(s.stroke_width[0]) == 3.0
+    # resvg applies no @media / @supports block at all: compare on the dark-mode rule alone
+    text = doc('<style>path { fill: #111 } @media (prefers-color-scheme: dark) { path { fill: #fff } }</style>'
+               '<path d="M20 20 L180 20 L180 180 Z"/>')
+    assert err_vs_resvg(text) <= 0.01
+
+
+def test_css_at_rule_bombs_stay_fast():
+    for css in ("@media screen{" * 300_000, "@supports(x){" * 100_000 + "path{fill:red}" + "}" * 100_000):
+        t0 = time.process_time()
+        s = svg.loads(doc(f"<style>{css}</style><path d='M0 0 L9 9' stroke='black'/>"))
+        assert s.num_paths == 1 and time.process_time() - t0 < 3.0
