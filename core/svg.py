@@ -985,6 +985,10 @@ def _unnest_at_rules(css: str) -> str:
             j = m.start()
             out.append(css[i:j])
             brace = j if css[j] == "{" else css.find("{", j, end)
+            semi = css.find(";", j, end)
+            if css[j] == "@" and 0 <= semi and (brace < 0 or semi < brace):  # a statement: @import, @charset
+                i = semi + 1
+                continue
             if brace < 0:
                 return
             stop = min(close.get(brace, end), end)
@@ -1013,7 +1017,7 @@ def _stylesheet(root) -> list:
         if tag != "style" or ns not in ("", SVG_NS) or (el.get("type") or "text/css").lower() != "text/css":
             continue
         css = re.sub(r"/\*.*?\*/", "", "".join(el.itertext()), flags=re.S)
-        css = _unnest_at_rules(re.sub(r"@[\w-]+[^;{]*;", "", css))  # (the statements: @import, @charset)
+        css = _unnest_at_rules(css)
         for sel_text, body in re.findall(r"([^{}]*)\{([^{}]*)\}", css):
             if sel_text.strip().startswith("@"):
                 continue

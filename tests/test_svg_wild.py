@@ -312,14 +312,16 @@ def test_paint_order_of_markers(order):
 def test_marker_overflow_inherit_takes_the_parents():
     """overflow="inherit" on a marker: the parent's overflow (the root's is visible), so the dot is not cut."""
     text = doc('<marker id="m" overflow="inherit"><circle r="12" fill="blue"/></marker>'
-               '<path d="M40 40 L160 160" stroke="green" stroke-width="4" marker-start="url(#m)" marker-end="url(#m)"/>')
+               '<path d="M40 40 L160 160" stroke="green" stroke-width="4" marker-start="url(#m)" '
+               'marker-end="url(#m)"/>')
     assert err_vs_resvg(text) <= 0.01
 
 
 def test_css_at_rules_apply_as_in_a_plain_browser():
     """Logos and favicons adapt to dark mode with @media (prefers-color-scheme: dark): a browser in the
     default light scheme ignores those rules (they were applied: a white logo on white)."""
-    css = ('.b { background: url(logo@2x.png) } path { fill: #111 } '
+    css = ('@charset "utf-8"; @import url(x.css); .b { background: url(logo@2x.png); fill: blue } '
+           'path { fill: #111 } '
            '@media (prefers-color-scheme: dark) { path { fill: #fff } } '
            '@media screen and (min-width: 10px) { .a { stroke: red } } @media print { .a { stroke: blue } } '
            '@supports (display: grid) { .a { stroke-width: 3 } } '
@@ -328,6 +330,8 @@ def test_css_at_rules_apply_as_in_a_plain_browser():
     s = svg.loads(text)
     assert s.fill_color[0].tolist() == pytest.approx([0x11 / 255] * 3 + [1.0])
     assert s.stroke_color[0].tolist() == [1.0, 0.0, 0.0, 1.0] and float(s.stroke_width[0]) == 3.0
+    s = svg.loads(doc(f'<style>{css}</style><path class="b" d="M20 20 L180 20 L180 180 Z"/>'))
+    assert s.fill_color[0].tolist() == [0.0, 0.0, 1.0, 1.0]  # the declaration after the url with an @
     # resvg applies no @media / @supports block at all: compare on the dark-mode rule alone
     text = doc('<style>path { fill: #111 } @media (prefers-color-scheme: dark) { path { fill: #fff } }</style>'
                '<path d="M20 20 L180 20 L180 180 Z"/>')
