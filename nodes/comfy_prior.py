@@ -30,6 +30,12 @@ Families: every text-to-video family ComfyUI 0.3.64 loads works through this pri
 TI2V-5B, LTX-Video, HunyuanVideo, Mochi, Cosmos-1, Cosmos-Predict2; tests/test_comfy_prior_families.py).
 The VAE must be the model's own: a different channel count, or a known video VAE of another family
 (Wan 2.1, HunyuanVideo and Cosmos-1 all make 16 channels) is a SketchError (check_vae_matches_model).
+Two experts (Wan 2.2 A14B: a high-noise and a low-noise model): with model_low_noise, run() nests one
+CFGGuider per expert (both guiders' conds, patches and wrappers are live) and each SDS draw is scored by
+the expert for its sigma: sigma >= expert_boundary -> model (high noise), else model_low_noise. This is
+Wan 2.2's own switch (wan/text2video.py, wan/image2video.py: t >= boundary * 1000 on the shifted timestep;
+ComfyUI's flow timestep is sigma * 1000). Before a draw on the other expert than the last one,
+model_management.load_models_gpu loads it, so ComfyUI may offload the idle one when memory is short.
 comfy is imported inside functions only (this module is imported lazily by the node).
 """
 
@@ -37,6 +43,7 @@ from __future__ import annotations
 
 import copy
 import logging
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
@@ -155,6 +162,42 @@ def check_image_conditioning(model, positive, negative) -> None:
             "clear the Animate node's prompt (a prompt encoded by the prior's CLIP would drop the image).")
 
 
+DEFAULT_EXPERT_BOUNDARY = 0.875  # Wan 2.2 T2V-A14B (wan/configs/wan_t2v_A14B.py); I2V-A14B: 0.900
+
+
+def check_experts_match(model, low) -> None:
+    """SketchError unless the low-noise expert is a ComfyUI MODEL on the same latents as the high-noise one."""
+    if not hasattr(low, "get_model_object") or not hasattr(low, "model"):
+        raise SketchError("model_low_noise must be a ComfyUI MODEL (Load Diffusion Model), the low-noise expert.")
+    high_fmt, low_fmt = model.model.latent_format, low.model.latent_format
+    if type(high_fmt) is not type(low_fmt) or high_fmt.latent_channels != low_fmt.latent_channels:
+        raise SketchError(
+            f"The two experts work on different latents: model ({type(model.model).__name__}) on "
+            f"{type(high_fmt).__name__} ({high_fmt.latent_channels} channels), model_low_noise "
+            f"({type(low.model).__name__}) on {type(low_fmt).__name__} ({low_fmt.latent_channels} channels). "
+            "Connect the two experts of one model: for Wan 2.2 A14B the high_noise file to model and the "
+            "low_noise file to model_low_noise (both T2V or both I2V), or leave model_low_noise empty.")
+
+
+@dataclass
+class _Guided:
+    """One expert's CFGGuider (model_wrap) while run() is inside its sample()."""
+
+    patcher: object
+    model_wrap: object
+    extra_args: dict
+    noise_shape: tuple
+
+    def load(self) -> None:
+        """Load the expert (and its guider's additional models) as the guider's prepare_sampling did."""
+        import comfy.model_management
+        import comfy.sampler_helpers
+
+        memory, minimum = comfy.sampler_helpers.estimate_memory(self.patcher, self.noise_shape, self.model_wrap.conds)
+        comfy.model_management.load_models_gpu([self.patcher] + list(getattr(self.model_wrap, "loaded_models", [])),
+                                               memory_required=memory, minimum_memory_required=minimum)
+
+
 class _EncodeWithRecompute(torch.autograd.Function):
     """Encode without keeping activations; backward re-encodes with gradient (activation
     checkpointing), so the encoder's activations are not held while the diffusion model runs.
@@ -198,6 +241,9 @@ class ComfyVideoPrior:
     checkpoint_vae: recompute the encoder in backward instead of holding its activations.
     clip: optional text encoder; without it the positive / negative CONDITIONING are the prompt
     and a non-empty prompt from the Animate node is an error (it would be ignored).
+    model_low_noise: optional second expert (Wan 2.2 A14B's low-noise model; `model` is then the
+    high-noise one); a draw with sigma >= expert_boundary is scored by model, below by model_low_noise.
+    The noise levels (and the sigma -> timestep map) come from `model`'s sampling.
     """
 
     num_frames_hint = None
@@ -206,7 +252,8 @@ class ComfyVideoPrior:
     def __init__(self, model, vae, positive, negative, *, cfg: float = 0.0,
                  start_percent: float = DEFAULT_PERCENT_RANGE[0], end_percent: float = DEFAULT_PERCENT_RANGE[1],
                  weighting: str = "1-alpha_bar", checkpoint_vae: bool = True, seed: int = 0, clip=None,
-                 noise_levels: str = "paper"):
+                 noise_levels: str = "paper", model_low_noise=None,
+                 expert_boundary: float = DEFAULT_EXPERT_BOUNDARY):
         if not hasattr(model, "get_model_object") or not hasattr(model, "model"):
             raise SketchError("The model input must be a ComfyUI MODEL (from Load Diffusion Model or a checkpoint loader).")
         if not positive or negative is None:
@@ -226,6 +273,16 @@ class ComfyVideoPrior:
         self.rule = vae_frame_rule(vae)
         check_vae_matches_model(vae, self.rule, model)
         check_image_conditioning(model, positive, negative)
+        if model_low_noise is model:  # the same MODEL twice: one expert
+            model_low_noise = None
+        if model_low_noise is not None:
+            check_experts_match(model, model_low_noise)
+            check_image_conditioning(model_low_noise, positive, negative)
+        self.model_low_noise = model_low_noise
+        self.boundary = float(expert_boundary)
+        if model_low_noise is not None and not 0.0 < self.boundary <= float(ms.sigma_max) + 1e-6:
+            raise SketchError(f"expert_boundary must be a sigma in (0, {float(ms.sigma_max):g}] of the model's "
+                              f"sampling (Wan 2.2: T2V-A14B 0.875, I2V-A14B 0.9), got {expert_boundary}.")
         fmt = model.model.latent_format
         # a video model with an image VAE (e.g. the pack's learned Wan prior with its TAESD): frames are encoded
         # one by one and stacked on the time axis, [1, C, T, h, w]; any frame count (temporal rule 1)
@@ -233,8 +290,12 @@ class ComfyVideoPrior:
         self.device = model.load_device
         self.name = (f"comfyui:{type(model.model).__name__}:{self.start:.3f}-{self.end:.3f}:{noise_levels}:{weighting}:"
                      f"cfg{self.cfg:g}")
+        if model_low_noise is not None:
+            self.name += f":experts@{self.boundary:g}"
         self._shape = None  # latent shape planned by check_video
-        self._active = None  # (model_wrap, extra_args) while run() is inside the guider
+        self._active = None  # (model_wrap, extra_args) of `model` while run() is inside its guider
+        self._guided = {}  # id(expert ModelPatcher) -> _Guided while run() is inside its guider
+        self._on_device = None  # the expert last (re)loaded for a draw
         self._encoder = self._latent_format = None  # per-run copies (see run)
 
     # ------------------------------------------------------------- protocol
@@ -252,14 +313,26 @@ class ComfyVideoPrior:
         encode = lambda text: self.clip.encode_from_tokens_scheduled(self.clip.tokenize(text))  # noqa: E731
         self.positive = encode(prompt) if prompt else self.given[0]
         self.negative = encode(negative_prompt) if negative_prompt else self.given[1]
-        check_image_conditioning(self.model, self.positive, self.negative)
+        for m in self.experts():
+            check_image_conditioning(m, self.positive, self.negative)
+
+    def experts(self) -> list:
+        """The ModelPatchers the prior scores with: [model] or [model (high noise), model_low_noise]."""
+        return [self.model] + ([self.model_low_noise] if self.model_low_noise is not None else [])
+
+    def expert_for(self, sigma: float):
+        """The ModelPatcher that scores a draw at this sigma (Wan 2.2: t >= boundary * 1000 -> high noise)."""
+        if self.model_low_noise is None or sigma >= self.boundary:
+            return self.model
+        return self.model_low_noise
 
     def fingerprint(self) -> str:
         """Identifies what the prior scores against (model, patches, conditioning) for resumable runs."""
         import hashlib
 
         h = hashlib.sha256(self.name.encode())
-        h.update(str(getattr(self.model, "patches_uuid", "")).encode())
+        for m in self.experts():
+            h.update(str(getattr(m, "patches_uuid", "")).encode())
         for cond in self.given:
             for c in cond:
                 h.update(c[0].detach().float().cpu().numpy().tobytes())
@@ -306,42 +379,68 @@ class ComfyVideoPrior:
 
     # ------------------------------------------------------------- the guider
     def run(self, fn):
-        """Run fn() inside CFGGuider(model).sample with a sampler whose sample() is fn; return fn's result."""
+        """Run fn() inside CFGGuider(model).sample with a sampler whose sample() is fn (with a low-noise expert:
+        inside both experts' guiders, nested); return fn's result."""
         import comfy.model_management
-        import comfy.samplers
 
         if self._shape is None:
             raise SketchError("Call prior.check_video(frames, height, width) before prior.run(fn).")
+        with torch.inference_mode(False), torch.enable_grad():
+            vae = self.vae
+            # once per run, inside the grad region: copies hold normal tensors, not inference tensors
+            self._encoder = _encoder_copy(vae.first_stage_model, vae.device, vae.vae_dtype)
+            self._latent_format = copy.deepcopy(self.model.model.latent_format)  # Wan: per-channel mean / std
+            try:
+                return self._inside_guiders(self.experts(), fn)
+            finally:
+                self._encoder = self._latent_format = None
+                self._guided, self._active, self._on_device = {}, None, None
+                comfy.model_management.soft_empty_cache()
+
+    def _inside_guiders(self, patchers: list, fn):
+        """fn() inside CFGGuider(p).sample for every p in patchers, the first outermost; while inside,
+        self._guided[id(p)] holds that guider's model_wrap, extra_args and what reloading it needs."""
+        import comfy.samplers
+
+        if not patchers:
+            self._on_device = self.experts()[-1]  # the last guider entered loaded it
+            return fn()
+        patcher, rest = patchers[0], patchers[1:]
         result = {}
         prior = self
 
         class _LoopSampler(comfy.samplers.Sampler):
             def sample(self, model_wrap, sigmas, extra_args, callback, noise, latent_image=None, denoise_mask=None,
                        disable_pbar=False):
-                prior._active = (model_wrap, extra_args)
+                prior._guided[id(patcher)] = _Guided(patcher, model_wrap, extra_args, tuple(noise.shape))
+                if patcher is prior.model:
+                    prior._active = (model_wrap, extra_args)
                 try:
-                    result["value"] = fn()
+                    result["value"] = prior._inside_guiders(rest, fn)
                 finally:
-                    prior._active = None
+                    prior._guided.pop(id(patcher), None)
+                    if patcher is prior.model:
+                        prior._active = None
                 return torch.zeros_like(noise)
 
-        ms = self.model.get_model_object("model_sampling")
+        ms = patcher.get_model_object("model_sampling")
         sigmas = torch.tensor([float(ms.percent_to_sigma(self.start)), float(ms.percent_to_sigma(self.end))])
-        with torch.inference_mode(False), torch.enable_grad():
-            guider = comfy.samplers.CFGGuider(self.model)
-            guider.set_conds(self.positive, self.negative)
-            guider.set_cfg(self.cfg or 1.0)
-            vae = self.vae
-            # once per run, inside the grad region: copies hold normal tensors, not inference tensors
-            self._encoder = _encoder_copy(vae.first_stage_model, vae.device, vae.vae_dtype)
-            self._latent_format = copy.deepcopy(self.model.model.latent_format)  # Wan: per-channel mean / std
-            try:
-                dummy = torch.zeros(self._shape)
-                guider.sample(dummy, dummy.clone(), _LoopSampler(), sigmas, seed=self.seed, disable_pbar=True)
-            finally:
-                self._encoder = self._latent_format = None
-                comfy.model_management.soft_empty_cache()
+        guider = comfy.samplers.CFGGuider(patcher)
+        guider.set_conds(self.positive, self.negative)
+        guider.set_cfg(self.cfg or 1.0)
+        dummy = torch.zeros(self._shape)
+        guider.sample(dummy, dummy.clone(), _LoopSampler(), sigmas, seed=self.seed, disable_pbar=True)
         return result.get("value")
+
+    def _guider_for(self, sigma: float) -> "_Guided":
+        """The active guider of the expert for this sigma, its model (re)loaded by ComfyUI when the last draw
+        used the other expert (ComfyUI may have offloaded it to make room)."""
+        patcher = self.expert_for(sigma)
+        guided = self._guided[id(patcher)]
+        if len(self._guided) > 1 and patcher is not self._on_device:
+            guided.load()
+            self._on_device = patcher
+        return guided
 
     # ------------------------------------------------------------- encode
     def _encode_pixels(self, x: Tensor) -> Tensor:
@@ -389,7 +488,6 @@ class ComfyVideoPrior:
         if self._active is None:
             raise SketchError("The ComfyUI prior computes its loss inside ComfyUI's sampler: call it within "
                               "prior.run(fn) (core.pipelines.animate.run_inside does).")
-        model_wrap, extra_args = self._active
         T = frames.shape[0]
         E = frames_to_encode(T, self.rule.temporal)
         video = resample_frames(frames, frame_index_map(T, E)) if self.rule.video and E != T else frames
@@ -397,6 +495,8 @@ class ComfyVideoPrior:
 
         ms = self.model.get_model_object("model_sampling")
         sigma, ddpm_t = self.levels.sample(generator)
+        guided = self._guider_for(sigma)
+        model_wrap, extra_args = guided.model_wrap, guided.extra_args
         a, s = noise_coefficients(ms.noise_scaling, sigma)
         level = NoiseLevel(alpha=a, sigma=s, timestep=float(ms.timestep(torch.tensor([sigma])).reshape(-1)[0]))
         cfg = self.cfg or float(guidance_scale)
@@ -409,4 +509,6 @@ class ComfyVideoPrior:
         sds = ScoreDistillation(None, self.weighting)
         loss, stats = sds.step_x0(z, predict_x0, guidance_scale=cfg, generator=generator, level=level)
         stats.update(encoded_frames=E, ddpm_t=ddpm_t, model_sigma=sigma)
+        if self.model_low_noise is not None:
+            stats["expert"] = "high_noise" if model_wrap.model_patcher is self.model else "low_noise"
         return loss, stats

@@ -5,6 +5,8 @@ from __future__ import annotations
 from comfy_api.latest import io
 
 from ..core.options import DEFAULT_PERCENT_RANGE, NOISE_LEVELS, PAPER_T_RANGE, WEIGHTINGS
+
+DEFAULT_EXPERT_BOUNDARY = 0.875  # = nodes.comfy_prior.DEFAULT_EXPERT_BOUNDARY (that module imports comfy lazily)
 from ._types import CATEGORY_ANIMATE, VideoPrior
 
 # Same io_types as io.Model / io.Vae / io.Conditioning (io.Custom keeps the CI stand-in small).
@@ -29,9 +31,11 @@ class ComfyVideoPrior(io.ComfyNode):
             description="Uses the video model ComfyUI has loaded (Wan 2.1/2.2, LTX-Video, HunyuanVideo, Mochi, Cosmos, "
             "or an image model with AnimateDiff) as the score-distillation prior of Animate Sketch. Training runs "
             "inside ComfyUI's own sampler, so LoRAs and other model patches apply and the model is not loaded twice. "
+            "Wan 2.2 A14B: connect the high-noise expert to model and the low-noise expert to model_low_noise. "
             + FRAME_NOTE,
             inputs=[
-                Model.Input("model", tooltip="A text-to-video model, e.g. Wan 2.1 T2V 1.3B from Load Diffusion Model."),
+                Model.Input("model", tooltip="A text-to-video model, e.g. Wan 2.1 T2V 1.3B from Load Diffusion Model "
+                            "(Wan 2.2 A14B: the high-noise expert; the low-noise one goes to model_low_noise)."),
                 Vae.Input("vae", tooltip="The model's own VAE (wan_2.1_vae for Wan 2.1). " + FRAME_NOTE),
                 Conditioning.Input("positive", tooltip="What the animation should show (CLIP Text Encode)."),
                 Conditioning.Input("negative", tooltip="What to avoid (CLIP Text Encode; may be empty text)."),
@@ -58,6 +62,17 @@ class ComfyVideoPrior(io.ComfyNode):
                                tooltip="; ".join(f"{k}: {v}" for k, v in NOISE_LEVELS.items()) + ". With 'paper', "
                                "Wan (shift 8) and Cosmos see the same SNR distribution as ModelScope in LiveSketch; "
                                "for eps models on the scaled-linear schedule both options are the same."),
+                Model.Input("model_low_noise", optional=True,
+                            tooltip="Wan 2.2 A14B: connect the low-noise expert here and the high-noise expert to "
+                            "`model`. Each score-distillation draw is then scored by the expert Wan 2.2 uses at that "
+                            "noise level: sigma >= expert_boundary by model, below by this one (as ComfyUI's Wan 2.2 "
+                            "14B templates split the steps between two KSamplerAdvanced). Both must work on the same "
+                            "latents (same VAE). Leave empty for a single model."),
+                io.Float.Input("expert_boundary", default=DEFAULT_EXPERT_BOUNDARY, min=0.001, max=1.0, step=0.005,
+                               optional=True,
+                               tooltip="With model_low_noise: the sigma (flow models: 0..1, the Wan 2.2 timestep / "
+                               "1000) at and above which `model` (high noise) scores, below it model_low_noise. Wan "
+                               "2.2 T2V-A14B: 0.875, I2V-A14B: 0.9. Unused without model_low_noise."),
             ],
             outputs=[VideoPrior.Output(display_name="video_prior",
                                        tooltip="The model as a score-distillation loss, for Animate Sketch / Objects.")],
@@ -78,13 +93,15 @@ class ComfyVideoPrior(io.ComfyNode):
 
     @classmethod
     def execute(cls, model, vae, positive, negative, cfg, start_percent, end_percent, weighting,
-                clip=None, noise_levels="paper") -> io.NodeOutput:
+                clip=None, noise_levels="paper", model_low_noise=None,
+                expert_boundary=DEFAULT_EXPERT_BOUNDARY) -> io.NodeOutput:
         import logging
 
         from .comfy_prior import ComfyVideoPrior as Prior
 
         prior = Prior(model, vae, positive, negative, cfg=cfg, start_percent=start_percent, end_percent=end_percent,
-                      weighting=weighting, clip=clip, noise_levels=noise_levels)
+                      weighting=weighting, clip=clip, noise_levels=noise_levels, model_low_noise=model_low_noise,
+                      expert_boundary=expert_boundary)
         from ..core.guidance.frame_rules import describe_frames
 
         examples = "; ".join(describe_frames(t, prior.rule) for t in (16, 24))

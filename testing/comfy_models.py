@@ -1,6 +1,7 @@
 """Tiny random ComfyUI models, built with ComfyUI's own classes.
 
-Wan 2.1 text-to-video (tiny_wan_state_dict, wan_vae_state_dict) and every text-to-video family
+Wan 2.1 text-to-video (tiny_wan_state_dict, wan_vae_state_dict), Wan 2.2 A14B-shaped expert pairs
+(load_tiny_wan_experts) and every text-to-video family
 ComfyUI 0.3.64 loads (TINY_FAMILIES, load_tiny_family: Wan 2.1, Wan 2.2 TI2V-5B, LTX-Video,
 HunyuanVideo, Mochi, Cosmos-1, Cosmos-Predict2).
 Needs ComfyUI importable (COMFYUI_PATH on sys.path); comfy is imported inside the builders.
@@ -50,6 +51,15 @@ def tiny_wan_state_dict(seed: int = 0, dims: dict | None = None, channels: int =
                            operations=ops.disable_weight_init, **(dims or TINY_WAN))
     randomize(m, seed)
     return {k: v.to(torch.float16) for k, v in m.state_dict().items()}
+
+
+def load_tiny_wan_experts(seed_high: int = 0, seed_low: int = 10, model_type: str = "t2v"):
+    """(high-noise, low-noise) ModelPatchers shaped like Wan 2.2 A14B's two experts (each a Wan 2.1-layout
+    transformer, here TINY_WAN with different random weights), loaded as Load Diffusion Model does."""
+    import comfy.sd as comfy_sd
+
+    return tuple(comfy_sd.load_diffusion_model_state_dict(tiny_wan_state_dict(seed, model_type=model_type))
+                 for seed in (seed_high, seed_low))
 
 
 def wan_vae_state_dict(seed: int = 1) -> dict:
@@ -199,13 +209,14 @@ def load_tiny_diffusion_model(family: str, sd: dict):
     """comfy.sd.load_diffusion_model_state_dict (Load Diffusion Model) on a tiny state dict; for families whose
     detection hard-codes the full size (Mochi, Cosmos) only detect_unet_config's answer is replaced by the tiny
     config."""
-    import comfy.model_detection as md
     import comfy.sd as comfy_sd
 
     spec = TINY_FAMILIES[family]
     if spec.sized_by_detection:
         return comfy_sd.load_diffusion_model_state_dict(sd)
-    with mock.patch.object(md, "detect_unet_config", lambda *a, **k: dict(spec.unet_config)):
+    # patch the model_detection comfy.sd itself calls: after a test re-imports comfy (tests/conftest.py purges it
+    # per module) sys.modules' comfy.model_detection can be a newer copy than the one comfy.sd holds
+    with mock.patch.object(comfy_sd.model_detection, "detect_unet_config", lambda *a, **k: dict(spec.unet_config)):
         return comfy_sd.load_diffusion_model_state_dict(sd)
 
 
