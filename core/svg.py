@@ -15,9 +15,11 @@ What is converted, and how:
   translateX...), with `transform-origin`. Stroke widths and dash lengths are
   scaled by sqrt(|det|) of the linear part.
 - Style: presentation attributes < `<style>` rules in order of specificity (selectors:
-  `*`, `tag`, `.cls`, `#id`, `[attr]`, `[attr=v]` (also ~= |= ^= $= *=), `:first-child`,
-  compounds of them, the combinators descendant, `>`, `+` and `~`, comma lists; other
-  pseudo-classes are ignored; matching work is capped, MAX_CSS_WORK; @media blocks apply as in a plain
+  `*`, `tag`, `.cls`, `#id`, `[attr]`, `[attr=v]` (also ~= |= ^= $= *=), `:root`, `:first-child` and the
+  other structural pseudo-classes (`:nth-child(2n+1)`, `:last-of-type`...), `:not(compound)`, user states
+  (`:hover`, `:focus`...: never), compounds of them, the combinators descendant, `>`, `+` and `~`,
+  comma lists; rules with other pseudo-classes are ignored; matching work is capped, MAX_CSS_WORK;
+  @media blocks apply as in a plain
   browser on a screen (light colour scheme, no user preferences, not print), @supports and @layer
   blocks apply, other at-rules are skipped) < `style`
   attribute < `!important` rules < `!important` in `style`. Paint, widths, opacities, fill/clip rules, colour,
@@ -800,7 +802,12 @@ def _declarations(text: str, important: set | None = None) -> dict[str, str]:
     return out
 
 
-_SELECTOR_PIECE = re.compile(r"#([\w-]+)|\.([\w-]+)|\[([^\]]*)\]|:([\w-]+)")
+_SELECTOR_PIECE = re.compile(r"#([\w-]+)|\.([\w-]+)|\[([^\]]*)\]|:([\w-]+)(?:\(([^()]*)\))?")
+_STRUCTURAL = ("first-child", "last-child", "only-child", "first-of-type", "last-of-type", "only-of-type", "root")
+_NTH = ("nth-child", "nth-last-child", "nth-of-type", "nth-last-of-type")
+_STATES = ("hover", "active", "focus", "focus-visible", "focus-within", "visited", "target", "checked",
+           "disabled", "indeterminate")  # user states: they never hold in a still picture
+_NTH_RE = re.compile(r"([+-]?\d*)n\s*(?:([+-])\s*(\d+))?$")
 _ATTR_TEST = re.compile(r"""\s*([\w:-]+)\s*(?:([~|^$*]?=)\s*("[^"]*"|'[^']*'|[^\s"']+))?\s*$""")
 _MAX_SELECTOR_STEPS = 32
 _MATCH_BUDGET = 10_000  # element visits per selector match (descendant combinators backtrack)
@@ -831,20 +838,83 @@ def _parse_compound(text: str):
             if value and value[0] in "'\"":
                 value = value[1:-1]
             tests.append(("attr", a.group(1), a.group(2), value))
-        elif p.group(4).lower() == "first-child":
-            tests.append(("first-child",))
         else:
-            return None  # other pseudo-classes (:hover, :nth-child...) are not supported: the rule is ignored
+            name, arg = p.group(4).lower(), p.group(5)
+            if name in _STRUCTURAL and arg is None:
+                tests.append((name,))
+            elif name in _NTH and arg is not None and _nth(arg) is not None:
+                tests.append(("nth", name, *_nth(arg)))
+            elif name == "not" and arg is not None and (inner := _parse_compound(arg.strip())) is not None:
+                tests.append(("not", inner[0], inner[1]))
+                spec = [a + b for a, b in zip(spec, inner[2])]
+                spec[1] -= 1  # :not() counts as its argument
+            elif name in _STATES and arg is None:
+                tests.append(("never",))
+            else:  # unknown pseudo-classes: the rule is ignored
+                return None
     if pos != len(text) or (tag is None and not tests):
         return None
     return (None if tag in (None, "*") else tag), tests, spec
 
 
+def _nth(arg: str) -> tuple[int, int] | None:
+    """(a, b) of an :nth-*() argument an+b (odd, even, 3, 2n+1, -n+3...), or None when invalid."""
+    text = arg.strip().lower().replace(" ", "")
+    if text in ("odd", "even"):
+        return (2, 1 if text == "odd" else 0)
+    if re.fullmatch(r"[+-]?\d+", text):
+        return (0, int(text))
+    m = _NTH_RE.match(text)
+    if not m:
+        return None
+    a = {"": 1, "+": 1, "-": -1}.get(m.group(1), None)
+    a = int(m.group(1)) if a is None else a
+    b = int(m.group(3) or 0) * (-1 if m.group(2) == "-" else 1)
+    return a, b
+
+
+def _structural_match(el, name: str, parent, a: int = 0, b: int = 0) -> bool:
+    """:first-child, :nth-of-type(an+b)... (1-based positions among the element siblings)."""
+    p = parent(el)
+    if name == "root":
+        return p is None
+    if p is None:
+        return False
+    cache = getattr(getattr(parent, "__self__", None), "_sibling_cache", {})
+    key = (id(p), el.tag if "of-type" in name else None)
+    if key not in cache:  # (positions read once per parent: a group of 10,000 paths stays linear)
+        sibs = [c for c in p if isinstance(c.tag, str) and (key[1] is None or c.tag == key[1])]
+        cache[key] = (len(sibs), {id(c): i + 1 for i, c in enumerate(sibs)})
+    count, index = cache[key]
+    if id(el) not in index:
+        return False
+    k, sibs = index[id(el)], range(count)
+    if "last" in name:
+        k = len(sibs) + 1 - k
+    if name.startswith("only"):
+        return len(sibs) == 1
+    if not name.startswith("nth"):
+        return k == 1
+    return k == b if a == 0 else (k - b) % a == 0 and (k - b) // a >= 0
+
+
 def _parse_selector(text: str):
     """A CSS selector (compounds joined by descendant ' ', child '>', '+' and '~') -> (specificity,
     [(combinator to the previous compound, tag, tests)]) or None when it is not supported."""
-    text = re.sub(r"\s*([>+~])\s*", r" \1 ", text.strip())
-    words = text.split()
+    words, depth, word, quote = [], 0, "", ""
+    for ch in text.strip():  # split at spaces and combinators outside (), [] and quotes: [a~="b c"], :nth-child(2n+1)
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        else:
+            depth += (ch in "([") - (ch in ")]")
+        if depth == 0 and not quote and (ch.isspace() or ch in ">+~"):
+            words += [w for w in (word, ch.strip()) if w]
+            word = ""
+        else:
+            word += ch
+    words += [word] if word else []
     steps, spec, comb = [], [0, 0, 0], None
     for w in words:
         if w in (">", "+", "~"):
@@ -876,11 +946,17 @@ def _compound_matches(el, tag, tests, parent, budget) -> bool:
         elif t[0] == "class":
             if t[1] not in (el.get("class") or "").split():
                 return False
-        elif t[0] == "first-child":
-            p = parent(el)
-            first = next((c for c in p if isinstance(c.tag, str)), None) if p is not None else None
-            if first is not el:
+        elif t[0] in _STRUCTURAL:
+            if not _structural_match(el, t[0], parent):
                 return False
+        elif t[0] == "nth":
+            if not _structural_match(el, t[1], parent, t[2], t[3]):
+                return False
+        elif t[0] == "not":
+            if _compound_matches(el, t[1], t[2], parent, budget):
+                return False
+        elif t[0] == "never":
+            return False
         else:
             _, name, op, want = t
             have = el.get(name)
@@ -1458,6 +1534,7 @@ class _Converter:
         self.clip_rule = "clip-rule"  # the property that gives a clip shape's rule ("fill-rule" in a mask)
         self.context_paint = None  # (fill, stroke) of the path whose markers are drawn
         self._marker_styles: dict = {}  # id(marker) -> (its computed style, its overflow)
+        self._sibling_cache: dict = {}  # (id(parent), tag or None) -> element positions, for :nth-child...
         self._clip_stack: set = set()
         self._pending_size = None  # width/height a <use> gives the <svg> it references
         self._use_stack: list = []

@@ -343,3 +343,33 @@ def test_css_at_rule_bombs_stay_fast():
         t0 = time.process_time()
         s = svg.loads(doc(f"<style>{css}</style><path d='M0 0 L9 9' stroke='black'/>"))
         assert s.num_paths == 1 and time.process_time() - t0 < 3.0
+
+
+@pytest.mark.parametrize("css, painted", [
+    ("path:not(.x) { fill: red }", "R.R."),
+    ("g path:nth-child(2n+1) { fill: red }", "R.R."),
+    ("g > :nth-child(-n + 2) { fill: red }", "RR.."),
+    ("path:nth-of-type(2) { fill: red }", "..R."),
+    ("g :nth-last-of-type(1) { fill: red }", ".R.R"),
+    ("path:last-child { fill: red }", "...R"),
+    (":root { fill: red }", "RRRR"),
+    ("path:hover { fill: red }", "...."),
+    ("path:not(:hover):not(:first-child) { fill: red }", "..RR"),
+    ('[class~="x"] { fill: red }', ".R.R"),
+    ('[data-k="a b"] { fill: red }', "R..."),
+])
+def test_css_structural_pseudo_classes_and_attribute_values(css, painted):
+    """Selectors exported style sheets use: structural pseudo-classes, :not(), user states (never on a still
+    picture), attribute values with ~= or spaces (they were split as combinators)."""
+    body = ('<g><path data-k="a b" d="M0 0 L9 0 L9 9 Z"/><rect class="x" width="5" height="5"/>'
+            '<path d="M0 0 L9 0 L9 9 Z"/><path class="x" d="M0 0 L9 0 L9 9 Z"/></g>')
+    s = svg.loads(doc(f"<style>{css}</style>{body}", 'width="20" height="20"'))
+    assert "".join("R" if c[0] > 0.5 else "." for c in s.fill_color.tolist()) == painted
+
+
+def test_nth_child_on_a_big_group_stays_fast():
+    body = "<g>" + '<path d="M0 0 L9 0 L9 9 Z"/>' * 9000 + "</g>"
+    t0 = time.process_time()
+    s = svg.loads(doc(f"<style>path:nth-child(2n) {{ fill: red }} path:nth-last-of-type(3n+1) {{ stroke: blue }}"
+                      f"</style>{body}", 'width="20" height="20"'))
+    assert s.num_paths == 9000 and float(s.fill_color[1, 0]) == 1.0 and time.process_time() - t0 < 5.0
