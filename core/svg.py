@@ -494,8 +494,10 @@ def dropped_note(sketch: Sketch) -> str:
 
 
 _DROPPED_HINTS = (  # what to do about the most common ones, in the editor that made the file
-    ("text", "convert text to paths: Inkscape Path > Object to Path, Illustrator Type > Create Outlines"),
-    ("images", "trace bitmaps into paths (Inkscape: Path > Trace Bitmap) or remove them"),
+    ("text", "text: convert it to paths, Inkscape Path > Object to Path, Illustrator Type > Create Outlines"),
+    ("images", "images: trace them into paths (Inkscape Path > Trace Bitmap) or remove them"),
+    ("filters", "filters: their elements are drawn without the effect"),
+    ("masks", "masks: their elements are drawn unmasked (a mask of opaque white shapes is drawn, as a clip)"),
 )
 
 
