@@ -22,7 +22,8 @@ What is converted, and how:
   @media blocks apply as in a plain
   browser on a screen (light colour scheme, no user preferences, not print), @supports and @layer
   blocks apply, other at-rules are skipped) < `style`
-  attribute < `!important` rules < `!important` in `style`. Paint, widths, opacities, fill/clip rules, colour,
+  attribute < `!important` rules < `!important` in `style`. CSS custom properties (`--name`, inherited) are
+  substituted for var(--name[, fallback]). Paint, widths, opacities, fill/clip rules, colour,
   visibility, caps, joins, miter limits, dashes, markers and font-size inherit.
 - Stroke styles (core.style.PathStyle, attached to every loaded sketch): SVG's
   defaults (butt caps, miter joins, miter limit 4, solid); stroke-linecap,
@@ -602,6 +603,23 @@ def _expand_plain_entities(data: bytes) -> bytes:
 
 
 _COMMON_GRADIENT_ATTRS = ("gradientUnits", "spreadMethod")
+_VAR_RE = re.compile(r"var\(\s*(--[\w-]+)\s*(?:,\s*((?:[^()]|\([^()]*\))*))?\)")
+
+
+def _substitute_vars(value: str, custom: dict) -> str | None:
+    """`value` with its var(--name[, fallback]) replaced from `custom` (None when one is undefined)."""
+    for _ in range(16):  # (nested and chained variables, a bounded number of times)
+        m = _VAR_RE.search(value)
+        if m is None:
+            return value if "var(" not in value else None
+        rep = custom.get(m.group(1))
+        rep = m.group(2) if rep is None or not rep.strip() else rep
+        if rep is None:
+            return None
+        value = value[: m.start()] + rep.strip() + value[m.end():]
+        if len(value) > 10_000:
+            return None
+    return None
 
 
 def _paint_order(value: str) -> list[str]:
@@ -1721,12 +1739,12 @@ class _Converter:
                                   "elements); simplify the CSS or save the styles as attributes.")
             if matched:
                 for k, v in decls.items():
-                    if k in _STYLE_PROPS:
+                    if k in _STYLE_PROPS or k.startswith("--"):
                         (strong if k in important else spec)[k] = v
         if el.get("style"):
             important: set = set()
             for k, v in _declarations(el.get("style"), important).items():
-                if k in _STYLE_PROPS:
+                if k in _STYLE_PROPS or k.startswith("--"):
                     if k in important:
                         strong[k] = v
                     elif k not in strong:
@@ -1739,6 +1757,15 @@ class _Converter:
 
     def _computed(self, spec: dict, parent: dict) -> dict:
         style = dict(parent)
+        if any(k.startswith("--") or "var(" in v for k, v in spec.items()):  # CSS custom properties (inherited)
+            style.update((k, v) for k, v in spec.items() if k.startswith("--"))
+            for k in [k for k, v in spec.items() if "var(" in v and not k.startswith("--")]:
+                value = _substitute_vars(spec[k], style)
+                if value is None:  # invalid at computed-value time: as if not given
+                    del spec[k]
+                    self._drop("undefined CSS variables (ignored)")
+                else:
+                    spec[k] = value
         for k in _INHERITED:
             v = spec.get(k)
             if v is not None and v.lower() != "inherit":

@@ -373,3 +373,15 @@ def test_nth_child_on_a_big_group_stays_fast():
     s = svg.loads(doc(f"<style>path:nth-child(2n) {{ fill: red }} path:nth-last-of-type(3n+1) {{ stroke: blue }}"
                       f"</style>{body}", 'width="20" height="20"'))
     assert s.num_paths == 9000 and float(s.fill_color[1, 0]) == 1.0 and time.process_time() - t0 < 5.0
+
+
+def test_css_custom_properties():
+    """Web-authored SVGs theme their strokes with CSS variables (:root { --c: ... }, var(--c, fallback))."""
+    s = svg.loads(doc('<style>:root { --ink: #f00; --w: 4 } .t { stroke: var(--ink); stroke-width: var(--w) }</style>'
+                      '<g style="--ink: blue"><path class="t" d="M0 0 L9 9"/></g><path class="t" d="M0 9 L9 0"/>'
+                      '<path d="M5 0 L5 9" style="stroke: var(--none, rgb(0, 128, 0)); opacity: var(--o, 0.5)"/>'
+                      '<path d="M0 5 L9 5" stroke="black" style="stroke: var(--none)"/>'))
+    np.testing.assert_allclose(s.stroke_color[:3].numpy(), [[0, 0, 1, 1], [1, 0, 0, 1], [0, 128 / 255, 0, 0.5]],
+                               atol=1e-6)
+    assert s.stroke_width[:2].tolist() == [4, 4]
+    assert float(s.stroke_color[3, 3]) == 0 and any("CSS variables" in d for d in s.dropped)  # unset: inherited
