@@ -51,3 +51,22 @@ def test_gradient_is_finite_on_degenerate_groups_and_pulls_towards_rigid():
 def test_farthest_point_sample_spreads_out():
     x = torch.cat([torch.zeros(100, 3), torch.tensor([[10.0, 0, 0], [0, 10.0, 0]])])
     assert set(farthest_point_sample(x, 3).tolist()[1:]) == {100, 101}
+
+
+def test_robust_fit_follows_the_majority_part_and_lets_the_other_move():
+    """A door and its frame in one group: the door (70 % of the points) turns 0.5 rad about its hinge, the frame
+    stays. Plain least squares fits neither and pulls both; the robust fit (scale 1 px) fits the door and hardly
+    pulls the frame's points."""
+    door = torch.stack([torch.linspace(0, 20, 70), torch.zeros(70), torch.linspace(0, 6, 70)], 1)
+    frame = torch.stack([torch.linspace(0, 20, 30), torch.full((30,), 0.5), torch.linspace(0, 6, 30)], 1)
+    x = torch.cat([door, frame])
+    moved = torch.cat([door @ _rotation((0.0, 0.0, 1.0), 0.5).T, frame])[None].requires_grad_(True)
+    groups = torch.arange(100)[None]
+    plain = rigid_fit_loss(x, moved, groups)
+    robust = rigid_fit_loss(x, moved, groups, scale=1.0)
+    (g_plain,) = torch.autograd.grad(plain, moved)
+    (g_robust,) = torch.autograd.grad(robust, moved)
+    assert g_robust[0, :70].norm(dim=-1).max() < 1e-3  # the door fits its rigid motion exactly
+    # the frame's pull (per point) is a fraction of the plain fit's
+    assert g_robust[0, 70:].norm(dim=-1).mean() < 0.2 * g_plain[0, 70:].norm(dim=-1).mean()
+    assert g_plain[0, :70].norm(dim=-1).max() > 1e-2  # while the plain fit pulls the door too

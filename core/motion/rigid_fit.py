@@ -38,21 +38,41 @@ def rigid_groups(x: torch.Tensor, count: int, size: int) -> torch.Tensor:
     return torch.cdist(centres, x).topk(size, dim=-1, largest=False).indices
 
 
-def rigid_fit_loss(canonical: torch.Tensor, deformed: torch.Tensor, groups: torch.Tensor) -> torch.Tensor:
+def _rotations(pc: torch.Tensor, qc: torch.Tensor, w: torch.Tensor | None = None) -> torch.Tensor:
+    """Best rotations [F, G, 3, 3] with qc ~ R pc (Kabsch; centred pc [F or 1, G, k, 3], qc [F, G, k, 3], optional
+    point weights [F, G, k])."""
+    h = (pc if w is None else pc * w[..., None]).transpose(-1, -2) @ qc  # sum_k w p q^T
+    u, _, vh = torch.linalg.svd(h)
+    flip = torch.ones_like(h[..., 0])  # [F, G, 3]
+    flip[..., 2] = torch.sign(torch.linalg.det(vh.transpose(-1, -2) @ u.transpose(-1, -2)))
+    flip[flip == 0] = 1.0
+    return vh.transpose(-1, -2) @ (flip[..., None] * u.transpose(-1, -2))
+
+
+def rigid_fit_loss(canonical: torch.Tensor, deformed: torch.Tensor, groups: torch.Tensor,
+                   scale: float | None = None, reweight: int = 3) -> torch.Tensor:
     """Mean over frames, groups and their points of |q - (R p + t)|^2 for each group's best rigid (R, t).
 
     canonical [N, 3], deformed [F, N, 3] (same units, e.g. pixels), groups [G, k] point indices.
+    scale: None for plain least squares; else robust, rho(r^2) = r^2 / (1 + r^2 / scale^2) (Geman-McClure),
+    with (R, t) refitted `reweight` times to the points that fit (weights 1 / (1 + r^2 / scale^2)^2): a group
+    that spans two parts moving differently (a door in its frame, touching at the canonical time) follows
+    its majority part and barely pulls the other one.
     """
-    p = canonical[groups]  # [G, k, 3]
+    p = canonical[groups][None]  # [1, G, k, 3]
     q = deformed[:, groups]  # [F, G, k, 3]
-    pc = p - p.mean(-2, keepdim=True)
-    qc = q - q.mean(-2, keepdim=True)
+    w = torch.ones_like(q[..., 0])  # [F, G, k]
     with torch.no_grad():
-        h = pc.transpose(-1, -2)[None] @ qc  # [F, G, 3, 3] = sum_k p q^T
-        u, _, vh = torch.linalg.svd(h)
-        flip = torch.ones_like(h[..., 0])  # [F, G, 3]
-        flip[..., 2] = torch.sign(torch.linalg.det(vh.transpose(-1, -2) @ u.transpose(-1, -2)))
-        flip[flip == 0] = 1.0
-        rot = vh.transpose(-1, -2) @ (flip[..., None] * u.transpose(-1, -2))  # q ~ R p
-    resid = qc - pc[None] @ rot.transpose(-1, -2)
-    return (resid**2).sum(-1).mean()
+        for _ in range(1 + (reweight if scale else 0)):
+            ww = (w / w.sum(-1, keepdim=True).clamp_min(1e-12))[..., None]
+            pc, qc = p - (ww * p).sum(-2, keepdim=True), q - (ww * q).sum(-2, keepdim=True)
+            rot = _rotations(pc, qc, w)  # q ~ R p
+            if scale:
+                w = 1.0 / (1.0 + ((qc - pc @ rot.transpose(-1, -2)) ** 2).sum(-1) / scale**2) ** 2
+        if scale:  # the means of the last fit's weights
+            ww = (w / w.sum(-1, keepdim=True).clamp_min(1e-12))[..., None]
+        else:
+            ww = torch.full_like(ww, 1.0 / q.shape[-2])
+    pc, qc = p - (ww * p).sum(-2, keepdim=True), q - (ww * q).sum(-2, keepdim=True)
+    r2 = ((qc - pc @ rot.transpose(-1, -2)) ** 2).sum(-1)
+    return (r2 if not scale else r2 / (1.0 + r2 / scale**2)).mean()
