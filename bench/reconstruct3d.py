@@ -3,6 +3,7 @@
     nice -n 10 .venv/bin/python bench/reconstruct3d.py                      # README settings, every scene
     nice -n 10 .venv/bin/python bench/reconstruct3d.py --scenes walker --cameras moving --seeds 0,1,2
     nice -n 10 .venv/bin/python bench/reconstruct3d.py --size 64 --iters1 150 --iters2 80   # quick look
+    nice -n 10 .venv/bin/python bench/reconstruct3d.py --scenes pendulum,hopper,door --seeds 0,1   # held-out scenes
     python bench/reconstruct3d.py --size 400 --points 10000 --strokes 50 --loss lpips --device cuda  # paper scale
 
 Each synthetic scene (core.scenes3d.BENCH_SCENES) is written as a D-NeRF folder (y up) with a
@@ -53,6 +54,8 @@ def case_config(seed: int, args):
         cfg.strokes.iterations = args.iters2
     if args.loss:
         cfg.motion.frame_loss.name = cfg.strokes.frame_loss.name = args.loss
+    if args.canonical_time is not None:
+        cfg.motion.canonical_time = args.canonical_time
     return cfg
 
 
@@ -69,6 +72,8 @@ def main():
     ap.add_argument("--iters1", type=int, default=None)
     ap.add_argument("--iters2", type=int, default=None)
     ap.add_argument("--loss", default=None, help="frame loss of both stages (default: README's)")
+    ap.add_argument("--canonical-time", type=float, default=None,
+                    help="stage 1's canonical time in [0, 1] (default: README's, 0 with a moving camera)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = ap.parse_args()
