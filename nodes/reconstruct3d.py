@@ -151,6 +151,13 @@ class Synthetic3DScene(io.ComfyNode):
         return _video_outputs(video)
 
 
+CANONICAL_TIME_TOOLTIP = (
+    "Time (0..1) of the canonical frame, the pose the strokes are fitted in and the motion is measured from. -1 "
+    "(default): 0 with a moving camera; with a fixed camera the frame that shows most of the object. Pick a moment "
+    "when the parts are apart and slow: on held-out scenes a door closed inside its frame at t = 0 or a pendulum at "
+    "its fastest lost most of their motion, and t = 1 (door open) / 0.25 (pendulum at rest) recovered it.")
+
+
 class Reconstruct3DSketch(io.ComfyNode):
     @classmethod
     def define_schema(cls):
@@ -186,6 +193,8 @@ class Reconstruct3DSketch(io.ComfyNode):
                                  "torch's cache when they are not on disk."),
                 io.Combo.Input("stroke_motion", options=STROKE_MOTION_CHOICES, default="warp", optional=True,
                                tooltip=STROKE_MOTION_TOOLTIP),
+                io.Float.Input("canonical_time", default=-1.0, min=-1.0, max=1.0, step=0.05, optional=True,
+                               tooltip=CANONICAL_TIME_TOOLTIP),
                 io.Int.Input("seed", default=0, min=0, max=2**31 - 1,
                              tooltip="Seeds the initial points, strokes and sampling: same seed, same result."),
             ],
@@ -198,7 +207,7 @@ class Reconstruct3DSketch(io.ComfyNode):
     def execute(cls, strokes: int, iterations_stage1: int, iterations_stage2: int, points: int, render_size: int,
                 frame_loss: str, seed: int, posed_video=None, frames=None, cameras=None, depth=None,
                 clip_weight: float = 0.0, clip_vision=None, allow_download: bool = False,
-                stroke_motion: str = "warp") -> io.NodeOutput:
+                stroke_motion: str = "warp", canonical_time: float = -1.0) -> io.NodeOutput:
         import torch
 
         from ..core.errors import SketchError
@@ -219,7 +228,7 @@ class Reconstruct3DSketch(io.ComfyNode):
         clip = _clip_encoder(clip_vision) if clip_vision is not None and clip_weight > 0 else "ViT-B-32:openai"
         cfg = Reconstruct3DConfig(
             MotionGuidanceConfig(iterations=iterations_stage1, num_points=points, frame_loss=loss, seed=seed,
-                                 render_size=render_size),
+                                 render_size=render_size, canonical_time=canonical_time if canonical_time >= 0 else None),
             StrokeConfig(num_strokes=strokes, iterations=iterations_stage2, frame_loss=loss, seed=seed,
                          render_size=render_size, clip_weight=clip_weight, clip_model=clip, motion=stroke_motion,
                          clip_search_dirs=tuple(model_dirs("open_clip"))))

@@ -44,3 +44,8 @@ def test_scene3d_then_reconstruct3d(tmp_path):
 def test_reconstruct3d_on_a_missing_folder_says_so(tmp_path):
     r = run(["reconstruct3d", "missing_folder", "--out", "o"], tmp_path)
     assert r.returncode == 2 and r.stderr.startswith("error:") and "missing_folder" in r.stderr
+
+
+def test_reconstruct3d_refuses_a_canonical_time_outside_the_clip(tmp_path):
+    r = run(["reconstruct3d", "missing_folder", "--out", "o", "--canonical-time", "1.5"], tmp_path)
+    assert r.returncode == 2 and r.stderr.startswith("error:") and "--canonical-time" in r.stderr

@@ -52,11 +52,13 @@ def cmd_reconstruct3d(args) -> int:
 
     if args.strokes < 1 or args.size < 16:
         raise SketchError("--strokes must be >= 1 and --size >= 16.")
+    if args.canonical_time is not None and not 0.0 <= args.canonical_time <= 1.0:
+        raise SketchError("--canonical-time is a time in the clip, 0..1 (leave it out for the automatic choice).")
     video = load_dnerf(args.folder, size=args.size)
     loss = FrameLossConfig(args.frame_loss, allow_download=args.allow_download)
     cfg = Reconstruct3DConfig(
         MotionGuidanceConfig(iterations=args.iters_stage1, num_points=args.points, frame_loss=loss, seed=args.seed,
-                             render_size=args.size, device=args.device),
+                             render_size=args.size, device=args.device, canonical_time=args.canonical_time),
         StrokeConfig(num_strokes=args.strokes, iterations=args.iters_stage2, frame_loss=loss, seed=args.seed,
                      render_size=args.size, device=args.device, clip_weight=args.clip_weight,
                      clip_model=args.clip_model))
@@ -109,6 +111,10 @@ def register(sub) -> None:
                         "the --clip-model weights on disk)")
     p.add_argument("--clip-model", default="ViT-B-32:openai",
                    help="open_clip model for --clip-weight: ARCH:TAG (Hugging Face cache), a folder, or local-dir:PATH")
+    p.add_argument("--canonical-time", type=float, default=None,
+                   help="time (0..1) of the canonical frame the strokes are fitted in (default: 0 with a moving camera, "
+                        "with a fixed camera the frame that shows most of the object); pick a moment when the parts "
+                        "are apart and slow, e.g. a door open, a pendulum at the end of its swing")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default=None, help="cpu / cuda (default: cuda when available)")
     p.set_defaults(func=cmd_reconstruct3d)
