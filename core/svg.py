@@ -1063,7 +1063,8 @@ def _unnest_at_rules(css: str) -> str:
     """Style rules with the block at-rules resolved: the content of a @media block that matches (see
     `_media_matches`), of @supports and @layer; other blocks (@font-face, @keyframes, @page, non-matching
     media, at-rules nested over 16 deep...) are left out. Only an @ where a rule starts counts (not one
-    inside a declaration). Linear in the text: the braces are matched once."""
+    inside a declaration). Linear in the text: the braces are matched once, and each search for a rule's
+    end stops where that rule ends."""
     close, stack = {}, []
     for m in re.finditer(r"[{}]", css):
         if m.group() == "{":
@@ -1080,13 +1081,15 @@ def _unnest_at_rules(css: str) -> str:
                 return
             j = m.start()
             out.append(css[i:j])
-            brace = j if css[j] == "{" else css.find("{", j, end)
-            semi = css.find(";", j, end)
-            if css[j] == "@" and 0 <= semi and (brace < 0 or semi < brace):  # a statement: @import, @charset
-                i = semi + 1
-                continue
-            if brace < 0:
-                return
+            brace = j
+            if css[j] == "@":  # (only up to the at-rule's own ; or {: searching further is quadratic in the text)
+                head = _AT_RULE_HEAD_END_RE.search(css, j, end)
+                if head is None:
+                    return
+                if head.group() == ";":  # a statement: @import, @charset
+                    i = head.end()
+                    continue
+                brace = head.start()
             stop = min(close.get(brace, end), end)
             if css[j] == "{":  # a style rule's declarations: kept as they are
                 out.append(css[j:stop])
@@ -1102,6 +1105,7 @@ def _unnest_at_rules(css: str) -> str:
 
 
 _RULE_START_RE = re.compile(r"[@{]")
+_AT_RULE_HEAD_END_RE = re.compile(r"[;{]")
 
 
 def _stylesheet(root) -> list:
