@@ -1558,6 +1558,7 @@ class _Converter:
         self.clip_rule = "clip-rule"  # the property that gives a clip shape's rule ("fill-rule" in a mask)
         self.context_paint = None  # (fill, stroke) of the path whose markers are drawn
         self._marker_styles: dict = {}  # id(marker) -> (its computed style, its overflow)
+        self._mask_kinds: dict = {}  # id(mask) -> what _mask_is_clip says of it
         self._sibling_cache: dict = {}  # (id(parent), tag or None) -> element positions, for :nth-child...
         self._clip_stack: set = set()
         self._pending_size = None  # width/height a <use> gives the <svg> it references
@@ -2029,7 +2030,11 @@ class _Converter:
         target = self.ids.get(m.group(1).strip()) if m else None
         if m and (target is None or _split_tag(target.tag)[1] != "mask"):
             return
-        kind = None if target is None or self.in_clip or id(target) in self._clip_stack else self._mask_is_clip(target)
+        kind = None
+        if target is not None and not self.in_clip and id(target) not in self._clip_stack:
+            if id(target) not in self._mask_kinds:  # (read once per mask: thousands of elements may share one)
+                self._mask_kinds[id(target)] = self._mask_is_clip(target)
+            kind = self._mask_kinds[id(target)]
         if not kind:
             self._drop("masks")
             return
