@@ -162,6 +162,15 @@ def check_image_conditioning(model, positive, negative) -> None:
             "clear the Animate node's prompt (a prompt encoded by the prior's CLIP would drop the image).")
 
 
+def start_image_spans_every_frame(model) -> bool:
+    """Whether the diffusion model needs its CONDITIONING's concat_latent_image to span every latent frame. Wan's
+    own concat_cond does (WanImageToVideo encodes the whole length); ComfyUI's BaseModel.concat_cond, which
+    HunyuanVideo I2V uses, pads a shorter one with zeros in time (HunyuanImageToVideo encodes the start image
+    alone: 1 latent frame) or crops a longer one."""
+    method = getattr(type(model.model), "concat_cond", None)
+    return getattr(method, "__qualname__", "") != "BaseModel.concat_cond"
+
+
 DEFAULT_EXPERT_BOUNDARY = 0.875  # Wan 2.2 T2V-A14B (wan/configs/wan_t2v_A14B.py); I2V-A14B: 0.900
 
 
@@ -366,10 +375,11 @@ class ComfyVideoPrior:
             raise SketchError(f"This VAE needs frame sizes that are multiples of {s} px; got {width}x{height}. "
                               f"Set render_size to a multiple of {s} (e.g. {max(s, round(max(height, width) / s) * s)}).")
         shape = self.latent_shape(num_frames, height, width)
-        for cond in (self.positive, self.negative):  # an image-to-video start image must span the same latent frames
+        exact = any(start_image_spans_every_frame(m) for m in self.experts())
+        for cond in (self.positive, self.negative):  # Wan's image-to-video start image must span the same latent frames
             for c in cond:
                 image = c[1].get("concat_latent_image")
-                if image is not None and image.ndim == 5 and len(shape) == 5 and image.shape[2] != shape[2]:
+                if exact and image is not None and image.ndim == 5 and len(shape) == 5 and image.shape[2] != shape[2]:
                     E = frames_to_encode(num_frames, self.rule.temporal)
                     raise SketchError(
                         f"The start image in the CONDITIONING spans {image.shape[2]} latent frames but the prior "

@@ -26,6 +26,7 @@ from sketchmotion.testing.comfy_models import (
     TINY_FAMILIES,
     conditioning,
     load_tiny_family,
+    randomize,
     tiny_vae_state_dict,
     tiny_wan_state_dict,
 )
@@ -186,6 +187,41 @@ def test_an_image_to_video_model_needs_its_start_image_in_the_conditioning(comfy
     prior = prior_node(comfy, (model, vae, pos, neg))
     with pytest.raises(SketchError, match="set the image-to-video node's length to 9"):
         prior.check_video(8, SIZE, SIZE)  # 9 frames: 3 latent frames, the start image spans 2
+
+    def body():
+        x = torch.rand(FRAMES, SIZE, SIZE, 3, generator=torch.Generator().manual_seed(0)).requires_grad_(True)
+        loss, stats = prior.sds_loss(x, guidance_scale=5.0, generator=torch.Generator().manual_seed(1))
+        loss.backward()
+        return x.grad, stats
+
+    with torch.inference_mode():
+        prior.check_video(FRAMES, SIZE, SIZE)
+        grad, stats = prior.run(body)
+    assert stats["finite"] and torch.isfinite(grad).all() and grad.abs().sum() > 0
+
+
+def test_hunyuan_image_to_video_takes_a_one_frame_start_image(comfy_cpu, comfy):
+    """HunyuanImageToVideo (v1 concat) encodes the start image alone (1 latent frame) and ComfyUI's HunyuanVideo I2V
+    pads it with zeros in time: the prior takes it (it refused it, asking for a length that node does not have), and
+    one SDS pass runs through ComfyUI with it. Costs ~ the HunyuanVideo family's VAE once (full size, 32 px, 5 frames)."""
+    import comfy.model_detection as md
+    import comfy.sd as comfy_sd
+
+    spec = TINY_FAMILIES["hunyuan"]
+    config = md.model_config_from_unet_config(dict(spec.unet_config, in_channels=33))  # + 16 image + 1 mask channels
+    assert type(config).__name__ == "HunyuanVideoI2V"
+    dm = config.get_model({}, "").diffusion_model
+    randomize(dm, 0)
+    with torch.inference_mode():
+        model = comfy_sd.load_diffusion_model_state_dict({k: v.to(torch.float16) for k, v in dm.state_dict().items()})
+        vae = comfy_sd.VAE(sd=tiny_vae_state_dict("hunyuan"))
+    del dm
+    assert type(model.model.model_config).__name__ == "HunyuanVideoI2V"
+    pos, neg = (conditioning(seed, spec.text_dim, spec.pooled, spec.mask) for seed in (2, 3))
+    start = torch.randn(1, 16, 1, SIZE // 8, SIZE // 8, generator=torch.Generator().manual_seed(4))
+    for cond in (pos, neg):  # as HunyuanImageToVideo makes them for one start image and 5 frames
+        cond[0][1].update(concat_latent_image=start, concat_mask=torch.ones(1, 1, 2, SIZE // 8, SIZE // 8))
+    prior = prior_node(comfy, (model, vae, pos, neg))
 
     def body():
         x = torch.rand(FRAMES, SIZE, SIZE, 3, generator=torch.Generator().manual_seed(0)).requires_grad_(True)
