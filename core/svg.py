@@ -1763,7 +1763,12 @@ class _Converter:
     def _computed(self, spec: dict, parent: dict) -> dict:
         style = dict(parent)
         if any(k.startswith("--") or "var(" in v for k, v in spec.items()):  # CSS custom properties (inherited)
-            style.update((k, v) for k, v in spec.items() if k.startswith("--"))
+            custom = [k for k in spec if k.startswith("--")]
+            style.update((k, spec[k]) for k in custom)
+            for k in custom:  # a custom property's var()s resolve where it is declared, not where it is used
+                if "var(" in spec[k]:
+                    value = _substitute_vars(spec[k], style)
+                    style[k] = "" if value is None else value  # (a cycle or an undefined name: unset)
             for k in [k for k, v in spec.items() if "var(" in v and not k.startswith("--")]:
                 value = _substitute_vars(spec[k], style)
                 if value is None:  # invalid at computed-value time: as if not given

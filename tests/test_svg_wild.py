@@ -394,3 +394,12 @@ def test_css_custom_properties():
                                atol=1e-6)
     assert s.stroke_width[:2].tolist() == [4, 4]
     assert float(s.stroke_color[3, 3]) == 0 and any("CSS variables" in d for d in s.dropped)  # unset: inherited
+
+
+def test_css_custom_property_var_resolves_where_it_is_declared():
+    """--b: var(--a) takes --a where --b is declared (red), not a descendant's --a (blue); a cycle is unset, so
+    the fallback applies."""
+    s = svg.loads(doc('<g style="--a: red; --b: var(--a); --x: var(--y); --y: var(--x)"><g style="--a: blue">'
+                      '<path d="M0 0 L9 9 L0 9 Z" style="fill: var(--b)"/>'
+                      '<path d="M0 0 L9 9 L0 9 Z" style="fill: var(--x, lime)"/></g></g>'))
+    np.testing.assert_allclose(s.fill_color[:2].numpy(), [[1, 0, 0, 1], [0, 1, 0, 1]], atol=1e-6)
