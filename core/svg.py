@@ -2142,7 +2142,7 @@ class _Converter:
             self.clip_rule = "clip-rule"
         if not geom:
             return None
-        key = (id(target), "mask", tuple(ctm.ravel()), tuple(rect))
+        key = (id(target), "mask", tuple(ctm.ravel()), tuple(m.ravel()), tuple(rect))  # (m: with the bounding box)
         if not np.isfinite(region.astype(np.float32)).all():  # a region beyond float range: the shapes only
             return [(geom, key)]
         return [([(region, "nonzero", 0, -1)], key + ("region",)), (geom, key)]
@@ -2175,7 +2175,7 @@ class _Converter:
             geom = self._clip_geometry(target, m, self._document_style(target), depth, refs)
             if not geom:
                 return None
-            chain = [(geom, (id(target), tuple(ctm.ravel())))]
+            chain = [(geom, (id(target), tuple(ctm.ravel()), tuple(m.ravel())))]  # (m: with the bounding box)
             own = tspec.get("clip-path", "none")
             mm = re.fullmatch(r"\s*url\(\s*['\"]?#([^'\")]+)['\"]?\s*\)\s*", own)
             if mm:

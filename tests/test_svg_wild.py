@@ -403,3 +403,18 @@ def test_css_custom_property_var_resolves_where_it_is_declared():
                       '<path d="M0 0 L9 9 L0 9 Z" style="fill: var(--b)"/>'
                       '<path d="M0 0 L9 9 L0 9 Z" style="fill: var(--x, lime)"/></g></g>'))
     np.testing.assert_allclose(s.fill_color[:2].numpy(), [[1, 0, 0, 1], [0, 1, 0, 1]], atol=1e-6)
+
+
+@pytest.mark.parametrize("clip", [
+    '<clipPath id="k" clipPathUnits="objectBoundingBox"><rect width="0.5" height="0.5"/></clipPath>',
+    '<mask id="k" maskUnits="userSpaceOnUse" x="0" y="0" width="100" height="50" maskContentUnits="objectBoundingBox">'
+    '<rect width="0.5" height="0.5" fill="white"/></mask>',
+])
+def test_bounding_box_clip_shared_by_two_elements_follows_each_box(clip):
+    """Two circles with one transform share a clip / mask in objectBoundingBox units: each gets the top-left quarter
+    of its own box (the second one got the first one's, so it vanished), as resvg draws it."""
+    attr = "clip-path" if clip.startswith("<clipPath") else "mask"
+    text = doc(f'<defs>{clip}</defs><circle cx="25" cy="25" r="20" {attr}="url(#k)"/>'
+               f'<circle cx="75" cy="25" r="20" {attr}="url(#k)"/>', 'width="100" height="50"')
+    dark = render(svg.loads(text))[..., :3].mean(-1) < 0.5
+    assert 250 < int(dark[:, :50].sum()) == int(dark[:, 50:].sum()) and err_vs_resvg(text) <= 0.01
