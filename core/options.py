@@ -8,6 +8,8 @@ PAPER_T_RANGE = (50, 948)  # LiveSketch's t ~ U{50..948} of 1000 DDPM steps
 
 # ComfyUI's sampling percent of those timesteps, 1 - t / 999 (noisy end first).
 DEFAULT_PERCENT_RANGE = (round(1.0 - PAPER_T_RANGE[1] / 999, 3), round(1.0 - PAPER_T_RANGE[0] / 999, 3))
+# Wan 2.2 A14B's expert switch: the high-noise expert scores sigma >= this (wan/configs/wan_t2v_A14B.py; I2V-A14B: 0.900)
+DEFAULT_EXPERT_BOUNDARY = 0.875
 
 WEIGHTINGS = ("1-alpha_bar", "sqrt(1-alpha_bar)", "uniform")
 

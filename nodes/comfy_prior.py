@@ -49,6 +49,7 @@ import torch
 from torch import Tensor
 
 from ..core.errors import SketchError
+from ..core.options import DEFAULT_EXPERT_BOUNDARY
 from ..core.guidance.frame_rules import (
     DEFAULT_PERCENT_RANGE,
     LATENT_FORMAT_VAE,
@@ -169,9 +170,6 @@ def start_image_spans_every_frame(model) -> bool:
     alone: 1 latent frame) or crops a longer one."""
     method = getattr(type(model.model), "concat_cond", None)
     return getattr(method, "__qualname__", "") != "BaseModel.concat_cond"
-
-
-DEFAULT_EXPERT_BOUNDARY = 0.875  # Wan 2.2 T2V-A14B (wan/configs/wan_t2v_A14B.py); I2V-A14B: 0.900
 
 
 def check_experts_match(model, low) -> None:

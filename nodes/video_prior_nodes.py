@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from comfy_api.latest import io
 
-from ..core.options import DEFAULT_PERCENT_RANGE, NOISE_LEVELS, PAPER_T_RANGE, WEIGHTINGS
-
-DEFAULT_EXPERT_BOUNDARY = 0.875  # = nodes.comfy_prior.DEFAULT_EXPERT_BOUNDARY (that module imports comfy lazily)
+from ..core.options import DEFAULT_EXPERT_BOUNDARY, DEFAULT_PERCENT_RANGE, NOISE_LEVELS, PAPER_T_RANGE, WEIGHTINGS
 from ._types import CATEGORY_ANIMATE, VideoPrior
 
 # Same io_types as io.Model / io.Vae / io.Conditioning (io.Custom keeps the CI stand-in small).

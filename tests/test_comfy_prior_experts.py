@@ -160,7 +160,10 @@ def test_animate_sketch_runs_with_both_experts(comfy, experts, monkeypatch):
 
 
 def test_the_node_default_boundary_is_the_prior_default(comfy):
-    from sketchmotion.nodes import video_prior_nodes
+    import inspect
 
-    src = (Path(__file__).resolve().parents[1] / "nodes" / "comfy_prior.py").read_text()
-    assert f"DEFAULT_EXPERT_BOUNDARY = {video_prior_nodes.DEFAULT_EXPERT_BOUNDARY}" in src
+    from sketchmotion.nodes.comfy_prior import ComfyVideoPrior as Prior
+
+    schema = node(comfy, "SketchMotionComfyVideoPrior").define_schema()
+    widget = next(i for i in schema.inputs if i.id == "expert_boundary")
+    assert widget.default == inspect.signature(Prior.__init__).parameters["expert_boundary"].default == 0.875

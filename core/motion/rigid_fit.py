@@ -69,7 +69,7 @@ def rigid_fit_loss(canonical: torch.Tensor, deformed: torch.Tensor, groups: torc
             rot = _rotations(pc, qc, w)  # q ~ R p
             if scale:
                 w = 1.0 / (1.0 + ((qc - pc @ rot.transpose(-1, -2)) ** 2).sum(-1) / scale**2) ** 2
-        if scale:  # the means of the last fit's weights
+        if scale:  # centred with the weights updated after the last fit (its rotation came from the weights before)
             ww = (w / w.sum(-1, keepdim=True).clamp_min(1e-12))[..., None]
         else:
             ww = torch.full_like(ww, 1.0 / q.shape[-2])
