@@ -213,6 +213,21 @@ def test_animate_cli_says_what_the_svg_had_that_is_not_drawn(tmp_path, monkeypat
     assert "note: not drawn: text" in err and "Object to Path" in err, err
 
 
+@pytest.mark.parametrize("command", [["render", "--out", "o.png"], ["normalize", "--out", "o.svg"],
+                                     ["group", "--out", "o.svg"], ["preview-motion", "--out", "o.gif", "--frames", "2"]])
+def test_every_command_that_reads_an_svg_says_what_is_not_drawn(tmp_path, monkeypatch, capsys, command):
+    """In process, < 1 s each: the same note as `animate` and `info` (they printed nothing before)."""
+    from sketchmotion.core.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.svg").write_text(doc('<path d="M 5 5 L 60 60" stroke="black" stroke-width="3"/>'
+                                        '<text x="5" y="80">label</text>'))
+    name, *rest = command
+    assert main([name, "a.svg", *rest]) == 0, capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "note: not drawn: text" in err and "Object to Path" in err, err
+
+
 # Sketch (the app) and Figma write masks of opaque white / opaque shapes: clips in all but name
 SKETCH_MASK = (
     '<defs><path id="p" d="M180,20 L180,180 L20,180 L20,60 C20,38 38,20 60,20 Z"/></defs>'

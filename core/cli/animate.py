@@ -102,14 +102,13 @@ def cmd_animate(args) -> int:
     from ..guidance.diffusers_prior import load_diffusers_prior
     from ..pipelines.animate import AnimationTrainer, fit_to_prior, render_dims
     from ..pipelines.multi_object import make_schedule, parse_object_prompts
-    from ..svg import dropped_note, load, normalize
+    from ..svg import normalize
+    from .common import load_sketch
     from ..training_run import TrainingRun
 
     out = Path(args.out)
     cfg = build_config(args)  # the flags and the SVG are checked before the (slow) model load
-    drawing = load(args.sketch, check_canvas=False)  # normalised below, once the prior's size is known
-    if drawing.dropped:  # the drawing differs from the file: say what is missing and what to do
-        print(f"note: {dropped_note(drawing)}", file=sys.stderr)
+    drawing = load_sketch(args.sketch, check_canvas=False)  # normalised below, once the prior's size is known
     model, line, learned = choose_prior(args.model, args.models_dir, args.allow_download)
     out.mkdir(parents=True, exist_ok=True)
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 
@@ -41,3 +42,14 @@ def size_arg(text: str):
         return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected N or WxH (e.g. 512 or 640x360), got {text!r}") from None
+
+
+def load_sketch(path, **kwargs):
+    """core.svg.load, then a `note: not drawn: ...` line on stderr (with what to do) when the file has parts the
+    reader does not draw, so no command silently works on less than the file shows."""
+    from ..svg import dropped_note, load
+
+    sketch = load(path, **kwargs)
+    if sketch.dropped:
+        print(f"note: {dropped_note(sketch)}", file=sys.stderr)
+    return sketch

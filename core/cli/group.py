@@ -12,14 +12,14 @@ from __future__ import annotations
 
 
 def cmd_group(args) -> int:
-    from .common import image_to_png, out_path
     from ..errors import SketchError
     from ..grouping import DEFAULT_TOLERANCE, format_ranges, group_preview, group_strokes
-    from ..svg import load, save
+    from ..svg import save
+    from .common import image_to_png, load_sketch, out_path
 
     if args.spec is not None and args.objects:
         raise SketchError("Give either --objects (automatic grouping) or --spec (manual), not both.")
-    sketch = load(args.sketch)
+    sketch = load_sketch(args.sketch)
     if args.spec is not None:
         grouped = group_strokes(sketch, "manual", spec=args.spec, unlisted=args.unlisted)
     else:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 
 def cmd_normalize(args) -> int:
-    from ..svg import load, normalize, save
+    from ..svg import normalize, save
+    from .common import load_sketch
     from .common import out_path
 
     out_path(args.out, (".svg",))  # refuse an unwritable extension before reading
-    sketch = normalize(load(args.sketch), size=args.size, margin=args.margin)
+    sketch = normalize(load_sketch(args.sketch), size=args.size, margin=args.margin)
     out = out_path(args.out, (".svg",))
     save(sketch, out)
     print(f"wrote {out} ({sketch.num_paths} paths on {sketch.canvas[0]}x{sketch.canvas[1]})")

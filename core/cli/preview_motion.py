@@ -8,10 +8,10 @@ def cmd_preview_motion(args) -> int:
     from ..animation_io import EXTENSION, save_animation
     from ..export import export
     from ..procedural import procedural_motion
-    from ..svg import load
+    from .common import load_sketch
     from .common import out_path
 
-    anim = procedural_motion(load(args.sketch), args.frames, args.kind, args.amplitude, args.seed, fps=args.fps)
+    anim = procedural_motion(load_sketch(args.sketch), args.frames, args.kind, args.amplitude, args.seed, fps=args.fps)
     out = out_path(args.out)
     if out.suffix.lower() == EXTENSION:
         save_animation(anim, out)

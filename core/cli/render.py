@@ -5,11 +5,10 @@ from __future__ import annotations
 
 def cmd_render(args) -> int:
     from ..raster import render
-    from ..svg import load
-    from .common import image_to_png, out_path
+    from .common import image_to_png, load_sketch, out_path
 
     out_path(args.out, (".png",))  # refuse an unwritable extension before rendering
-    sketch = load(args.sketch)
+    sketch = load_sketch(args.sketch)
     size = None if args.size is None else (args.size, round(args.size * sketch.canvas[1] / sketch.canvas[0]))
     img = render(sketch, size=size, width_scale=args.width_scale, background=None if args.transparent else (1.0, 1.0, 1.0))
     out = out_path(args.out)
