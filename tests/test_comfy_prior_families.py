@@ -69,6 +69,20 @@ def prior_node(comfy, models, **kw):
 
 
 # ------------------------------------------------------------------ tests
+
+def assert_one_sds_pass_runs(prior) -> None:
+    """One SDS pass of `prior` on random frames, inside its run(): a finite, non-zero gradient on the frames."""
+    def body():
+        x = torch.rand(FRAMES, SIZE, SIZE, 3, generator=torch.Generator().manual_seed(0)).requires_grad_(True)
+        loss, stats = prior.sds_loss(x, guidance_scale=5.0, generator=torch.Generator().manual_seed(1))
+        loss.backward()
+        return x.grad, stats
+
+    with torch.inference_mode():
+        prior.check_video(FRAMES, SIZE, SIZE)
+        grad, stats = prior.run(body)
+    assert stats["finite"] and torch.isfinite(grad).all() and grad.abs().sum() > 0
+
 def test_the_family_loads_as_comfyui_detects_it_and_the_prior_reads_its_frame_rule(comfy, family):
     from sketchmotion.core.errors import SketchError
     from sketchmotion.core.guidance.frame_rules import VAE_FAMILIES, frames_to_encode, latent_frames
@@ -187,17 +201,7 @@ def test_an_image_to_video_model_needs_its_start_image_in_the_conditioning(comfy
     prior = prior_node(comfy, (model, vae, pos, neg))
     with pytest.raises(SketchError, match="set the image-to-video node's length to 9"):
         prior.check_video(8, SIZE, SIZE)  # 9 frames: 3 latent frames, the start image spans 2
-
-    def body():
-        x = torch.rand(FRAMES, SIZE, SIZE, 3, generator=torch.Generator().manual_seed(0)).requires_grad_(True)
-        loss, stats = prior.sds_loss(x, guidance_scale=5.0, generator=torch.Generator().manual_seed(1))
-        loss.backward()
-        return x.grad, stats
-
-    with torch.inference_mode():
-        prior.check_video(FRAMES, SIZE, SIZE)
-        grad, stats = prior.run(body)
-    assert stats["finite"] and torch.isfinite(grad).all() and grad.abs().sum() > 0
+    assert_one_sds_pass_runs(prior)
 
 
 def test_hunyuan_image_to_video_takes_a_one_frame_start_image(comfy_cpu, comfy):
@@ -222,14 +226,4 @@ def test_hunyuan_image_to_video_takes_a_one_frame_start_image(comfy_cpu, comfy):
     for cond in (pos, neg):  # as HunyuanImageToVideo makes them for one start image and 5 frames
         cond[0][1].update(concat_latent_image=start, concat_mask=torch.ones(1, 1, 2, SIZE // 8, SIZE // 8))
     prior = prior_node(comfy, (model, vae, pos, neg))
-
-    def body():
-        x = torch.rand(FRAMES, SIZE, SIZE, 3, generator=torch.Generator().manual_seed(0)).requires_grad_(True)
-        loss, stats = prior.sds_loss(x, guidance_scale=5.0, generator=torch.Generator().manual_seed(1))
-        loss.backward()
-        return x.grad, stats
-
-    with torch.inference_mode():
-        prior.check_video(FRAMES, SIZE, SIZE)
-        grad, stats = prior.run(body)
-    assert stats["finite"] and torch.isfinite(grad).all() and grad.abs().sum() > 0
+    assert_one_sds_pass_runs(prior)
