@@ -142,11 +142,14 @@ def check_vae_matches_model(vae, rule: FrameRule, model) -> None:
             "model).")
 
 
-# comfy.supported_models classes whose diffusion model also takes an image latent; where the CONDITIONING carries
-# none (WanImageToVideo / HunyuanImageToVideo put it there as concat_latent_image), ComfyUI feeds zeros, so the
-# score would be that of a made-up black start image.
-IMAGE_CONDITIONED_MODELS = {"WAN21_I2V", "WAN21_FunControl2V", "WAN21_Camera", "WAN22_Camera", "HunyuanVideoI2V",
-                            "HunyuanVideoSkyreelsI2V"}
+# comfy.supported_models classes whose diffusion model also takes an image latent, each with the ComfyUI node that
+# puts it in the CONDITIONING (concat_latent_image). Where the CONDITIONING carries none, ComfyUI feeds an all-zero
+# latent, an input these models were not made for. WanFunControlToVideo sets it even without a start image or
+# control video (the model's own text-to-video use), so only a CONDITIONING that never went through the node is
+# refused.
+IMAGE_CONDITIONED_MODELS = {"WAN21_I2V": "WanImageToVideo", "WAN21_FunControl2V": "WanFunControlToVideo",
+                            "WAN21_Camera": "WanCameraImageToVideo", "WAN22_Camera": "WanCameraImageToVideo",
+                            "HunyuanVideoI2V": "HunyuanImageToVideo", "HunyuanVideoSkyreelsI2V": "HunyuanImageToVideo"}
 
 
 def check_image_conditioning(model, positive, negative) -> None:
@@ -157,10 +160,9 @@ def check_image_conditioning(model, positive, negative) -> None:
     if not all(cond and all("concat_latent_image" in c[1] for c in cond) for cond in (positive, negative)):
         raise SketchError(
             f"This is an image-to-video model ({kind}) and its positive / negative CONDITIONING carry no start image, "
-            "so ComfyUI would give it a black one and the score would be meaningless. Load the family's text-to-video "
-            "model (e.g. Wan 2.1 T2V 1.3B or 14B), or pass both CONDITIONING through the family's image-to-video node "
-            "(WanImageToVideo, HunyuanImageToVideo) with a start image, the render size and the frame count, and "
-            "clear the Animate node's prompt (a prompt encoded by the prior's CLIP would drop the image).")
+            "so ComfyUI would feed it an all-zero image latent and the score would be meaningless. Load the family's "
+            "text-to-video model (e.g. Wan 2.1 T2V 1.3B or 14B), or pass both CONDITIONING through "
+            f"{IMAGE_CONDITIONED_MODELS[kind]} with a start image, the render size and the frame count, and clear the Animate node's prompt (a prompt encoded by the prior's CLIP would drop the image).")
 
 
 def start_image_spans_every_frame(model) -> bool:

@@ -39,14 +39,16 @@ def randomize(module: torch.nn.Module, seed: int, skip: tuple[str, ...] = ()) ->
                 p.copy_(torch.randn(p.shape, generator=g) / fan_in**0.5)
 
 
-def tiny_wan_state_dict(seed: int = 0, dims: dict | None = None, channels: int = 16, model_type: str = "t2v") -> dict:
+def tiny_wan_state_dict(seed: int = 0, dims: dict | None = None, channels: int = 16, model_type: str = "t2v",
+                        in_dim: int | None = None) -> dict:
     """fp16 state dict of a Wan transformer (ComfyUI's WanModel; TINY_WAN size by default); channels 48 is the
     Wan 2.2 TI2V-5B layout (ComfyUI detects WAN22_T2V from out_dim 48); model_type "i2v" is Wan 2.1 I2V (input:
-    latent + start-image latent + 4 mask channels, a CLIP-vision projection; detected as WAN21_I2V)."""
+    latent + start-image latent + 4 mask channels, a CLIP-vision projection; detected as WAN21_I2V); with in_dim 48
+    it is a Wan 2.1 Fun Control model (latent + control latent + start-image latent; WAN21_FunControl2V)."""
     import comfy.ldm.wan.model as wan_model
     import comfy.ops as ops
 
-    in_dim = 2 * channels + 4 if model_type == "i2v" else channels
+    in_dim = in_dim or (2 * channels + 4 if model_type == "i2v" else channels)
     m = wan_model.WanModel(model_type=model_type, in_dim=in_dim, out_dim=channels, text_dim=TEXT_DIM,
                            operations=ops.disable_weight_init, **(dims or TINY_WAN))
     randomize(m, seed)

@@ -204,6 +204,27 @@ def test_an_image_to_video_model_needs_its_start_image_in_the_conditioning(comfy
     assert_one_sds_pass_runs(prior)
 
 
+def test_a_fun_control_model_runs_text_to_video_through_its_comfyui_node(comfy_cpu, comfy):
+    """Wan 2.1 Fun Control without an image latent is refused and the error names WanFunControlToVideo; through
+    that real node with neither start image nor control video (the model's text-to-video use, an all-zero image
+    latent) the prior takes it and one SDS pass runs."""
+    import comfy.sd as comfy_sd
+    from comfy_extras.nodes_wan import WanFunControlToVideo
+
+    from sketchmotion.core.errors import SketchError
+
+    with torch.inference_mode():
+        model = comfy_sd.load_diffusion_model_state_dict(tiny_wan_state_dict(model_type="i2v", in_dim=48))
+        vae = comfy_sd.VAE(sd=tiny_vae_state_dict("wan2.1"))
+    assert type(model.model.model_config).__name__ == "WAN21_FunControl2V"
+    pos, neg = conditioning(2), conditioning(3)
+    with pytest.raises(SketchError, match=r"\(WAN21_FunControl2V\).*WanFunControlToVideo"):
+        prior_node(comfy, (model, vae, pos, neg))
+    pos, neg, _ = WanFunControlToVideo.execute(pos, neg, vae, width=SIZE, height=SIZE, length=FRAMES + 1,
+                                               batch_size=1).args
+    assert_one_sds_pass_runs(prior_node(comfy, (model, vae, pos, neg)))
+
+
 def test_hunyuan_image_to_video_takes_a_one_frame_start_image(comfy_cpu, comfy):
     """HunyuanImageToVideo (v1 concat) encodes the start image alone (1 latent frame) and ComfyUI's HunyuanVideo I2V
     pads it with zeros in time: the prior takes it (it refused it, asking for a length that node does not have), and
