@@ -162,7 +162,8 @@ def check_image_conditioning(model, positive, negative) -> None:
             f"This is an image-to-video model ({kind}) and its positive / negative CONDITIONING carry no start image, "
             "so ComfyUI would feed it an all-zero image latent and the score would be meaningless. Load the family's "
             "text-to-video model (e.g. Wan 2.1 T2V 1.3B or 14B), or pass both CONDITIONING through "
-            f"{IMAGE_CONDITIONED_MODELS[kind]} with a start image, the render size and the frame count, and clear the Animate node's prompt (a prompt encoded by the prior's CLIP would drop the image).")
+            f"{IMAGE_CONDITIONED_MODELS[kind]} with a start image, the render size and the frame count, and clear "
+            "the Animate node's prompt (a prompt encoded by the prior's CLIP would drop the image).")
 
 
 def start_image_spans_every_frame(model) -> bool:
