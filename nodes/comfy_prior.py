@@ -199,13 +199,17 @@ class _Guided:
     noise_shape: tuple
 
     def load(self) -> None:
-        """Load the expert (and its guider's additional models) as the guider's prepare_sampling did."""
+        """Load the expert (and its guider's additional models) as the guider's prepare_sampling did, reserving the
+        same memory: the model's estimate plus what its ControlNets ask for at inference."""
         import comfy.model_management
         import comfy.sampler_helpers
 
-        memory, minimum = comfy.sampler_helpers.estimate_memory(self.patcher, self.noise_shape, self.model_wrap.conds)
+        conds = self.model_wrap.conds
+        memory, minimum = comfy.sampler_helpers.estimate_memory(self.patcher, self.noise_shape, conds)
+        _, control_memory = comfy.sampler_helpers.get_additional_models(conds, self.patcher.model_dtype())
         comfy.model_management.load_models_gpu([self.patcher] + list(getattr(self.model_wrap, "loaded_models", [])),
-                                               memory_required=memory, minimum_memory_required=minimum)
+                                               memory_required=memory + control_memory,
+                                               minimum_memory_required=minimum + control_memory)
 
 
 class _EncodeWithRecompute(torch.autograd.Function):
