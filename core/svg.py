@@ -582,7 +582,8 @@ def _expand_plain_entities(data: bytes) -> bytes:
     `<!ENTITY ns_ai "http://...">`) expanded, as every browser does. Only declarations of literal text (no
     `&`, `<`, `%`: nothing nests, so no entity bomb) are expanded, with the expanded size capped; any other
     subset is left for the parser, which refuses it."""
-    m = _DOCTYPE_SUBSET_RE.search(data, 0, 65536 + data.find(b"<!DOCTYPE"))
+    start = data.find(b"<!DOCTYPE")
+    m = _DOCTYPE_SUBSET_RE.match(data, start) if start >= 0 else None  # one try from there: linear at any size
     if m is None or b"<svg" in data[: m.start()] or b"<svg:" in data[: m.start()]:
         return data
     subset = m.group(2)

@@ -82,6 +82,16 @@ def test_other_entities_stay_refused(subset, why):
         svg.loads(text)
 
 
+def test_a_long_entity_section_is_expanded_too():
+    """A plain-text entity section of any length is expanded (one over 64 KB was left to the parser, which refused
+    it as 'external, parameter or nested' entities: a misleading message)."""
+    pad = "<!-- " + "x" * 70_000 + " -->"
+    text = (f'<!DOCTYPE svg [{pad}<!ENTITY w "4">]><svg {NS} width="20" height="20">'
+            '<path d="M2 10H18" stroke="black" stroke-width="&w;"/></svg>')
+    s = svg.loads(text)
+    assert s.num_paths == 1 and s.stroke_width[0] == pytest.approx(4)
+
+
 def test_entity_expansion_is_capped_before_it_is_built():
     text = (f'<!DOCTYPE svg [<!ENTITY a "{"x" * 1000}">]><svg {NS} width="9" height="9">'
             + '<rect width="5" height="5"/><desc>' + "&a;" * 30_000 + "</desc></svg>")
