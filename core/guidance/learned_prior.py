@@ -31,7 +31,11 @@ import torch
 from ..errors import SketchError
 from ..synthetic_motion import CAPTIONS, MOTIONS, OPPOSITE
 
-__all__ = ["CAPTIONS", "OPPOSITE", "BUNDLED", "bundled_motion_prior_path", "points_motion", "video_motion",
+# The bundled diffusers prior saw these captions in training but did not learn which way they turn: its own
+# samples turn either way (6 / 12 and 5 / 12 the captioned way, scripts/check_motion_prior.py).
+DIRECTION_NOT_LEARNED = ("rotating clockwise", "rotating counterclockwise")
+
+__all__ = ["CAPTIONS", "DIRECTION_NOT_LEARNED", "OPPOSITE", "BUNDLED", "bundled_motion_prior_path", "points_motion", "video_motion",
            "matches", "monotone", "sample_diffusers_prior"]
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets" / "motion_prior"
