@@ -476,10 +476,26 @@ def _write_png_rgba(path: str, premult: torch.Tensor) -> None:
     Image.fromarray(arr, "RGBA").save(path)
 
 
-def render_dnerf_folder(scene: DynamicScene | str, folder: str, num_frames: int = 24, size: int = 128,
+IMAGE_STYLES = ("rgba", "black_on_white", "white_on_black")
+
+
+def _write_png_rgb(path: str, premult: torch.Tensor, style: str, quality: int) -> None:
+    """Opaque frames (no alpha): the strokes composited on white, or inverted (white ink on black); JPEG by suffix."""
+    from PIL import Image
+
+    rgb = premult[..., :3] + (1.0 - premult[..., 3:].clamp(0, 1))  # on white
+    if style == "white_on_black":
+        rgb = 1.0 - rgb
+    arr = (rgb.clamp(0, 1).cpu().numpy() * 255.0 + 0.5).astype(np.uint8)
+    Image.fromarray(arr, "RGB").save(path, **({"quality": quality} if path.endswith(".jpg") else {}))
+
+
+def render_dnerf_folder(scene: DynamicScene | str, folder: str, num_frames: int = 24, size: int | tuple = 128,
                         camera_mode: str = "moving", num_eval_frames: int | None = None, radius: float = 4.0,
                         fov: float = 40.0, stroke_width: float = 2.0, num_samples: int = 2000,
-                        seed: int = 0, up="+y") -> dict:
+                        seed: int = 0, up="+y", scale: float = 1.0, offset=(0.0, 0.0, 0.0),
+                        time_range=(0.0, 1.0), shuffle_frames: bool = False, image_style: str = "rgba",
+                        image_format: str = "png", jpeg_quality: int = 85) -> dict:
     """Write a scene as a D-NeRF folder; returns {split: {"times", "cameras"}}.
 
     Files: transforms_{train,val,test}.json, {split}/r_XXX.png (RGBA, dark strokes
@@ -489,12 +505,29 @@ def render_dnerf_folder(scene: DynamicScene | str, folder: str, num_frames: int 
     between them. camera_mode "moving": a new pose on the upper hemisphere every
     frame (D-NeRF style); "fixed": one pose for every frame and split. up: the
     world's up axis (default +y as in D-NeRF; the ground truth is in that world).
+    size: int (square) or (W, H); fov is horizontal (D-NeRF's camera_angle_x).
+
+    Other writers' conventions (the defaults are D-NeRF's; issue 11's held-out scenes come from other writers):
+    scale / offset: the world is scale x the scene + offset, cameras and ground truth alike (the images do not
+    change); time_range: the times written are t0 + (t1 - t0) t (ground_truth.npz keeps them); shuffle_frames:
+    frames listed out of time order in the json (ground_truth.npz stays in time order); image_style "rgba" (dark
+    strokes on transparent), "black_on_white" / "white_on_black" (opaque RGB); image_format "png" or "jpg" (the
+    json's file_path has no extension either way, as D-NeRF's).
     """
     if isinstance(scene, str):
         scene = get_scene(scene)
     scene = scene.oriented(up)
     if num_frames < 2:
         raise SketchError("A D-NeRF scene needs at least 2 frames.")
+    if image_style not in IMAGE_STYLES or image_format not in ("png", "jpg") or (
+            image_format == "jpg" and image_style == "rgba"):
+        raise SketchError(f"image_style must be one of {IMAGE_STYLES} and image_format png or jpg (jpg has no alpha: "
+                          f"use an opaque style); got {image_style!r}, {image_format!r}.")
+    if not scale > 0:
+        raise SketchError(f"scale must be positive, got {scale}.")
+    t0, t1 = (float(v) for v in time_range)
+    offset_t = torch.as_tensor(offset, dtype=torch.float32)
+    moved = scale != 1.0 or bool((offset_t != 0).any())
     n_eval = num_eval_frames if num_eval_frames is not None else max(2, num_frames // 4)
     os.makedirs(folder, exist_ok=True)
     rng = np.random.default_rng(seed)
@@ -508,26 +541,45 @@ def render_dnerf_folder(scene: DynamicScene | str, folder: str, num_frames: int 
     for split, times in splits.items():
         cams = _views(camera_mode, len(times), rng, radius, fov, size, up)
         images = render_scene(scene, times, cams, stroke_width)
+        if moved:  # a similarity of the whole world (cameras included) leaves every image as it is
+            c2w = cams.c2w.clone()
+            c2w[:, :3, 3] = c2w[:, :3, 3] * scale + offset_t
+            cams = replace(cams, c2w=c2w)
+        written = t0 + (t1 - t0) * times if (t0, t1) != (0.0, 1.0) else times
         os.makedirs(os.path.join(folder, split), exist_ok=True)
         frames = []
         for i in range(len(times)):
             name = f"r_{i:03d}"
-            _write_png_rgba(os.path.join(folder, split, name + ".png"), images[i])
-            frames.append({"file_path": f"./{split}/{name}", "time": float(times[i]),
+            if image_style == "rgba":
+                _write_png_rgba(os.path.join(folder, split, name + ".png"), images[i])
+            else:
+                _write_png_rgb(os.path.join(folder, split, f"{name}.{image_format}"), images[i], image_style,
+                               jpeg_quality)
+            frames.append({"file_path": f"./{split}/{name}", "time": float(written[i]),
                            "transform_matrix": cams.c2w[i].tolist()})
+        if shuffle_frames:
+            frames = [frames[i] for i in np.random.default_rng([seed, 1]).permutation(len(frames))]
         meta = {"camera_angle_x": float(cams.camera_angle_x[0]), "frames": frames}
         with open(os.path.join(folder, f"transforms_{split}.json"), "w") as f:
             json.dump(meta, f, indent=2)
         cp = scene.control_points(times)
-        gt[f"{split}_times"] = times.numpy()
+        samples = bezier_points(cp, scene.sketch.segment_index, params, seg_of)
+        if moved:
+            cp, samples = cp * scale + offset_t, samples * scale + offset_t
+        gt[f"{split}_times"] = written.numpy()
         gt[f"{split}_control_points"] = cp.numpy()
-        gt[f"{split}_samples"] = bezier_points(cp, scene.sketch.segment_index, params, seg_of).numpy()
-        out[split] = {"times": times, "cameras": cams}
+        gt[f"{split}_samples"] = samples.numpy()
+        out[split] = {"times": written, "cameras": cams}
     np.savez_compressed(os.path.join(folder, "ground_truth.npz"), **gt)
     info = {"scene": scene.name, "num_frames": num_frames, "size": size, "camera_mode": camera_mode,
             "radius": radius, "fov": fov, "stroke_width": stroke_width, "scene_radius": scene.radius,
             "num_segments": list(scene.sketch.num_segments), "closed": list(scene.sketch.closed),
             "up": scene.up, "units": "world units; the scene fits in a ball of radius scene_radius"}
+    if moved or (t0, t1) != (0.0, 1.0) or shuffle_frames or image_style != "rgba" or image_format != "png":
+        info.update({"scale": scale, "offset": offset_t.tolist(), "time_range": [t0, t1],
+                     "shuffle_frames": shuffle_frames, "image_style": image_style, "image_format": image_format,
+                     "units": "world units: scale x the scene + offset; the scene fits in a ball of radius "
+                              "scale x scene_radius about offset"})
     with open(os.path.join(folder, "scene.json"), "w") as f:
         json.dump(info, f, indent=2)
     return out
