@@ -934,14 +934,18 @@ def fit_strokes(video: PosedVideo, motion: PointMotion, config: StrokeConfig | N
     pixel = pixel_size(video.cameras, centre)
     subdivide = cfg.subdivide or (1 if video.cameras.projection == "orthographic" else 3)
 
+    # seeded in scene radii about the centre: the seeders' distances (cdist's matrix-product path) lose a small
+    # scene far from the world origin (0.01 units wide at 20: strokes' Chamfer 5.3 % vs 3.8 % at the origin)
+    unit = (cloud - centre) / radius
     if cfg.seeding == "trace":
-        strokes = trace_strokes(cloud, cfg.num_strokes, cfg.stroke_length * radius, cfg.seed_neighbours,
+        strokes = trace_strokes(unit, cfg.num_strokes, cfg.stroke_length, cfg.seed_neighbours,
                                 overlap=cfg.stroke_overlap)
-        nb = stroke_neighbourhoods(cloud, strokes, cfg.seed_neighbours)
+        nb = stroke_neighbourhoods(unit, strokes, cfg.seed_neighbours)
     else:
-        strokes = seed_strokes(cloud, cfg.num_strokes, cfg.seed_neighbours)
-        nb = torch.cdist(strokes.mean(1), cloud).topk(min(cfg.seed_neighbours + 1, cloud.shape[0]),
-                                                      largest=False).indices
+        strokes = seed_strokes(unit, cfg.num_strokes, cfg.seed_neighbours)
+        nb = torch.cdist(strokes.mean(1), unit).topk(min(cfg.seed_neighbours + 1, cloud.shape[0]),
+                                                     largest=False).indices
+    strokes = strokes * radius + centre
     warp = cfg.motion == "warp"
     field_ = motion.field.to(device)
     if warp:
