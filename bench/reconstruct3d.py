@@ -73,7 +73,8 @@ def main():
     ap.add_argument("--iters2", type=int, default=None)
     ap.add_argument("--loss", default=None, help="frame loss of both stages (default: README's)")
     ap.add_argument("--canonical-time", type=float, default=None,
-                    help="stage 1's canonical time in [0, 1] (default: README's, 0 with a moving camera)")
+                    help="stage 1's canonical time in [0, 1] (default: automatic, core.pipelines.reconstruct3d."
+                         "canonical_frame; 0 gives the moving camera's choice before the automatic one)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = ap.parse_args()

@@ -153,9 +153,11 @@ class Synthetic3DScene(io.ComfyNode):
 
 CANONICAL_TIME_TOOLTIP = (
     "Time (0..1) of the canonical frame, the pose the strokes are fitted in and the motion is measured from. -1 "
-    "(default): 0 with a moving camera; with a fixed camera the frame that shows most of the object. Pick a moment "
-    "when the parts are apart and slow: on held-out scenes a door closed inside its frame at t = 0 or a pendulum at "
-    "its fastest lost most of their motion, and t = 1 (door open) / 0.25 (pendulum at rest) recovered it.")
+    "(default): automatic, t = 0 unless another frame is clearly better observed: with a moving camera one whose "
+    "neighbouring views see the object hold still with its parts apart, with a fixed camera the frame that shows most "
+    "of the object. Set it when that misses: pick a moment when the parts are apart and slow (a door closed inside "
+    "its frame or a pendulum at its fastest loses most of its motion; the door open or the pendulum at the end of its "
+    "swing recovers it).")
 
 
 class Reconstruct3DSketch(io.ComfyNode):

@@ -56,7 +56,8 @@ def test_synthetic_scene_to_reconstructed_sketch(comfy):
     quick = {**args, "iterations_stage1": 3, "iterations_stage2": 2}
     anim2, _ = run(node(comfy, "SketchMotionReconstruct3DSketch"), frames=frames, cameras=cams, **quick).result
     assert anim2.frames.shape == anim.frames.shape and anim2.settings["stage2.motion"] == "warp"
-    assert anim2.settings["stage1.canonical_time"] == 0.0  # -1 (default): t = 0 with a moving camera
+    # -1 (default): automatic (canonical_frame), one of the frames' times
+    assert min(abs(anim2.settings["stage1.canonical_time"] - float(t)) for t in video.times) < 1e-6
     late, _ = run(node(comfy, "SketchMotionReconstruct3DSketch"), frames=frames, cameras=cams, canonical_time=0.75,
                   **quick).result
     assert abs(late.settings["stage1.canonical_time"] - 0.75) < 1e-6 and late.frames.shape == anim.frames.shape

@@ -112,9 +112,10 @@ def register(sub) -> None:
     p.add_argument("--clip-model", default="ViT-B-32:openai",
                    help="open_clip model for --clip-weight: ARCH:TAG (Hugging Face cache), a folder, or local-dir:PATH")
     p.add_argument("--canonical-time", type=float, default=None,
-                   help="time (0..1) of the canonical frame the strokes are fitted in (default: 0 with a moving camera, "
-                        "with a fixed camera the frame that shows most of the object); pick a moment when the parts "
-                        "are apart and slow, e.g. a door open, a pendulum at the end of its swing")
+                   help="time (0..1) of the canonical frame the strokes are fitted in (default: 0 unless another frame "
+                        "is clearly better observed: with a moving camera the object still and its parts apart in the "
+                        "nearby views, with a fixed camera more of it shown); pick a moment when the parts are apart and "
+                        "slow, e.g. a door open, a pendulum at the end of its swing")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default=None, help="cpu / cuda (default: cuda when available)")
     p.set_defaults(func=cmd_reconstruct3d)

@@ -37,7 +37,8 @@ the field learns smooth, near-rigid motion before fine detail.
 Start: with a moving camera the canonical points are carved (`carve_points`): volume samples kept where
 they land on the object in most of the views around the canonical time, a visual hull taken before the
 object has moved much; with depth maps they sit on them; otherwise on rays through the object's pixels.
-A fixed camera seeds them from one frame, so its canonical frame is one that hides little (`canonical_frame`).
+A fixed camera seeds them from one frame, so its canonical frame is one that hides little; a moving camera's is
+one whose neighbouring views see the object hold still, with its parts apart (`canonical_frame`).
 
 Fixed camera: without depth maps, motion along the view is unobservable, yet it is left free
 (`w_depth_motion` 0) and rigidity weighs as with a moving camera: a limb that turns partly in depth then moves
@@ -107,6 +108,23 @@ REGULARISER_WEIGHTS = {"moving": (1.0, 0.1, 0.0), "fixed": (0.1, 0.1, 0.0), "fix
 # 3D velocity 0.97x vs 0.58x; rotating box, frame 1 for 8 % more: 0.37-0.43x vs 0.33-0.35x); the bird's hidden
 # wings cost 22 %.
 CANONICAL_FRAME_GAIN = 0.15
+# A moving camera's canonical frame (`canonical_frame`) is one whose neighbourhood (`neighbourhood_hulls`) is observed
+# consistently: its hull explains all but this fraction of the neighbourhood's object pixels less than the best frame's
+# does. A part that moves across those views is carved away and its pixels are left unexplained; a still object's are
+# explained at any views up to lattice effects (~1-2 %: synthetic still objects 0.975-1.0).
+CANONICAL_COVERAGE_SLACK = 0.02
+# ... then, or for parts apart, the frame with the largest hull (below) of those whose coverage is within this of the
+# best: the stillest neighbourhoods (a wider tie lets the hull's view-to-view noise pick a moving pose: stick figure
+# seed 1, frame 13 of 24 at 2.8 px/frame within 0.02: velocity 0.34 -> 0.38x, tracking 0.35 -> 0.41x).
+CANONICAL_COVERAGE_TIE = 0.005
+# ... and among those, frame 0 gives way to a frame whose hull is this much larger: parts that touch (a door closed
+# in its frame) share their volume. The hull's volume varies with the views by +-10-25 % (stick figure, parts moving
+# slowly: largest / smallest frame 1.16-1.23 on seeds 0-2), so a smaller gain switches on the views alone.
+MOVING_CANONICAL_GAIN = 0.25
+# The neighbourhood: the frames nearest each frame that span this fraction of the video (5 of 24; at least 3), more
+# than the carve's own views (`CARVE_VIEWS_FRACTION`), so that a pose at the edge of a fast stretch does not pass as
+# still.
+CANONICAL_VIEWS_FRACTION = 0.2
 # A moving camera's temporal term is robust beyond this acceleration (px/frame^2 at the fitting size, `temporal_loss`):
 # quadratic for the jitter of near-still parts (~0.05 px/frame^2), capped for fast true motion, which the plain term
 # held back: the bird's outer wings (up to 1.9 px/frame^2 at 96 px) kept no stage-1 points in any frame. README's
@@ -147,9 +165,9 @@ DEPTH_MAPS_RIGID_FIT_SCALE = 1.0
 # px, seeds 0 / 1, velocity 0.34 / 0.30x off, 0.49 / 0.44x with 128 points a group, 0.32 / 0.30x with 64.
 RIGID_FIT_FRACTION = 0.064
 
-__all__ = ["CANONICAL_FRAME_GAIN", "CARVE_VIEWS_FRACTION", "DEPTH_MAPS_RIGID_FIT", "DEPTH_MAPS_RIGID_FIT_SCALE",
-           "FIXED_CAMERA_RIGID_FIT",
-           "FRAME_LOSSES", "FramePick",
+__all__ = ["CANONICAL_COVERAGE_SLACK", "CANONICAL_COVERAGE_TIE", "CANONICAL_FRAME_GAIN", "CANONICAL_VIEWS_FRACTION",
+           "CARVE_VIEWS_FRACTION", "DEPTH_MAPS_RIGID_FIT", "DEPTH_MAPS_RIGID_FIT_SCALE", "FIXED_CAMERA_RIGID_FIT",
+           "FRAME_LOSSES", "FramePick", "MOVING_CANONICAL_GAIN", "neighbourhood_hulls",
            "FrameLossConfig", "INITS", "MOVING_CAMERA_TEMP_SCALE", "MotionGuidanceConfig", "RIGID_FIT_FRACTION",
            "PointMotion", "Reconstruct3DConfig", "StrokeConfig", "VGGFeatureLoss", "as_callbacks", "backbone_state",
            "barron_rho", "canonical_frame", "carve_points", "decay_learning_rates", "documented_config", "fit_strokes",
@@ -179,8 +197,8 @@ class MotionGuidanceConfig:
     mlp_depth: int = 4
     mlp_width: int = 64
     mlp_skip: int | None = 2
-    canonical_time: float | None = None  # None: 0, or with a fixed camera a frame that shows clearly more of the
-    # object (`canonical_frame`), since the canonical points are seeded from that one frame
+    canonical_time: float | None = None  # None: 0, or a frame that shows a clearly better observed pose
+    # (`canonical_frame`: with a fixed camera clearly more of the object, with a moving camera a still pose, parts apart)
     # optimisation
     lr_field: float = 4e-3
     lr_points: float = 1e-2  # normalised units (scene radius = 1), Adam
@@ -466,16 +484,80 @@ def depth_targets(video: PosedVideo, centre: torch.Tensor, radius: float) -> tor
     return torch.where(obj > 0.5, out, torch.zeros_like(out))
 
 
+def neighbourhood_hulls(video: PosedVideo, views: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(coverage [T], volume [T]): per frame, the visual hull of the `views` frames nearest it in time (default
+    `CANONICAL_VIEWS_FRACTION` of the video, at least 3), measured at 96 px at most: the points of a lattice over
+    `scene_bounds`' cube (32-64 a side, ~1.5 px apart at 96 px) that land on the object (mask, else ink, widened by
+    half a lattice step) in every one of those views. coverage: the mean fraction of those views' object pixels within
+    half a lattice step of a hull point's projection; about 1 for an object that holds still across the views,
+    whatever the views, and lower for one whose parts move across them (they are carved away). volume: the hull's
+    fraction of the cube; larger where parts are apart, but it varies with the views (ghost intersections of thin
+    lines: +-10-25 %). Deterministic (no random draws)."""
+    T = video.num_frames
+    k = min(T, views or max(3, round(T * CANONICAL_VIEWS_FRACTION)))
+    obj = (video.masks if video.masks is not None else 1.0 - video.frames.mean(-1)) > 0.3
+    W, H = video.size
+    cams = video.cameras
+    if max(W, H) > 96:  # measured at 96 px (lines kept by max-pooling), where the lattice resolves a pixel
+        W, H = max(1, round(W * 96 / max(W, H))), max(1, round(H * 96 / max(W, H)))
+        obj = F.adaptive_max_pool2d(obj.float()[:, None], (H, W))[:, 0] > 0
+        cams = cams.resize((W, H))
+    centre, radius = scene_bounds(cams)
+    side_px = 2.0 * radius / pixel_size(cams, centre)  # the cube's side in px
+    n = int(min(64, max(32, math.ceil(side_px / 1.5))))
+    reach = max(1, math.ceil(side_px / n / 2 - 0.25))  # px: 1 up to a 2.5 px step
+    g = torch.linspace(-1.0, 1.0, n)
+    pts = torch.stack(torch.meshgrid(g, g, g, indexing="ij"), -1).reshape(-1, 3) * radius + centre
+    wide = F.max_pool2d(obj.float()[:, None], 2 * reach + 1, 1, reach)[:, 0] > 0
+
+    def pixels(cams: Cameras, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:  # ([B, N] flat index, [B, N] ok)
+        pix, depth = cams.project(x)
+        u, v = pix[..., 0].floor().long(), pix[..., 1].floor().long()
+        ok = (u >= 0) & (u < W) & (v >= 0) & (v < H) & (depth > cams.near)
+        return v.clamp(0, H - 1) * W + u.clamp(0, W - 1), ok
+
+    hits = torch.zeros(T, len(pts), dtype=torch.bool)
+    for i in range(T):
+        idx, ok = pixels(cams[i : i + 1], pts)
+        hits[i] = wide[i].reshape(-1)[idx[0]] & ok[0]
+    coverage, volume = torch.zeros(T), torch.zeros(T)
+    for c in range(T):
+        near = torch.argsort((video.times - video.times[c]).abs(), stable=True)[:k]
+        hull = hits[near].all(0)
+        volume[c] = hull.float().mean()
+        idx, ok = pixels(cams[near], pts[hull])
+        seen = torch.zeros(k, H * W)
+        seen.scatter_add_(1, idx, ok.float())
+        seen = F.max_pool2d(seen.view(k, 1, H, W), 2 * reach + 1, 1, reach)[:, 0] > 0
+        ink = obj[near]
+        coverage[c] = ((seen & ink).flatten(1).sum(1) / ink.flatten(1).sum(1).clamp_min(1)).mean()
+    return coverage, volume
+
+
 def canonical_frame(video: PosedVideo, canonical_time: float | None, parallax: bool) -> int:
-    """Index of the canonical frame: the one nearest `canonical_time`; None: frame 0, except with a fixed camera
-    when another frame shows clearly more of the object (`CANONICAL_FRAME_GAIN` more mask, else ink, pixels): a
-    fixed camera's canonical points are seeded from that one frame, so a pose that hides parts loses them for good
-    (the bird's level wings at t = 0 lie along the view, over the body; its frame 6, wings up, shows 22 % more:
-    with depth maps Chamfer 3.75 / 2.58 -> 1.04 / 1.15 %, velocity 0.77 / 0.67 -> 0.21 / 0.24x, seeds 0 / 1)."""
+    """Index of the canonical frame: the one nearest `canonical_time`; None: frame 0, unless another frame is a
+    clearly better observed pose.
+
+    Fixed camera: a frame that shows `CANONICAL_FRAME_GAIN` more of the object (mask, else ink, pixels): its
+    canonical points are seeded from that one frame, so a pose that hides parts loses them for good (the bird's
+    level wings at t = 0 lie along the view, over the body; its frame 6, wings up, shows 22 % more: with depth maps
+    Chamfer 3.75 / 2.58 -> 1.04 / 1.15 %, velocity 0.77 / 0.67 -> 0.21 / 0.24x, seeds 0 / 1).
+
+    Moving camera: the canonical points are carved from the views around the canonical time, so a part that moves
+    fast there gets few points (pendulum seed 1 at t = 0, at its fastest: 13-18 % of the swinging part), and parts
+    that touch there move as one (a door closed in its frame). Of the frames whose neighbourhood is observed most
+    consistently (`neighbourhood_hulls` coverage within `CANONICAL_COVERAGE_TIE` of the largest), the one with the
+    largest hull; frame 0 instead when its coverage is within `CANONICAL_COVERAGE_SLACK` of the largest and that hull
+    is not `MOVING_CANONICAL_GAIN` larger than its own."""
     if canonical_time is not None:
         return int((video.times - canonical_time).abs().argmin())
     if parallax:
-        return 0
+        coverage, volume = neighbourhood_hulls(video)
+        best_seen = coverage >= coverage.max() - CANONICAL_COVERAGE_TIE
+        best = int(torch.where(best_seen, volume, torch.full_like(volume, -1.0)).argmax())
+        if float(coverage[0]) < float(coverage.max()) - CANONICAL_COVERAGE_SLACK:
+            return best
+        return best if float(volume[best]) >= (1.0 + MOVING_CANONICAL_GAIN) * float(volume[0]) else 0
     shown = (video.masks if video.masks is not None else 1.0 - video.frames.mean(-1)).flatten(1).sum(1)
     best = int(shown.argmax())
     return best if float(shown[best]) >= (1.0 + CANONICAL_FRAME_GAIN) * float(shown[0]) else 0
@@ -640,7 +722,7 @@ def motion_guidance(video: PosedVideo, config: MotionGuidanceConfig | None = Non
     pixel = pixel_size(video.cameras, centre)
     parallax = has_parallax(video.cameras)
     canon_idx = canonical_frame(video, cfg.canonical_time, parallax)
-    canon_t = cfg.canonical_time if cfg.canonical_time is not None else 0.0 if parallax else float(times[canon_idx])
+    canon_t = cfg.canonical_time if cfg.canonical_time is not None else float(times[canon_idx])
     spread = cfg.depth_spread if cfg.depth_spread is not None else (1.0 if parallax else FIXED_CAMERA_DEPTH_SPREAD)
     canonical = initial_points(video, num, cfg.init, centre, radius, gen, canonical_index=canon_idx,
                                depth_spread=spread, carve_views=cfg.carve_views, carve_keep=cfg.carve_keep)
