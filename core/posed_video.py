@@ -166,12 +166,41 @@ def _read_rgba(path: str) -> torch.Tensor:
     return torch.from_numpy(arr.copy())
 
 
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
+
+
+def _image_file(path: str) -> str:
+    """The image a frame's file_path names: D-NeRF's paths have no extension (its PNGs), other writers' frames
+    may be JPEGs; a path without an image extension takes the first one that exists (else .png, for the message)."""
+    if os.path.splitext(path)[1].lower() in IMAGE_EXTENSIONS:
+        return path
+    for ext in IMAGE_EXTENSIONS + ("",):
+        if os.path.isfile(path + ext):
+            return path + ext
+    return path + ".png"
+
+
+def _clock_range(folder: str, times: list[float]) -> tuple[float, float]:
+    """(first, last) time over every split of the folder (a split's own range when the others cannot be read), so
+    that train, val and test are rescaled alike."""
+    every = list(times)
+    for split in ("train", "val", "test"):
+        try:
+            with open(os.path.join(folder, f"transforms_{split}.json")) as f:
+                every += [float(fr["time"]) for fr in json.load(f)["frames"] if "time" in fr]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    every = [t for t in every if math.isfinite(t)]
+    return min(every), max(every)
+
+
 def load_dnerf(folder: str, split: str = "train", size: int | tuple[int, int] | None = None,
                max_frames: int | None = None) -> PosedVideo:
     """Load a D-NeRF-format folder split -> PosedVideo (RGBA composited on white; alpha as masks).
 
-    Frames are ordered by time. `size` resizes frames and cameras; `max_frames`
-    keeps that many frames evenly spread over the sequence.
+    Frames are ordered by time; times outside [0, 1] (frame numbers, seconds) are rescaled onto it over the
+    range of every split. `size` resizes frames and cameras; `max_frames` keeps that many frames evenly spread
+    over the sequence.
     """
     path = os.path.join(folder, f"transforms_{split}.json")
     if not os.path.isdir(folder):
@@ -193,6 +222,9 @@ def load_dnerf(folder: str, split: str = "train", size: int | tuple[int, int] | 
         raise SketchError(f"{path}: frames {missing_t[:5]} have no 'time' while others do; give every frame a time.")
     times = [float(fr["time"]) for fr in frames] if not missing_t else [
         i / max(len(frames) - 1, 1) for i in range(len(frames))]
+    if all(map(math.isfinite, times)) and (min(times) < 0 or max(times) > 1):
+        lo, hi = _clock_range(folder, times)  # another writer's clock (frame numbers, seconds): onto [0, 1]
+        times = [(t - lo) / (hi - lo) if hi > lo else 0.0 for t in times]
     order = sorted(range(len(frames)), key=lambda i: times[i])
     if max_frames is not None and max_frames < len(order):
         if max_frames < 1:
@@ -204,9 +236,7 @@ def load_dnerf(folder: str, split: str = "train", size: int | tuple[int, int] | 
         fr = frames[i]
         if "file_path" not in fr or "transform_matrix" not in fr:
             raise SketchError(f"{path}: frame {i} needs 'file_path' and 'transform_matrix'.")
-        img_path = os.path.normpath(os.path.join(folder, fr["file_path"]))
-        if not os.path.splitext(img_path)[1]:
-            img_path += ".png"
+        img_path = _image_file(os.path.normpath(os.path.join(folder, fr["file_path"])))
         if not os.path.isfile(img_path):
             raise SketchError(f"Image {img_path} (frame {i} of {path}) is missing.")
         images.append(_read_rgba(img_path))
