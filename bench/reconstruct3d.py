@@ -4,6 +4,7 @@
     nice -n 10 .venv/bin/python bench/reconstruct3d.py --scenes walker --cameras moving --seeds 0,1,2
     nice -n 10 .venv/bin/python bench/reconstruct3d.py --size 64 --iters1 150 --iters2 80   # quick look
     nice -n 10 .venv/bin/python bench/reconstruct3d.py --scenes pendulum,hopper,door --seeds 0,1   # held-out scenes
+    nice -n 10 .venv/bin/python bench/reconstruct3d.py --scenes hopper --cameras moving --seeds 0,1 --temp-scale 0.25
     python bench/reconstruct3d.py --size 400 --points 10000 --strokes 50 --loss lpips --device cuda  # paper scale
 
 Each synthetic scene (core.scenes3d.BENCH_SCENES) is written as a D-NeRF folder (y up) with a
@@ -56,6 +57,8 @@ def case_config(seed: int, args):
         cfg.motion.frame_loss.name = cfg.strokes.frame_loss.name = args.loss
     if args.canonical_time is not None:
         cfg.motion.canonical_time = args.canonical_time
+    if args.temp_scale is not None:
+        cfg.motion.temp_scale = args.temp_scale
     return cfg
 
 
@@ -75,6 +78,9 @@ def main():
     ap.add_argument("--canonical-time", type=float, default=None,
                     help="stage 1's canonical time in [0, 1] (default: automatic, core.pipelines.reconstruct3d."
                          "canonical_frame; 0 gives the moving camera's choice before the automatic one)")
+    ap.add_argument("--temp-scale", type=float, default=None,
+                    help="stage 1's temporal term robust beyond this acceleration, px/frame^2 at the fitting size "
+                         "(default: MOVING_CAMERA_TEMP_SCALE with a moving camera, plain with a fixed one)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = ap.parse_args()
