@@ -77,8 +77,6 @@ def run_variant(options: dict, scene: str, seed: int, args) -> dict:
         cfg.motion.iterations = args.iters1
     if args.iters2 is not None:
         cfg.strokes.iterations = args.iters2
-    if args.crop:
-        cfg.motion.crop_to_object = cfg.strokes.crop_to_object = True
     t0 = time.process_time()
     anim, motion = reconstruct3d(video, cfg)
     seconds = time.process_time() - t0
@@ -95,10 +93,7 @@ def main():
     ap.add_argument("--size", type=int, default=96, help="fitting size (README: 96)")
     ap.add_argument("--iters1", type=int, default=None)
     ap.add_argument("--iters2", type=int, default=None)
-    ap.add_argument("--crop", action="store_true", help="crop_to_object in both stages (where the pipeline has it)")
     args = ap.parse_args()
-    if args.crop and not hasattr(documented_config().motion, "crop_to_object"):
-        ap.error("--crop: this pipeline has no crop_to_object")
     torch.set_num_threads(1)
     names = args.variants.split(",")
     unknown = [n for n in names if n not in VARIANTS]

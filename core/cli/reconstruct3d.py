@@ -2,7 +2,7 @@
 
     python -m sketchmotion reconstruct3d DNERF_FOLDER --out DIR [--strokes N] [--iters-stage1 N]
         [--iters-stage2 N] [--size N] [--points N] [--frame-loss auto|lpips|vgg|l2_blur|l2|l1]
-        [--allow-download] [--clip-weight W] [--clip-model SPEC] [--seed N]
+        [--allow-download] [--clip-weight W] [--clip-model SPEC] [--stroke-width PX] [--seed N]
 
 Writes DIR/sketch3d.safetensors (the D = 3 animation with the input cameras,
 readable by core.animation_io.load_animation), DIR/turntable.gif, and
@@ -52,6 +52,8 @@ def cmd_reconstruct3d(args) -> int:
 
     if args.strokes < 1 or args.size < 16:
         raise SketchError("--strokes must be >= 1 and --size >= 16.")
+    if args.stroke_width is not None and not args.stroke_width > 0:
+        raise SketchError("--stroke-width is in pixels at --size and must be > 0 (leave it out to match the frames).")
     if args.canonical_time is not None and not 0.0 <= args.canonical_time <= 1.0:
         raise SketchError("--canonical-time is a time in the clip, 0..1 (leave it out for the automatic choice).")
     video = load_dnerf(args.folder, size=args.size)
@@ -61,7 +63,7 @@ def cmd_reconstruct3d(args) -> int:
                              render_size=args.size, device=args.device, canonical_time=args.canonical_time),
         StrokeConfig(num_strokes=args.strokes, iterations=args.iters_stage2, frame_loss=loss, seed=args.seed,
                      render_size=args.size, device=args.device, clip_weight=args.clip_weight,
-                     clip_model=args.clip_model))
+                     clip_model=args.clip_model, stroke_width=args.stroke_width))
     last = [-1]
 
     def progress(step, total, preview, stats):
@@ -79,6 +81,7 @@ def cmd_reconstruct3d(args) -> int:
     gif = os.path.join(args.out, "turntable.gif")
     save_images((frames.clamp(0, 1).numpy() * 255 + 0.5).astype("uint8"), gif, fps=anim.fps)
     metrics = {"stage1_seconds": motion.settings["seconds"], "stage2_seconds": anim.settings["stage2.seconds"],
+               "stroke_width": anim.settings.get("stage2.stroke_width_used"),
                "frame_loss": anim.settings.get("stage2.frame_loss_used", loss.name), "points": int(motion.canonical.shape[0]),
                "strokes": args.strokes}
     if os.path.isfile(os.path.join(args.folder, "ground_truth.npz")):
@@ -116,6 +119,9 @@ def register(sub) -> None:
                         "is clearly better observed: with a moving camera the object still and its parts apart in the "
                         "nearby views, with a fixed camera more of it shown); pick a moment when the parts are apart and "
                         "slow, e.g. a door open, a pendulum at the end of its swing")
+    p.add_argument("--stroke-width", type=float, default=None,
+                   help="width of the 3D strokes in pixels at --size (default: as wide as the lines in the frames, "
+                        "measured at --size)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default=None, help="cpu / cuda (default: cuda when available)")
     p.set_defaults(func=cmd_reconstruct3d)

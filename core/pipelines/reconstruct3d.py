@@ -314,26 +314,36 @@ def as_callbacks(callbacks) -> Callbacks:
 
 
 # ------------------------------------------------------------ initialisation
-def scene_bounds(cameras: Cameras) -> tuple[torch.Tensor, float]:
+def scene_bounds(cameras: Cameras, depth: torch.Tensor | None = None) -> tuple[torch.Tensor, float]:
     """(centre [3], radius) of the volume all cameras look at.
 
     Centre: the point closest to every optical axis (least squares); for parallel
-    axes (a fixed camera) the point on the axis nearest the world origin. Radius:
-    the smallest half-extent of the view at the centre's depth over the cameras.
+    axes (a fixed camera) the point on the axis nearest the world origin, or, with
+    metric depth maps [T, H, W] (0 = none) that put the object elsewhere (more than
+    half the view's half-extent away along the axis), the point at their median depth:
+    another writer's scene need not sit about the world origin (walker at (20, 5, -7):
+    the origin's point lay 1.5 units behind it). Radius: the smallest half-extent of
+    the view at the centre's depth over the cameras.
     """
     o, d = cameras.centers.double(), cameras.directions.double()
     A = torch.eye(3, dtype=torch.float64) * len(cameras) - torch.einsum("bi,bj->ij", d, d)
+    half = torch.minimum(cameras.cx / cameras.fx, cameras.cy / cameras.fy)
     if float(torch.linalg.svdvals(A).min()) > 1e-3 * len(cameras):
         b = (o - d * (d * o).sum(-1, keepdim=True)).sum(0)
         c = torch.linalg.solve(A, b)
     else:
         along = float((-(o[0]) * d[0]).sum())
+        seen = depth[depth > 0] if depth is not None else None
+        if seen is not None and seen.numel():
+            m = float(seen.median())
+            extent = float(half[0]) * (m if cameras.projection == "perspective" else 1.0)
+            if along <= 1e-6 or abs(along - m) > 0.5 * extent:
+                along = m
         c = o[0] + d[0] * (along if along > 1e-6 else 1.0)
     c = c.float()
     depth = ((c[None] - cameras.centers) * cameras.directions).sum(-1)
     if bool((depth <= cameras.near).any()):
         raise SketchError("The cameras do not look at a common volume in front of them; check the poses.")
-    half = torch.minimum(cameras.cx / cameras.fx, cameras.cy / cameras.fy)
     if cameras.projection == "perspective":
         half = half * depth
     return c, float(half.min())
@@ -718,7 +728,7 @@ def motion_guidance(video: PosedVideo, config: MotionGuidanceConfig | None = Non
     video = _fit_size(_sorted_video(video), cfg.render_size)
     T = video.num_frames
     times = video.times
-    centre, radius = scene_bounds(video.cameras)
+    centre, radius = scene_bounds(video.cameras, video.depth if video.depth_mode == "metric" else None)
     pixel = pixel_size(video.cameras, centre)
     parallax = has_parallax(video.cameras)
     canon_idx = canonical_frame(video, cfg.canonical_time, parallax)
@@ -876,7 +886,8 @@ class StrokeConfig:
     iterations: int = 1000
     frames_per_step: int = 4
     render_size: int | None = 256  # longest side (None: as given)
-    stroke_width: float = 2.0  # px at render_size
+    stroke_width: float | None = 2.0  # px at render_size; None: as wide as the frames' lines (core.line_width: other
+    # writers draw other widths; 2 px lines at 256 px, 0.75 px at 96, drawn 1.5 px wide: walker Chamfer 1.34 % vs 0.49 %)
     coarse_fraction: float = 0.0  # first part at coarse_scale resolution ("heads": R/T only, no offsets; the paper's
     # schedule is 0.5 — with "warp" a coarse phase only blurred the shape: walker/stick figure Chamfer +0.2 %)
     coarse_scale: float = 0.5
@@ -945,7 +956,8 @@ class StrokeConfig:
                "w_temp, w_magnitude and w_guidance must be >= 0.")
         _check(0 <= self.coarse_fraction <= 1 and 0 < self.coarse_scale <= 1,
                "coarse_fraction must be in 0..1 and coarse_scale in (0, 1].")
-        _check(self.stroke_width > 0 and self.rho_c > 0 and self.fps > 0, "stroke_width, rho_c and fps must be > 0.")
+        _check((self.stroke_width is None or self.stroke_width > 0) and self.rho_c > 0 and self.fps > 0,
+               "stroke_width (or None), rho_c and fps must be > 0.")
         _check(self.xi_k > 0 and self.xi_tau >= 0, f"xi_k must be > 0 and xi_tau >= 0, got {self.xi_k}, {self.xi_tau}.")
         _check(self.lr_points >= 0 and self.lr_motion >= 0 and 0 < self.lr_final_ratio <= 1,
                "Learning rates must be >= 0 and lr_final_ratio in (0, 1].")
@@ -1043,7 +1055,12 @@ def fit_strokes(video: PosedVideo, motion: PointMotion, config: StrokeConfig | N
                                  canonical_time=canon_t, xi_k=cfg.xi_k, xi_tau=cfg.xi_tau).to(device)
         distill_err = model.distill_from_field(field_, times.to(device), [cloud[i].to(device) for i in nb],
                                                cfg.distill_steps) if cfg.distill_steps else 0.0
-    sketch3 = stroke_sketch(strokes, cfg.stroke_width, video.size)
+    width = cfg.stroke_width
+    if width is None:
+        from ..line_width import stroke_width_for
+
+        width = stroke_width_for(video.frames, 2.0)
+    sketch3 = stroke_sketch(strokes, width, video.size)
     cams_full = video.cameras.to(device)
     target_full = video.frames.to(device).mean(-1)
     W, H = video.size
@@ -1141,7 +1158,8 @@ def fit_strokes(video: PosedVideo, motion: PointMotion, config: StrokeConfig | N
                 "stage2.seconds": elapsed, "stage2.seconds_per_step": elapsed / max(step, 1), "stage2.steps": step,
                 "stage2.stopped": stopped, "stage2.distill_error": distill_err, "times": times.tolist(),
                 "stage2.subdivide_used": subdivide}
-    base_sketch = stroke_sketch(canonical, cfg.stroke_width, full_video.size)
+    settings["stage2.stroke_width_used"] = width
+    base_sketch = stroke_sketch(canonical, width, full_video.size)
     if history:
         settings["stage2.frame_loss_first"] = history[0]["frame"]
         settings["stage2.frame_loss_last"] = sum(h["frame"] for h in history[-10:]) / len(history[-10:])
@@ -1158,11 +1176,14 @@ class Reconstruct3DConfig:
 
 def documented_config(seed: int = 0, device: str | None = None, size: int = 96) -> Reconstruct3DConfig:
     """The settings README documents and bench/reconstruct3d.py measures (96 px, 24 strokes, 800 + 300 steps,
-    CPU-sized; strokes 1.5 px wide, the synthetic scenes' 2 px lines at 128 px seen at 96 px)."""
+    CPU-sized; strokes as wide as the frames' lines, measured (core.line_width): the synthetic scenes' 2 px lines at
+    128 px measure 1.46-1.60 px at 96 px, where a fixed 1.5 px was used before (walker, bird, rotating box seed 0:
+    the same numbers within 0.03 %); another writer's 2 px lines at 256 px measure 0.76 px, which 1.5 px strokes
+    drew twice too wide (walker Chamfer 1.34 % -> 0.55 %, bench/reconstruct3d_conventions.py))."""
     return Reconstruct3DConfig(
         MotionGuidanceConfig(iterations=800, frame_loss=FrameLossConfig("l2_blur", blur=0.5), render_size=size,
                              seed=seed, device=device),
-        StrokeConfig(num_strokes=24, iterations=300, frame_loss="l2_blur", render_size=size, stroke_width=1.5 * size / 96,
+        StrokeConfig(num_strokes=24, iterations=300, frame_loss="l2_blur", render_size=size, stroke_width=None,
                      seed=seed, device=device))
 
 
