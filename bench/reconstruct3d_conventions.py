@@ -3,6 +3,7 @@
     OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python bench/reconstruct3d_conventions.py                 # every variant
     OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python bench/reconstruct3d_conventions.py --variants base,wide,r10
     OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python bench/reconstruct3d_conventions.py --iters1 30 --iters2 10  # smoke
+    OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python bench/reconstruct3d_conventions.py --camera fixed+depth --variants base,far
 
 Every scene the project tunes on comes from one writer (core.scenes3d.render_dnerf_folder: square 128 px RGBA
 frames, 24 frames at times in [0, 1], cameras at radius 4 with fov 40 looking at the origin, the scene in a ball
@@ -63,15 +64,33 @@ VARIANTS = {
 }
 
 
+def with_depth_maps(video, scene: str, info: dict):
+    """The video with metric depth maps of the scene (as testing.reconstruct3d_cases' fixed+depth), in the written
+    world: rendered through the cameras moved back by the writer's scale / offset, depths times the scale."""
+    from dataclasses import replace
+
+    from sketchmotion.core.scenes3d import get_scene, render_depth
+
+    scale, offset = info.get("scale", 1.0), torch.tensor(info.get("offset", [0.0, 0.0, 0.0]))
+    c2w = video.cameras.c2w.clone()
+    c2w[:, :3, 3] = (c2w[:, :3, 3] - offset) / scale
+    depth = render_depth(get_scene(scene, up=info["up"]), video.times, replace(video.cameras, c2w=c2w)) * scale
+    return replace(video, depth=depth, depth_mode="metric")
+
+
 def run_variant(options: dict, scene: str, seed: int, args) -> dict:
     """{"points", "strokes": motion_report, "seconds", "size"} of one variant (a SketchError propagates)."""
     tmp = tempfile.mkdtemp(prefix="conventions_")
+    mode = "moving" if args.camera == "moving" else "fixed"
     try:
-        render_dnerf_folder(scene, tmp, **{"num_frames": 24, "size": 128, "seed": seed, **options})
+        render_dnerf_folder(scene, tmp, **{"num_frames": 24, "size": 128, "seed": seed, "camera_mode": mode, **options})
         video = load_dnerf(tmp, size=args.size)
-        gt = load_ground_truth(tmp)["samples"]
+        gt = load_ground_truth(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    if args.camera == "fixed+depth":
+        video = with_depth_maps(video, scene, gt["scene"])
+    gt = gt["samples"]
     cfg = documented_config(seed=seed, device="cpu", size=args.size)
     if args.iters1 is not None:
         cfg.motion.iterations = args.iters1
@@ -89,6 +108,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--variants", default=",".join(VARIANTS))
     ap.add_argument("--scene", default="walker")
+    ap.add_argument("--camera", default="moving", choices=["moving", "fixed+depth"])
     ap.add_argument("--seeds", default="0")
     ap.add_argument("--size", type=int, default=96, help="fitting size (README: 96)")
     ap.add_argument("--iters1", type=int, default=None)
@@ -99,7 +119,7 @@ def main():
     unknown = [n for n in names if n not in VARIANTS]
     if unknown:
         ap.error(f"unknown variants {unknown}; choose from {', '.join(VARIANTS)}")
-    print(f"{args.scene}, moving camera, README's settings at {args.size} px, torch threads {torch.get_num_threads()}")
+    print(f"{args.scene}, {args.camera} camera, README's settings at {args.size} px, torch threads {torch.get_num_threads()}")
     head = (f"{'variant':20s} {'seed':>4s} | {'pts cd%':>7s} {'vel x':>5s} {'trk x':>5s} | {'str cd%':>7s} {'vel x':>5s} "
             f"{'trk x':>5s} | {'cpu s':>5s} {'fit px':>7s} | strokes / base (cd, vel, trk)")
     print(head)
