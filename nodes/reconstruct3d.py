@@ -233,7 +233,7 @@ class Reconstruct3DSketch(io.ComfyNode):
                                  render_size=render_size, canonical_time=canonical_time if canonical_time >= 0 else None),
             StrokeConfig(num_strokes=strokes, iterations=iterations_stage2, frame_loss=loss, seed=seed,
                          render_size=render_size, clip_weight=clip_weight, clip_model=clip, motion=stroke_motion,
-                         clip_search_dirs=tuple(model_dirs("open_clip"))))
+                         clip_search_dirs=tuple(model_dirs("open_clip")), stroke_width=None))  # as the frames' lines
         with torch.inference_mode(False), torch.enable_grad():
             video = _fresh(posed_video)
             anim, _ = reconstruct3d(video, cfg, comfy_callbacks(max(iterations_stage1 + iterations_stage2, 1)))

@@ -56,6 +56,8 @@ def test_synthetic_scene_to_reconstructed_sketch(comfy):
     quick = {**args, "iterations_stage1": 3, "iterations_stage2": 2}
     anim2, _ = run(node(comfy, "SketchMotionReconstruct3DSketch"), frames=frames, cameras=cams, **quick).result
     assert anim2.frames.shape == anim.frames.shape and anim2.settings["stage2.motion"] == "warp"
+    assert anim2.settings["stage2.stroke_width"] is None  # drawn as wide as the frames' lines, as the CLI does
+    assert 0 < anim2.settings["stage2.stroke_width_used"] < 10
     # -1 (default): automatic (canonical_frame), one of the frames' times
     assert min(abs(anim2.settings["stage1.canonical_time"] - float(t)) for t in video.times) < 1e-6
     late, _ = run(node(comfy, "SketchMotionReconstruct3DSketch"), frames=frames, cameras=cams, canonical_time=0.75,
