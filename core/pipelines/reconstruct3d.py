@@ -433,7 +433,7 @@ def initial_points(video: PosedVideo, num: int, init: str, centre: torch.Tensor,
     else:
         if video.depth is None:
             raise SketchError("init='depth' needs depth maps with the frames.")
-        weight = video.masks[canonical_index] if video.masks is not None else 1.0 - video.frames[canonical_index].mean(-1)
+        weight = object_map(video)[canonical_index]
     pix = _sample_pixels(weight, num, gen)
     centre_depth = float(((centre - cam.centers[0]) * cam.directions[0]).sum())
     if init == "depth":
@@ -452,6 +452,18 @@ def initial_points(video: PosedVideo, num: int, init: str, centre: torch.Tensor,
     return cam.unproject(pix[None], depth[None])[0]
 
 
+def object_map(video: PosedVideo) -> torch.Tensor:
+    """[T, H, W] where the object is, 0..1: the masks, else the ink (1 - grey)."""
+    return video.masks if video.masks is not None else 1.0 - video.frames.mean(-1)
+
+
+def frames_around(times: torch.Tensor, index: int, views: int | None, fraction: float) -> torch.Tensor:
+    """Indices of the `views` frames nearest frame `index` in time (None: `fraction` of the video, at least 3)."""
+    T = len(times)
+    k = min(T, views or max(3, round(T * fraction)))
+    return torch.argsort((times - times[index]).abs(), stable=True)[:k]
+
+
 def carve_points(video: PosedVideo, num: int, centre: torch.Tensor, radius: float, gen: torch.Generator,
                  canonical_index: int = 0, views: int | None = None, dilate: int = 1,
                  keep: float = 0.75) -> torch.Tensor:
@@ -459,10 +471,9 @@ def carve_points(video: PosedVideo, num: int, centre: torch.Tensor, radius: floa
     (mask, else ink, dilated by `dilate` px) in at least `keep` of the `views` frames nearest the canonical
     time (default `CARVE_VIEWS_FRACTION` of the video, at least 3): a visual hull of a moving camera's views while
     the object has barely moved. Too few survivors (an object that moves fast): the best-scoring candidates."""
-    T = video.num_frames
-    k = min(T, views or max(3, round(T * CARVE_VIEWS_FRACTION)))
-    near = torch.argsort((video.times - video.times[canonical_index]).abs(), stable=True)[:k]
-    obj = video.masks[near] if video.masks is not None else (1.0 - video.frames[near].mean(-1))
+    near = frames_around(video.times, canonical_index, views, CARVE_VIEWS_FRACTION)
+    k = len(near)
+    obj = object_map(video)[near]
     obj = F.max_pool2d((obj > 0.3).float()[:, None], 2 * dilate + 1, 1, dilate)[:, 0] if dilate > 0 else \
         (obj > 0.3).float()
     cams = video.cameras[near]
@@ -500,8 +511,7 @@ def depth_targets(video: PosedVideo, centre: torch.Tensor, radius: float) -> tor
     lo, hi = d.flatten(1).min(1).values[:, None, None], d.flatten(1).max(1).values[:, None, None]
     v = (d - lo) / (hi - lo).clamp_min(1e-6)
     out = cd[:, None, None] + radius * (1.0 - 2.0 * v)
-    obj = video.masks if video.masks is not None else (1.0 - video.frames.mean(-1))
-    return torch.where(obj > 0.5, out, torch.zeros_like(out))
+    return torch.where(object_map(video) > 0.5, out, torch.zeros_like(out))
 
 
 def neighbourhood_hulls(video: PosedVideo, views: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -514,8 +524,7 @@ def neighbourhood_hulls(video: PosedVideo, views: int | None = None) -> tuple[to
     fraction of the cube; larger where parts are apart, but it varies with the views (ghost intersections of thin
     lines: +-10-25 %). Deterministic (no random draws)."""
     T = video.num_frames
-    k = min(T, views or max(3, round(T * CANONICAL_VIEWS_FRACTION)))
-    obj = (video.masks if video.masks is not None else 1.0 - video.frames.mean(-1)) > 0.3
+    obj = object_map(video) > 0.3
     W, H = video.size
     cams = video.cameras
     if max(W, H) > 96:  # measured at 96 px (lines kept by max-pooling), where the lattice resolves a pixel
@@ -542,7 +551,8 @@ def neighbourhood_hulls(video: PosedVideo, views: int | None = None) -> tuple[to
         hits[i] = wide[i].reshape(-1)[idx[0]] & ok[0]
     coverage, volume = torch.zeros(T), torch.zeros(T)
     for c in range(T):
-        near = torch.argsort((video.times - video.times[c]).abs(), stable=True)[:k]
+        near = frames_around(video.times, c, views, CANONICAL_VIEWS_FRACTION)
+        k = len(near)
         hull = hits[near].all(0)
         volume[c] = hull.float().mean()
         idx, ok = pixels(cams[near], pts[hull])
@@ -578,7 +588,7 @@ def canonical_frame(video: PosedVideo, canonical_time: float | None, parallax: b
         if float(coverage[0]) < float(coverage.max()) - CANONICAL_COVERAGE_SLACK:
             return best
         return best if float(volume[best]) >= (1.0 + MOVING_CANONICAL_GAIN) * float(volume[0]) else 0
-    shown = (video.masks if video.masks is not None else 1.0 - video.frames.mean(-1)).flatten(1).sum(1)
+    shown = object_map(video).flatten(1).sum(1)
     best = int(shown.argmax())
     return best if float(shown[best]) >= (1.0 + CANONICAL_FRAME_GAIN) * float(shown[0]) else 0
 
