@@ -180,13 +180,15 @@ def _image_file(path: str) -> str:
     return path + ".png"
 
 
-def _clock_range(folder: str, times: list[float]) -> tuple[float, float]:
-    """(first, last) time over every split of the folder (a split's own range when the others cannot be read), so
-    that train, val and test are rescaled alike."""
+def _clock_range(folder: str, split: str, times: list[float]) -> tuple[float, float]:
+    """(first, last) time over every split of the folder (`times`: those of `split`, already read; its own range
+    when the others cannot be read), so that train, val and test are rescaled alike."""
     every = list(times)
-    for split in ("train", "val", "test"):
+    for other in ("train", "val", "test"):
+        if other == split:
+            continue
         try:
-            with open(os.path.join(folder, f"transforms_{split}.json")) as f:
+            with open(os.path.join(folder, f"transforms_{other}.json")) as f:
                 every += [float(fr["time"]) for fr in json.load(f)["frames"] if "time" in fr]
         except (OSError, ValueError, KeyError, TypeError):
             continue
@@ -223,7 +225,7 @@ def load_dnerf(folder: str, split: str = "train", size: int | tuple[int, int] | 
     times = [float(fr["time"]) for fr in frames] if not missing_t else [
         i / max(len(frames) - 1, 1) for i in range(len(frames))]
     if all(map(math.isfinite, times)) and (min(times) < 0 or max(times) > 1):
-        lo, hi = _clock_range(folder, times)  # another writer's clock (frame numbers, seconds): onto [0, 1]
+        lo, hi = _clock_range(folder, split, times)  # another writer's clock (frame numbers, seconds): onto [0, 1]
         times = [(t - lo) / (hi - lo) if hi > lo else 0.0 for t in times]
     order = sorted(range(len(frames)), key=lambda i: times[i])
     if max_frames is not None and max_frames < len(order):

@@ -74,8 +74,10 @@ class LoadPosedVideo(io.ComfyNode):
             node_id="SketchMotionLoadPosedVideo",
             display_name="Load Posed Video (D-NeRF)",
             category=CATEGORY_3D,
-            description="Reads a D-NeRF-format folder (transforms_*.json with camera_angle_x, RGBA frames "
-            "composited on white, a time per frame): frames, one camera per frame, and the alpha as masks.",
+            description="Reads a D-NeRF-format folder (transforms_*.json with camera_angle_x or fl_x, frames "
+            "composited on white, a time per frame): frames ordered by time, one camera per frame, and the alpha as "
+            "masks when the frames have one. Frames may be PNG, JPEG, WebP, BMP or TIFF, named with or without their extension; "
+            "times given as frame numbers or seconds are rescaled onto 0..1 over every split.",
             inputs=[
                 io.String.Input("folder", default="", tooltip="A folder inside ComfyUI's input folder, e.g. dnerf/lego "
                                 "for input/dnerf/lego (copy or symlink the dataset there)."),

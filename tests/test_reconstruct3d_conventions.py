@@ -188,3 +188,23 @@ def test_cli_stroke_width_defaults_to_the_frames_and_refuses_nonpositive(tmp_pat
     args = parser.parse_args(["reconstruct3d", str(tmp_path), "--out", str(tmp_path / "o"), "--stroke-width", "0"])
     with pytest.raises(SketchError, match="stroke-width"):
         args.func(args)
+
+
+@pytest.mark.parametrize("offset", [(0.0, 0.0, 0.0), (8000.0, 2000.0, -3000.0)])
+def test_parallax_is_judged_against_the_scene_not_the_world_origin(offset):
+    """A moving camera about a scene ~2,000 camera radii from the world origin has parallax (the tolerance was
+    1e-3 x the centres' distance from the origin, so it read as a fixed camera); a fixed camera has none there
+    either, nor has a camera that only pans about its centre."""
+    from sketchmotion.core import camera
+    from sketchmotion.core.pipelines.reconstruct3d import has_parallax
+
+    moving = camera.orbit(12, radius=4.0, elevation=15.0, azimuth_span=60.0, size=64, target=offset)
+    assert has_parallax(moving)
+    assert not has_parallax(camera.fixed(12, radius=4.0, elevation=15.0, size=64, target=offset))
+    eye = torch.tensor(offset) + torch.tensor([0.0, -4.0, 0.0])
+    targets = torch.tensor(offset) + torch.stack([torch.tensor([x, 0.0, 0.0]) for x in (-1.0, 0.0, 1.0)])
+    pan = camera.Cameras.perspective(camera.look_at(eye.expand(3, 3), targets), 64, fov_x_deg=40.0)
+    assert not has_parallax(pan)
+    ortho = camera.orbit(12, radius=4.0, azimuth_span=60.0, size=64, target=offset, projection="orthographic")
+    assert has_parallax(ortho)
+    assert not has_parallax(camera.fixed(6, radius=4.0, size=64, target=offset, projection="orthographic"))

@@ -386,10 +386,22 @@ def _sample_pixels(weight: torch.Tensor, n: int, gen: torch.Generator) -> torch.
 
 
 def has_parallax(cameras: Cameras, tol: float = 1e-3) -> bool:
-    """Whether the cameras see the scene from more than one place (a fixed camera has none)."""
-    c = cameras.centers
-    scale = float(c.norm(dim=-1).max()) + 1e-9
-    return bool(float((c - c[:1]).norm(dim=-1).max()) > tol * scale)
+    """Whether the cameras see the scene from more than one place (a fixed camera has none).
+
+    Perspective: the centres spread more than `tol` x their distance to the scene (`scene_bounds`); a camera that
+    only turns about its centre (a pan) sees no parallax. Orthographic: the view directions differ by more than
+    `tol` radians (moving the camera sideways only shifts the picture). Measured against the scene, not the world
+    origin, so a scene far from the origin is judged as one at it."""
+    d = cameras.directions.double()
+    if cameras.projection == "orthographic":
+        return bool(float((d - d[:1]).norm(dim=-1).max()) > tol)
+    c = cameras.centers.double()
+    baseline = float((c - c[:1]).norm(dim=-1).max())
+    if baseline <= 1e-6 * (float(c.norm(dim=-1).max()) + 1.0):  # float round-off of one centre written T times
+        return False
+    centre, _ = scene_bounds(cameras)
+    distance = float(((centre.double()[None] - c) * d).sum(-1).abs().median())
+    return baseline > tol * distance
 
 
 def initial_points(video: PosedVideo, num: int, init: str, centre: torch.Tensor, radius: float,
@@ -464,6 +476,16 @@ def frames_around(times: torch.Tensor, index: int, views: int | None, fraction: 
     return torch.argsort((times - times[index]).abs(), stable=True)[:k]
 
 
+def pixel_index(cams: Cameras, x: torch.Tensor, size: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Where points x [N, 3] land in each camera's (W, H) frame: ([B, N] row-major pixel index, clamped into the
+    frame; [B, N] whether the point is in the frame and in front of the camera)."""
+    W, H = size
+    pix, depth = cams.project(x)
+    u, v = pix[..., 0].floor().long(), pix[..., 1].floor().long()
+    ok = (u >= 0) & (u < W) & (v >= 0) & (v < H) & (depth > cams.near)
+    return v.clamp(0, H - 1) * W + u.clamp(0, W - 1), ok
+
+
 def carve_points(video: PosedVideo, num: int, centre: torch.Tensor, radius: float, gen: torch.Generator,
                  canonical_index: int = 0, views: int | None = None, dilate: int = 1,
                  keep: float = 0.75) -> torch.Tensor:
@@ -472,7 +494,6 @@ def carve_points(video: PosedVideo, num: int, centre: torch.Tensor, radius: floa
     time (default `CARVE_VIEWS_FRACTION` of the video, at least 3): a visual hull of a moving camera's views while
     the object has barely moved. Too few survivors (an object that moves fast): the best-scoring candidates."""
     near = frames_around(video.times, canonical_index, views, CARVE_VIEWS_FRACTION)
-    k = len(near)
     obj = object_map(video)[near]
     obj = F.max_pool2d((obj > 0.3).float()[:, None], 2 * dilate + 1, 1, dilate)[:, 0] if dilate > 0 else \
         (obj > 0.3).float()
@@ -481,10 +502,8 @@ def carve_points(video: PosedVideo, num: int, centre: torch.Tensor, radius: floa
     got, scores = [], []
     for _ in range(40):
         cand = centre + (torch.rand(num * 4, 3, generator=gen) * 2 - 1) * radius
-        pix, depth = cams.project(cand)
-        u, v = pix[..., 0].floor().long(), pix[..., 1].floor().long()
-        ok = (u >= 0) & (u < W) & (v >= 0) & (v < H) & (depth > cams.near)
-        hit = obj[torch.arange(k)[:, None], v.clamp(0, H - 1), u.clamp(0, W - 1)] * ok
+        idx, ok = pixel_index(cams, cand, (W, H))
+        hit = obj.flatten(1).gather(1, idx) * ok
         score = hit.mean(0)
         got.append(cand)
         scores.append(score)
@@ -539,15 +558,9 @@ def neighbourhood_hulls(video: PosedVideo, views: int | None = None) -> tuple[to
     pts = torch.stack(torch.meshgrid(g, g, g, indexing="ij"), -1).reshape(-1, 3) * radius + centre
     wide = F.max_pool2d(obj.float()[:, None], 2 * reach + 1, 1, reach)[:, 0] > 0
 
-    def pixels(cams: Cameras, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:  # ([B, N] flat index, [B, N] ok)
-        pix, depth = cams.project(x)
-        u, v = pix[..., 0].floor().long(), pix[..., 1].floor().long()
-        ok = (u >= 0) & (u < W) & (v >= 0) & (v < H) & (depth > cams.near)
-        return v.clamp(0, H - 1) * W + u.clamp(0, W - 1), ok
-
     hits = torch.zeros(T, len(pts), dtype=torch.bool)
     for i in range(T):
-        idx, ok = pixels(cams[i : i + 1], pts)
+        idx, ok = pixel_index(cams[i : i + 1], pts, (W, H))
         hits[i] = wide[i].reshape(-1)[idx[0]] & ok[0]
     coverage, volume = torch.zeros(T), torch.zeros(T)
     for c in range(T):
@@ -555,7 +568,7 @@ def neighbourhood_hulls(video: PosedVideo, views: int | None = None) -> tuple[to
         k = len(near)
         hull = hits[near].all(0)
         volume[c] = hull.float().mean()
-        idx, ok = pixels(cams[near], pts[hull])
+        idx, ok = pixel_index(cams[near], pts[hull], (W, H))
         seen = torch.zeros(k, H * W)
         seen.scatter_add_(1, idx, ok.float())
         seen = F.max_pool2d(seen.view(k, 1, H, W), 2 * reach + 1, 1, reach)[:, 0] > 0
