@@ -28,7 +28,9 @@ What it does (deterministic for a given seed and thread count):
 The tokenizer is CLIP's byte-level BPE rebuilt offline from open_clip's bundled
 vocabulary (bpe_simple_vocab_16e6.txt.gz), keeping its first 10,000 merges: the
 kept tokens have CLIP's ids, and every prompt still tokenizes (rarer words into
-smaller pieces).
+smaller pieces). "clockwise" and "counterclockwise" get one token each (WHOLE_WORDS; ids after
+<|endoftext|>), so the two rotation captions differ in one token as "moving left/right" do;
+`--init` from a prior saved without them adds their embedding rows.
 
 The log (stdout) prints the training loss, and on a fixed evaluation batch the
 loss with the right caption, with the opposite caption ("moving left" <->
@@ -76,8 +78,21 @@ HIDDEN = 32
 
 
 # ------------------------------------------------------------------ tokenizer
-def build_clip_tokenizer(folder: Path | None = None, num_merges: int = NUM_MERGES, max_length: int = MAX_TOKENS):
-    """CLIPTokenizer from open_clip's bundled BPE file (first `num_merges` merges); saved to `folder` if given."""
+# Caption words given one token each. CLIP's first 10,000 merges split "rotating clockwise" into
+# rot ating clo ck wise and "rotating counterclockwise" into rot ating counter clo ck wise: the two
+# opposite captions share 5 of 6 pieces, shifted by one position, where "moving left" / "moving right"
+# differ in one token at one place. With one token each the swing's sign was learned in 500 steps where
+# 5,000 steps with the pieces learned nothing (assets/motion_prior/README.md, "Rotation, fifth try").
+WHOLE_WORDS = ("clockwise", "counterclockwise")
+
+
+def build_clip_tokenizer(folder: Path | None = None, num_merges: int = NUM_MERGES, max_length: int = MAX_TOKENS,
+                         whole_words: tuple[str, ...] = WHOLE_WORDS):
+    """CLIPTokenizer from open_clip's bundled BPE file (first `num_merges` merges), plus merges that make each of
+    `whole_words` one token; saved to `folder` if given.
+
+    The whole-word tokens get ids after <|endoftext|>, so every other token keeps the id it has without them
+    (a prior trained before keeps its captions; `grow_token_embeddings` adds rows for the new ids)."""
     from open_clip.tokenizer import default_bpe
     from transformers import CLIPTokenizer
 
@@ -85,6 +100,13 @@ def build_clip_tokenizer(folder: Path | None = None, num_merges: int = NUM_MERGE
     merges = [tuple(m.split()) for m in lines[1:1 + num_merges]]
     chars = list(bytes_to_unicode().values())
     vocab = chars + [c + "</w>" for c in chars] + ["".join(m) for m in merges] + ["<|startoftext|>", "<|endoftext|>"]
+    for word in whole_words:  # chain the word's current pieces left to right: (a, b) -> ab, (ab, c) -> abc, ...
+        pieces = CLIPTokenizer(vocab={t: i for i, t in enumerate(vocab)}, merges=merges).tokenize(word)
+        for piece in pieces[1:]:
+            merges.append((pieces[0], piece))
+            pieces[0] += piece
+            if pieces[0] not in vocab:
+                vocab.append(pieces[0])
     ids = {tok: i for i, tok in enumerate(vocab)}
     if folder is None:
         import tempfile
@@ -98,6 +120,18 @@ def build_clip_tokenizer(folder: Path | None = None, num_merges: int = NUM_MERGE
     tok.save_pretrained(folder)
     (folder / "tokenizer.json").unlink(missing_ok=True)  # rebuilt from vocab.json + merges.txt on load (-0.7 MB)
     return tok
+
+
+def grow_token_embeddings(text_encoder, vocab_size: int):
+    """Give a trained text encoder rows for token ids it has not seen (std 1, as `make_text_encoder`)."""
+    emb = text_encoder.get_input_embeddings()
+    old = emb.weight.shape[0]
+    if vocab_size <= old:
+        return text_encoder
+    text_encoder.resize_token_embeddings(vocab_size, mean_resizing=False)
+    with torch.no_grad():
+        text_encoder.get_input_embeddings().weight[old:].normal_(0.0, 1.0)
+    return text_encoder
 
 
 # --------------------------------------------------------------------- models
@@ -362,7 +396,8 @@ def main(argv=None) -> int:
         init = Path(args.init)
         vae = AutoencoderKL.from_pretrained(init, subfolder="vae", torch_dtype=torch.float32)
         unet = UNet3DConditionModel.from_pretrained(init, subfolder="unet", torch_dtype=torch.float32)
-        text_encoder = CLIPTextModel.from_pretrained(init, subfolder="text_encoder", dtype=torch.float32)
+        text_encoder = grow_token_embeddings(
+            CLIPTextModel.from_pretrained(init, subfolder="text_encoder", dtype=torch.float32), len(vocab))
         if args.text_film and unet.config.time_cond_proj_dim is None:
             unet = with_text_film(unet)
         vae_hist = []

@@ -161,6 +161,26 @@ def test_tokenizer_is_clip_bpe_and_captions_fit():
     assert tok.convert_tokens_to_ids("moving</w>") == 3584  # CLIP's own id (kept merges keep their ids)
 
 
+def test_opposite_captions_differ_in_one_token_as_left_and_right_do(tmp_path):
+    """The rotation captions were rot ating clo ck wise / rot ating counter clo ck wise (5 of 6 pieces shared,
+    shifted by one): each rotation word is one token now, placed after <|endoftext|> so every earlier id (and so a
+    prior trained before) is unchanged; the saved folder tokenizes alike where users load it."""
+    from transformers import AutoTokenizer
+
+    mod = _script()
+    tok = mod.build_clip_tokenizer(tmp_path / "tok")
+    plain = mod.build_clip_tokenizer(whole_words=())
+    assert (tok.bos_token_id, tok.eos_token_id) == (plain.bos_token_id, plain.eos_token_id)
+    assert {k: v for k, v in tok.get_vocab().items() if v < len(plain)} == plain.get_vocab()
+    loaded = AutoTokenizer.from_pretrained(tmp_path / "tok")
+    for a, b in (("moving left", "moving right"), ("rotating clockwise", "rotating counterclockwise")):
+        ia, ib = loaded(a).input_ids, loaded(b).input_ids
+        assert len(ia) == len(ib) and sum(x != y for x, y in zip(ia, ib)) == 1, (ia, ib)
+    assert tok.tokenize("turn it counterclockwise, then clockwise") == [
+        "turn</w>", "it</w>", "counterclockwise</w>", ",</w>", "then</w>", "clockwise</w>"]
+    assert tok.tokenize("clock wise") == ["clock</w>", "wise</w>"]
+
+
 # ---------------------------------------------------------- bundled prior
 @pytest.fixture(scope="module")
 def bundled():
