@@ -22,8 +22,13 @@ with the same writer options and settings before stroke widths were measured, i.
 *frames48 0.36 / 0.15 / 0.10, *r2_fov70 0.49 / 0.26 / 0.18, *r10_fov20 0.60 / 0.25 / 0.18; degraded: *wide 0.71 / 0.26 /
 0.21 and *tall 0.70 / 0.28 / 0.22 (squashed to 96x96 by load_dnerf; keeping the aspect at 96 px on the long side was
 worse, 1.09 / 1.08 %), *r10 1.58 / 0.35 / 0.37 and *fov70 1.08 / 0.30 / 0.29 (a small object: few pixels), *frames12
-2.71 / 0.84 / 0.74 (bird 2.69 / 0.64 / 0.54: too few views per pose; 2x stage-1 steps did not help). Fixed camera with
-depth maps: base 0.86 / 0.24 / 0.27, far 0.95 / 0.20 / 0.22, small_far 0.99 / 0.23 / 0.25 (16.95 % / 1.15x before 25efee7).
+2.71 / 0.84 / 0.74 (bird 2.69 / 0.64 / 0.54; 2x stage-1 steps did not help). Fixed camera with depth maps: base 0.86 /
+0.24 / 0.27, far 0.95 / 0.20 / 0.22, small_far 0.99 / 0.23 / 0.25 (16.95 % / 1.15x before 25efee7).
+Frame counts at 2c5502b (bench/reconstruct3d.py --frames N writes the same folders; seeds 0 / 1): frames12 walker 0.96 /
+0.42 / 0.35 and 2.12 / 0.64 / 0.65, bird 1.11 / 0.32 / 0.26 and 1.59 / 0.38 / 0.37 (before 2c5502b's time-scaled output
+smoothing 1.16 / 2.20 / 1.45 / 1.78 %); walker seed 1's canonical frame 0 (legs at their fastest) is carved from 3
+views spanning 2 / 11 of the clip, which lose the shins, and at 3 views the neighbourhood coverage (canonical_frame)
+cannot see it (0.93-1.0 for every frame): frame 8 gives 0.93 / 0.34 / 0.31. frames48 walker seed 0 0.37 / 0.16 / 0.11.
 """
 
 from __future__ import annotations
