@@ -935,7 +935,8 @@ class StrokeConfig:
     lr_field: float = 0.0  # "warp": fine-tune the stage-1 field on the stroke renders (0: frozen, the stage-1 motion)
     warp_samples: int = 12  # "warp": samples per stroke moved by the field (least-squares cubic through them)
     smooth_time: float = 1.0  # the output strokes' trajectories smoothed over the frames (core.motion.strokes3d
-    # smooth_in_time; 0 = off): a per-frame zigzag is what the views disagree on, not motion (strength 1 keeps 6 % of
+    # smooth_in_time; 0 = off; this and smooth_still are per frame at 24 frames over the clip, `smoothing_scale`
+    # scales them to others): a per-frame zigzag is what the views disagree on, not motion (strength 1 keeps 6 % of
     # a 1-frame zigzag). Moving camera, seeds 0-2, velocity ratio at 0 / 1 / 3: stick figure 0.38-0.46 / 0.37-0.42 /
     # 0.38-0.41; walker 0.33-0.34 / 0.33-0.34 / 0.35-0.37; bird Chamfer 1.38-1.49 / 1.39-1.50 / 1.43-1.54 %
     smooth_still: float = 10.0  # ... and, with a moving camera, this strength for strokes slower than `still_speed`
@@ -1013,13 +1014,15 @@ def smoothing_scale(times: torch.Tensor) -> float:
     `SMOOTHING_FRAMES` frames over the clip's times): (frame steps per unit time / theirs)^2, exactly 1 there.
 
     The smoother works on frame indices, so at half the frames the same strength smooths twice the time: a motion's
-    cycle spans half the frames and keeps less of itself (walker, 12 frames: strength 1 keeps 93 % of the swing, 99.5 %
-    at 24), and the anchored canonical frame shifts the rest. Strength x (steps / 23)^4 keeps the true motion exactly
-    as at 24 frames but leaves half of a 1-frame zigzag; ^2 is between. README's settings, moving camera, 12 frames,
-    strokes' Chamfer % / velocity x, walker seeds 0 / 1, bird seeds 0 / 1: per frame (x 1) 1.16 / 2.20 / 1.45 / 1.78 %,
-    0.46 / 0.65 / 0.34 / 0.39x; ^4 0.90 / 2.09 / 1.02 / 1.55 %, 0.45 / 0.72 / 0.35 / 0.42x; ^2 0.96 / 2.12 / 1.11 /
-    1.59 %, 0.43 / 0.64 / 0.32 / 0.38x; walker 48 frames seed 0: 0.37 % / 0.17x (x 1), 0.40 / 0.17 (^4), 0.37 / 0.16
-    (^2)."""
+    cycle spans half the frames and keeps less of itself (a one-cycle sway through fit_strokes at strength 1: 92 %
+    kept at 12 frames, 99.5 % at 24), and the anchored canonical frame shifts the rest. Strength x (steps / 23)^4
+    keeps the true motion exactly as at 24 frames but leaves half of a 1-frame zigzag; ^2 is between. README's
+    settings, moving camera, 12 frames, strokes' Chamfer % / velocity x, walker seeds 0 / 1, bird seeds 0 / 1: per
+    frame (x 1) 1.16 / 2.20 / 1.45 / 1.78 %, 0.46 / 0.65 / 0.34 / 0.39x; ^4 0.90 / 2.09 / 1.02 / 1.55 %, 0.45 / 0.72 /
+    0.35 / 0.42x; ^2 0.96 / 2.12 / 1.11 / 1.59 %, 0.43 / 0.64 / 0.32 / 0.38x (same fits, smoothing re-applied); seed 0
+    at ^2 vs x 1: hopper 2.60 / 0.25x vs 3.12 / 0.35x, door 0.78 vs 1.05x, rotating box 0.82 vs 0.76x; walker, fixed
+    camera with depth maps 1.43 / 0.45x vs 1.63 / 0.53x. Walker 48 frames seed 0: 0.37 % / 0.17x (x 1), 0.40 / 0.17
+    (^4), 0.37 / 0.16 (^2)."""
     T = len(times)
     span = float(times.max() - times.min()) if T else 0.0
     if T < 3 or span <= 0:
