@@ -28,7 +28,9 @@ Frame counts at 2c5502b (bench/reconstruct3d.py --frames N writes the same folde
 0.42 / 0.35 and 2.12 / 0.64 / 0.65, bird 1.11 / 0.32 / 0.26 and 1.59 / 0.38 / 0.37 (before 2c5502b's time-scaled output
 smoothing 1.16 / 2.20 / 1.45 / 1.78 %); walker seed 1's canonical frame 0 (legs at their fastest) is carved from 3
 views spanning 2 / 11 of the clip, which lose the shins, and at 3 views the neighbourhood coverage (canonical_frame)
-cannot see it (0.93-1.0 for every frame): frame 8 gives 0.93 / 0.34 / 0.31. frames48 walker seed 0 0.37 / 0.16 / 0.11.
+cannot see it (0.93-1.0 for every frame): frame 8 gives 0.93 / 0.34 / 0.31. Stage 1 at 12 frames is bistable: walker
+seed 0's folder with optimiser seeds 1 / 2 (the config's seed) gives 2.48 / 1.03 / 1.05 and 1.90 / 0.71 / 0.70 (24
+frames: 0.47 / 0.22 / 0.16 at seed 1), so compare variants over several seeds. frames48 walker seed 0 0.37 / 0.16 / 0.11.
 """
 
 from __future__ import annotations
