@@ -1,11 +1,15 @@
 """Preset comparison of `animate` on the pack's learned motion prior (and seconds per step).
 
     python bench/animate.py [--steps 50] [--prompts "moving left" "moving up"] [--seeds 0 1]
-                            [--prior PATH] [--device cpu|cuda]
+                            [--prior PATH] [--device cpu|cuda] [--sketches random house fish ...]
+    python bench/animate.py --only default-short --steps 300 --sketches house fish tree car \
+        --prompts "moving right" "moving left" "moving up" "moving down" growing shrinking --seeds 0 1
 
 The prior is the committed small learned text-to-video model (core.guidance.learned_prior,
-8 frames at 64 px; it knows only its captions). The sketch is one it never saw (random
-strokes, seed 101). For each prompt and seed it runs, side by side in one process:
+8 frames at 64 px; it knows only its captions). The sketches are ones it never saw: random
+strokes (seed 101, the default) and/or the drawings of sketchmotion.testing.unseen_sketches
+(house, fish, tree, car), each normalised into the 64 px frames as `animate` does. For each
+sketch, prompt and seed it runs, side by side in one process:
 
     paper            the reference run: flattened field, accumulated global gradients, 2N steps
     paper-short      the same, N steps
@@ -110,24 +114,50 @@ def main():
     ap.add_argument("--prior", default=None, help="learned prior folder (default: the bundled one)")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--only", nargs="+", default=None, help="run only these presets (names above)")
+    ap.add_argument("--sketches", nargs="+", default=["random"],
+                    help="random and/or names in sketchmotion.testing.unseen_sketches.UNSEEN")
     args = ap.parse_args()
     torch.set_num_threads(1)
 
     from sketchmotion.core.guidance.diffusers_prior import load_diffusers_prior
-    from sketchmotion.core.guidance.learned_prior import bundled_motion_prior_path, matches, points_motion
-    from sketchmotion.core.pipelines.animate import AnimationTrainer, preset_config
+    from sketchmotion.core.guidance.learned_prior import bundled_motion_prior_path
+    from sketchmotion.core.svg import loads, normalize
     from sketchmotion.core.synthetic import random_strokes
-    from sketchmotion.core.training_run import TrainingRun
+    from sketchmotion.testing.unseen_sketches import UNSEEN
 
+    unknown = [n for n in args.sketches if n != "random" and n not in UNSEEN]
+    if unknown:
+        ap.error(f"unknown sketch {unknown[0]!r}; use random or one of {', '.join(UNSEEN)}")
     path = args.prior or bundled_motion_prior_path("modelscope")
     prior = load_diffusers_prior(path, device=args.device, precision="fp32")
-    sketch = random_strokes(7, 64, seed=101, width=2.5, length=16.0)
-    radius = float((sketch.points - sketch.points.mean(0)).norm(dim=1).mean())
     presets = [p for p in PRESETS if args.only is None or p[0] in args.only]
-    print(f"learned prior {path}; device {args.device}, torch {torch.__version__}, 1 thread; unseen sketch: "
-          f"{sketch.num_paths} strokes, {sketch.num_points} points, radius {radius:.1f} px; 8 frames at 64 px; "
+    print(f"learned prior {path}; device {args.device}, torch {torch.__version__}, 1 thread; 8 frames at 64 px; "
           f"N = {args.steps} (short) / {2 * args.steps} (long) steps; prompts {args.prompts}; seeds {args.seeds}")
     rows = {}
+    for sketch_name in args.sketches:
+        if sketch_name == "random":
+            sketch = random_strokes(7, 64, seed=101, width=2.5, length=16.0)
+        else:
+            sketch = normalize(loads(UNSEEN[sketch_name]), 64)
+        radius = float((sketch.points - sketch.points.mean(0)).norm(dim=1).mean())
+        print(f"unseen sketch {sketch_name}: {sketch.num_paths} strokes, {sketch.num_points} points, "
+              f"radius {radius:.1f} px")
+        run_sketch(args, prior, sketch, sketch_name, radius, presets, rows)
+    print()
+    print(table(rows))
+    mean_amp = lambda name: sum(r["amp"] for r in rows[name]) / len(rows[name])  # noqa: E731
+    for acc, zero, n in (("default-short", "zeroed-short", "N"), ("default", "zeroed", "2N")):
+        if acc in rows and zero in rows and abs(mean_amp(zero)) > 1e-9:
+            print(f"accumulated / zeroed global gradients (continuous field, {n} steps): amplitude ratio "
+                  f"{mean_amp(acc) / mean_amp(zero):.2f}x")
+
+
+def run_sketch(args, prior, sketch, sketch_name, radius, presets, rows):
+    """Every seed x prompt x preset on one sketch; appends one result per run to rows[preset]."""
+    from sketchmotion.core.guidance.learned_prior import matches, points_motion
+    from sketchmotion.core.pipelines.animate import AnimationTrainer, preset_config
+    from sketchmotion.core.training_run import TrainingRun
+
     for seed in args.seeds:
         for prompt in args.prompts:
             for name, preset, factor, over in presets:
@@ -142,15 +172,9 @@ def main():
                 r = dict(amp=amp, right=amp > 0, margin=matches(prompt, m, size=64), shape=shape_residual(anim.frames),
                          sps=dt, steps=cfg.steps, params=trainer.motion.fields[0].num_parameters())
                 rows.setdefault(name, []).append(r)
-                print(f"  {name:14s} {prompt!r:22s} seed {seed}: {amp:+6.1f} px the captioned way, shape residual "
-                      f"{r['shape']:.2f} px, {dt:.2f} s/step, motion {summary(m)}", flush=True)
-    print()
-    print(table(rows))
-    mean_amp = lambda name: sum(r["amp"] for r in rows[name]) / len(rows[name])  # noqa: E731
-    for acc, zero, n in (("default-short", "zeroed-short", "N"), ("default", "zeroed", "2N")):
-        if acc in rows and zero in rows and abs(mean_amp(zero)) > 1e-9:
-            print(f"accumulated / zeroed global gradients (continuous field, {n} steps): amplitude ratio "
-                  f"{mean_amp(acc) / mean_amp(zero):.2f}x")
+                print(f"  {sketch_name:6s} {name:14s} {prompt!r:22s} seed {seed}: {amp:+6.1f} px the captioned way "
+                      f"({'hit' if r['margin'] else 'MISS'}), shape residual {r['shape']:.2f} px, {dt:.2f} s/step, "
+                      f"motion {summary(m)}", flush=True)
 
 
 if __name__ == "__main__":

@@ -27,30 +27,10 @@ from node_testing import node, run
 
 from sketchmotion.core.animation_io import load_animation
 from sketchmotion.core.guidance.learned_prior import CAPTIONS, bundled_motion_prior_path, matches, points_motion
+from sketchmotion.testing.unseen_sketches import HOUSE, KITE_AND_BOAT
 
 STEPS = 300  # the default preset's lr schedule gives short runs almost no global motion (REFERENCE.md section 7)
 SIZE, FRAMES = 64, 8
-
-HOUSE = """<svg xmlns="http://www.w3.org/2000/svg" width="256" height="256">
-<path d="M 70 130 L 70 210 L 186 210 L 186 130" stroke="black" stroke-width="3" fill="none"/>
-<path d="M 56 140 L 128 70 L 200 140" stroke="black" stroke-width="3" fill="none"/>
-<path d="M 112 210 L 112 170 L 140 170 L 140 210" stroke="black" stroke-width="3" fill="none"/>
-<path d="M 150 140 C 160 138, 170 150, 168 160" stroke="black" stroke-width="3" fill="none"/>
-<path d="M 160 96 L 160 70 L 175 70 L 175 110" stroke="black" stroke-width="3" fill="none"/>
-</svg>"""
-# two objects (data-object groups): a kite on the left, a boat on the right
-KITE_AND_BOAT = """<svg xmlns="http://www.w3.org/2000/svg" width="256" height="256">
-<g data-object="0">
-<path d="M 60 60 L 90 100 L 60 150 L 30 100 Z" stroke="black" stroke-width="3" fill="none"/>
-<path d="M 60 150 C 70 170, 50 185, 62 205" stroke="black" stroke-width="3" fill="none"/>
-<path d="M 30 100 L 90 100" stroke="black" stroke-width="3" fill="none"/>
-</g>
-<g data-object="1">
-<path d="M 140 170 L 230 170 L 210 200 L 160 200 Z" stroke="black" stroke-width="3" fill="none"/>
-<path d="M 185 170 L 185 100" stroke="black" stroke-width="3" fill="none"/>
-<path d="M 185 105 L 220 160 L 185 160" stroke="black" stroke-width="3" fill="none"/>
-</g>
-</svg>"""
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 # The complete caption x seed matrix takes ~30 animate runs (~1-2 CPU-minutes each): too long for CI, where
