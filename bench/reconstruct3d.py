@@ -18,6 +18,10 @@ scene and camera, for the stage-1 points and the final strokes (16 samples per s
   each recovered point paired with a ground-truth sample by nearest projection at frame 0 / by nearest image
   path over every frame (core.metrics.motion_report: where parts cross in the image at frame 0 the first
   pairing is arbitrary between them);
+- along acrs flr wr% (fixed cameras, strokes, nearest-path pairs; core.metrics.image_velocity_split): the
+  image-plane velocity error's parts along and across the true stroke (as ratios to the still error), the floor
+  (what a fit exact across the strokes and still along them scores: on straight edges one view shows only the
+  motion across them) and the % of fast across-stroke moves recovered the other way;
 - cpu s: CPU seconds of both stages (process time, threads pinned to --threads, default 1: on a
   shared machine wall time measures the neighbours, CPU time the method).
 - targets: which of issue 11's targets (testing.reconstruct3d_cases.TARGETS) the strokes miss.
@@ -88,7 +92,8 @@ def main():
     print(f"device {args.device}, torch {torch.__version__}, threads {torch.get_num_threads()}, "
           f"{args.frames} frames at {args.size}px")
     head = (f"{'scene':13s} {'camera':12s} {'seed':>5s} | {'pts cd%':>7s} {'vel x':>6s} {'trk x':>6s} | "
-            f"{'str cd%':>7s} {'vel x':>6s} {'trk x':>6s} {'img v x':>7s} {'img p x':>7s} | {'cpu s':>5s} | targets (strokes)")
+            f"{'str cd%':>7s} {'vel x':>6s} {'trk x':>6s} {'img v x':>7s} {'img p x':>7s} | {'along acrs flr wr%':18s} | "
+            f"{'cpu s':>5s} | targets (strokes)")
     print(head)
     print("-" * len(head))
     seeds = [int(s) for s in args.seeds.split(",")]
@@ -101,10 +106,17 @@ def main():
                 print_row(scene, camera, seed, rows[-1])
             if len(rows) > 1:  # mean and worst over the seeds
                 for name, pick in (("mean", lambda v: sum(v) / len(v)), ("worst", max)):
-                    agg = {k: {m: pick([r[k][m] for r in rows]) for m in rows[0][k] if m != "diagonal"}
+                    agg = {k: {m: aggregate([r[k][m] for r in rows], pick) for m in rows[0][k] if m != "diagonal"}
                            for k in ("points", "strokes")}
                     agg["seconds"] = pick([r["seconds"] for r in rows])
                     print_row(scene, camera, name, agg)
+
+
+def aggregate(values: list, pick):
+    """pick (mean or max) over seeds, key by key for a dict of numbers (image_split)."""
+    if isinstance(values[0], dict):
+        return {k: pick([v[k] for v in values]) for k in values[0]}
+    return pick(values)
 
 
 def print_row(scene: str, camera: str, seed, r: dict):
@@ -112,9 +124,12 @@ def print_row(scene: str, camera: str, seed, r: dict):
     p, s = r["points"], r["strokes"]
     img = (f"{s['image_velocity_ratio']:7.2f} {s['image_velocity_ratio_paths']:7.2f}" if "image_velocity_ratio" in s
            else f"{'':15s}")
+    sp = s.get("image_split")
+    split = f"{sp['along']:.2f} {sp['across']:.2f} {sp['floor']:.2f} {100 * sp['wrong_way']:3.0f}" if sp else ""
     print(f"{scene:13s} {camera:12s} {seed!s:>5s} | {p['chamfer_pct']:7.2f} {p['velocity_ratio']:6.2f} "
           f"{p['tracking_ratio']:6.2f} | {s['chamfer_pct']:7.2f} {s['velocity_ratio']:6.2f} "
-          f"{s['tracking_ratio']:6.2f} {img} | {r['seconds']:5.0f} | {', '.join(misses(camera, s)) or 'met'}", flush=True)
+          f"{s['tracking_ratio']:6.2f} {img} | {split:18s} | {r['seconds']:5.0f} | "
+          f"{', '.join(misses(camera, s)) or 'met'}", flush=True)
 
 
 if __name__ == "__main__":

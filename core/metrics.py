@@ -19,6 +19,9 @@ of radius ~1). Distances are Euclidean, not squared.
 - motion_report(pred, gt): Chamfer as % of the scene diagonal, and the velocity
   and tracking errors as ratios to the same prediction held still (what the 3D
   benchmark and its tests report).
+- image_velocity_split(pred, gt, tangents): a single view's velocity error split
+  into the part along the true stroke (which one view cannot see on a straight
+  edge: the aperture problem) and the part across it.
 """
 
 from __future__ import annotations
@@ -132,7 +135,54 @@ def scene_diagonal(gt: torch.Tensor) -> float:
 
 
 @torch.no_grad()
-def motion_report(pred: torch.Tensor, gt: torch.Tensor, cameras=None) -> dict:
+def curve_tangents(points: torch.Tensor, segment_of: torch.Tensor) -> torch.Tensor:
+    """Unit direction of the curve at every sample ([T, M, D] points ordered along their segments; segment_of
+    [M] the segment of each): towards the next sample of the same segment, from the previous one at its end."""
+    points = _frames(points, "points")
+    seg = torch.as_tensor(segment_of).reshape(-1)
+    M = points.shape[1]
+    if seg.numel() != M:
+        raise SketchError(f"segment_of has {seg.numel()} entries for {M} samples.")
+    has_next = torch.zeros(M, dtype=torch.bool)
+    has_next[:-1] = seg[1:] == seg[:-1]
+    idx = torch.arange(M)
+    d = torch.where(has_next[None, :, None], points[:, (idx + 1).clamp(max=M - 1)] - points,
+                    points - points[:, (idx - 1).clamp(min=0)])
+    return d / d.norm(dim=-1, keepdim=True).clamp(min=1e-12)
+
+
+@torch.no_grad()
+def image_velocity_split(pred: torch.Tensor, gt: torch.Tensor, tangents: torch.Tensor,
+                         pairs: torch.Tensor | None = None) -> dict:
+    """The velocity error of 2D tracks (pred [T, N, 2], gt [T, M, 2] px, gt's unit tangents [T, M, 2]) split
+    along and across the true stroke at each paired sample (pairs: [N] gt indices, default `path_pairs`).
+
+    Each number is a mean over points and frame pairs divided by the mean |v_gt| (the error of the prediction
+    held still): along / across = the error's component along / across the stroke; floor = what a prediction
+    exact across the strokes and still along them scores (on straight edges one view shows only the motion
+    across them, so a fit to the frames alone lands near it); wrong_way = share of the fast across-stroke
+    moves (over half the mean) that the prediction makes the other way.
+    """
+    pred, gt, tangents = _frames(pred, "pred"), _frames(gt, "gt"), _frames(tangents, "tangents")
+    if pred.shape[0] != gt.shape[0] or pred.shape[0] < 2 or tangents.shape != gt.shape or gt.shape[-1] != 2:
+        raise SketchError("image_velocity_split needs 2D tracks with the same frames (>= 2) and a tangent per gt sample.")
+    j = path_pairs(pred, gt) if pairs is None else pairs
+    t = tangents[1:] + tangents[:-1]  # the stroke's direction over each frame step
+    t = (t / t.norm(dim=-1, keepdim=True).clamp(min=1e-12))[:, j]
+    n = torch.stack([-t[..., 1], t[..., 0]], dim=-1)
+    vp, vg = pred[1:] - pred[:-1], (gt[1:] - gt[:-1])[:, j]
+    err, still = vp - vg, max(float(vg.norm(dim=-1).mean()), 1e-12)
+    across_gt, across_pred = (vg * n).sum(-1), (vp * n).sum(-1)
+    fast = across_gt.abs() > 0.5 * across_gt.abs().mean()
+    wrong = (across_pred * across_gt < 0) & fast
+    return {"along": float((err * t).sum(-1).abs().mean()) / still,
+            "across": float((err * n).sum(-1).abs().mean()) / still,
+            "floor": float((vg * t).sum(-1).abs().mean()) / still,
+            "wrong_way": float(wrong.sum()) / max(int(fast.sum()), 1)}
+
+
+@torch.no_grad()
+def motion_report(pred: torch.Tensor, gt: torch.Tensor, cameras=None, gt_segments=None) -> dict:
     """Recovered motion against the truth, in scale-free numbers (trajectories [T, N, 3] vs [T, M, 3]).
 
     - chamfer_pct: Chamfer distance as % of the scene diagonal (`scene_diagonal`);
@@ -143,7 +193,9 @@ def motion_report(pred: torch.Tensor, gt: torch.Tensor, cameras=None) -> dict:
       (what a fixed camera can observe), image_velocity_ratio with pairs made in the image at frame 0 and
       image_velocity_ratio_paths with pairs by nearest image path (`path_pairs`): where parts cross in the
       image at frame 0 (the bird's level wings over its body, a box's front and back edges) the frame-0 pair
-      is arbitrary between them; elsewhere the two agree.
+      is arbitrary between them; elsewhere the two agree;
+    - with cameras and gt_segments ([M] the segment of each gt sample, samples ordered along their segments):
+      image_split, `image_velocity_split` of the projections with the nearest-path pairs.
     """
     pred, gt = _frames(pred, "pred"), _frames(gt, "gt")
     still = pred[:1].expand_as(pred)
@@ -160,6 +212,8 @@ def motion_report(pred: torch.Tensor, gt: torch.Tensor, cameras=None) -> dict:
             j = path_pairs(pp, pg)
             out["image_velocity_ratio_paths"] = (velocity_error(pp, pg, pairs=j)
                                                  / max(velocity_error(ps, pg, pairs=j), 1e-12))
+            if gt_segments is not None:
+                out["image_split"] = image_velocity_split(pp, pg, curve_tangents(pg, gt_segments), pairs=j)
     return out
 
 

@@ -30,8 +30,8 @@ TARGETS = {
 def run_case(scene: str, camera: str, seed: int, config=None, size: int = 96, frames: int = 24,
              scene_size: int = 128) -> dict:
     """{"points": report, "strokes": report, "seconds": CPU s of reconstruct3d}; config: a Reconstruct3DConfig
-    (default: documented_config(seed, size=size)). Fixed cameras' reports include image_velocity_ratio and
-    image_velocity_ratio_paths."""
+    (default: documented_config(seed, size=size)). Fixed cameras' reports include image_velocity_ratio,
+    image_velocity_ratio_paths and image_split (core.metrics.motion_report)."""
     from ..core.metrics import motion_report
     from ..core.pipelines.reconstruct3d import documented_config, reconstruct3d, stroke_samples
     from ..core.posed_video import load_dnerf
@@ -52,9 +52,11 @@ def run_case(scene: str, camera: str, seed: int, config=None, size: int = 96, fr
     anim, motion = reconstruct3d(video, cfg)
     seconds = time.process_time() - t0
     cams = video.cameras if mode == "fixed" else None
+    # the segment of each ground-truth sample (render_dnerf_folder's default sample count), for image_split
+    segments = get_scene(scene).sample_params()[0] if mode == "fixed" else None
     strokes = stroke_samples(anim.frames.reshape(anim.num_frames, -1, 4, 3))
-    return {"points": motion_report(motion.trajectories, gt["samples"], cams),
-            "strokes": motion_report(strokes, gt["samples"], cams), "seconds": seconds}
+    return {"points": motion_report(motion.trajectories, gt["samples"], cams, segments),
+            "strokes": motion_report(strokes, gt["samples"], cams, segments), "seconds": seconds}
 
 
 def misses(camera: str, report: dict, margin: float = 1.0) -> list[str]:

@@ -85,3 +85,37 @@ def test_path_correspondence_follows_the_part_a_point_tracks():
     j = path_pairs(pred, gt)
     assert bool((j < 20).all())
     assert velocity_error(pred[:1].expand_as(pred), gt, pairs=j) == pytest.approx(0.1, abs=1e-6)
+
+
+def test_image_velocity_split_separates_motion_along_and_across_a_stroke():
+    """Two straight strokes at right angles translating diagonally: half of each one's motion runs along it,
+    which a single view cannot see on a straight edge (the aperture problem)."""
+    from sketchmotion.core.metrics import curve_tangents, image_velocity_split
+
+    s = torch.linspace(0, 20, 21)
+    h = torch.stack([s, torch.zeros_like(s)], -1)  # horizontal stroke
+    v = torch.stack([torch.full_like(s, 40.0), s], -1)  # vertical stroke
+    base, seg = torch.cat([h, v]), torch.cat([torch.zeros(21), torch.ones(21)]).long()
+    t = torch.arange(6, dtype=torch.float32)[:, None, None]
+    gt = base[None] + t * torch.tensor([1.0, 1.0])
+    tan = curve_tangents(gt, seg)
+    assert torch.allclose(tan[0, :20], torch.tensor([1.0, 0.0]).expand(20, 2))
+    assert torch.allclose(tan[0, 21:41], torch.tensor([0.0, 1.0]).expand(20, 2))
+    assert torch.allclose(tan[0, 20], torch.tensor([1.0, 0.0])) and torch.allclose(tan[0, 41], torch.tensor([0.0, 1.0]))
+    pairs = torch.arange(42)
+    still = image_velocity_split(gt[:1].expand_as(gt), gt, tan, pairs)
+    assert still["along"] == pytest.approx(0.5**0.5, abs=1e-5) and still["across"] == pytest.approx(0.5**0.5, abs=1e-5)
+    assert still["floor"] == pytest.approx(0.5**0.5, abs=1e-5) and still["wrong_way"] == 0.0
+    # exact across each stroke, still along it: only the along part remains, at the floor
+    normal = torch.where((seg == 0)[:, None], torch.tensor([0.0, 1.0]), torch.tensor([1.0, 0.0]))
+    slide = base[None] + t * normal
+    r = image_velocity_split(slide, gt, tan, pairs)
+    assert r["along"] == pytest.approx(r["floor"], abs=1e-5) and r["across"] == pytest.approx(0.0, abs=1e-6)
+    assert r["wrong_way"] == 0.0
+    exact = image_velocity_split(gt, gt, tan, pairs)
+    assert exact["along"] < 1e-6 and exact["across"] < 1e-6
+    # motion across the strokes the other way
+    back = image_velocity_split(base[None] - t * normal, gt, tan, pairs)
+    assert back["wrong_way"] == 1.0 and back["across"] == pytest.approx(2 * 0.5**0.5, abs=1e-5)
+    with pytest.raises(SketchError):
+        curve_tangents(gt, seg[:-1])

@@ -45,10 +45,18 @@ KNOWN_MISSES = {
     ("rotating_box", "fixed"): "image-plane velocity by paths 0.76 / 0.80 / 0.73x (seeds 0 / 1 / 2; by frame-0 pairs "
                                "0.83 / 0.90 / 0.84x): every frame's shape is fitted (0.2-0.4 px) and the motion across "
                                "the edges nearly so (0.35-0.36x), but points slide along the straight edges (the "
-                               "aperture problem): 56-61 % of the error is along the edge. One best rigid motion per "
+                               "aperture problem): 56-61 % of the error is along the edge, and a fit exact across "
+                               "the edges and still along them would score 0.66x (core.metrics.image_velocity_split's "
+                               "floor), so 0.5x needs motion along the edges that only corners and rigidity carry "
+                               "(with depth maps the along part falls from 0.56 to 0.17). One best rigid motion per "
                                "group of points (w_rigid_fit) fixes it only from the true depth (seed 0, stage-1 "
                                "points 0.72 -> 0.35x), not from the slab a fixed camera starts from (0.75-0.95x)",
 }
+
+
+def _rounded(report: dict) -> dict:
+    """A report's numbers to 3 decimals for the log (image_split is a dict of them)."""
+    return {k: _rounded(v) if isinstance(v, dict) else round(v, 3) for k, v in report.items()}
 
 
 def reduced_config(seed: int):
@@ -67,7 +75,7 @@ def test_motion_targets_at_reduced_settings(camera, seed):
     scene, bounds = REDUCED[camera]
     r = run_case(scene, camera, seed, reduced_config(seed), size=64)
     s = r["strokes"]
-    print(camera, scene, seed, {k: round(v, 3) for k, v in s.items()}, f"{r['seconds']:.0f} CPU s")
+    print(camera, scene, seed, _rounded(s), f"{r['seconds']:.0f} CPU s")
     bad = [f"{k} {s[k]:.3f} > {v}" for k, v in bounds.items() if s[k] > v]
     assert not bad, f"{scene} {camera} seed {seed}: {bad}"
 
@@ -87,5 +95,5 @@ def _matrix_cases():
 def test_motion_targets_full_matrix(scene, camera, seed):
     r = run_case(scene, camera, seed)
     s = r["strokes"]
-    print(scene, camera, seed, {k: round(v, 3) for k, v in s.items() if k != "diagonal"}, f"{r['seconds']:.0f} CPU s")
+    print(scene, camera, seed, _rounded({k: v for k, v in s.items() if k != "diagonal"}), f"{r['seconds']:.0f} CPU s")
     assert not misses(camera, s), f"{scene} {camera} seed {seed}: {misses(camera, s)} (targets {TARGETS[camera]})"
