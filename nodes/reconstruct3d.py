@@ -155,9 +155,11 @@ class Synthetic3DScene(io.ComfyNode):
 
 CANONICAL_TIME_TOOLTIP = (
     "Time (0..1) of the canonical frame, the pose the strokes are fitted in and the motion is measured from. -1 "
-    "(default): automatic, t = 0 unless another frame is clearly better observed: with a moving camera one whose "
-    "neighbouring views see the object hold still with its parts apart, with a fixed camera the frame that shows most "
-    "of the object. Set it when that misses: pick a moment when the parts are apart and slow (a door closed inside "
+    "(default): automatic. Moving camera: t = 0 unless the neighbouring views of another frame see the object hold "
+    "still with its parts apart. Fixed camera: the middle of the clip (with depth maps the start), unless the first "
+    "frame hides part of the object (then the frame that shows most of it) or the middle one does (then the nearest "
+    "frame that does not). "
+    "Set it when that misses: pick a moment when the parts are apart and slow (a door closed inside "
     "its frame or a pendulum at its fastest loses most of its motion; the door open or the pendulum at the end of its "
     "swing recovers it).")
 

@@ -1,6 +1,7 @@
 """Stage 1's canonical frame and static warm-up frames (core.pipelines.reconstruct3d); no fitting, ~1 s."""
 
 import math
+from dataclasses import replace
 
 import torch
 
@@ -19,12 +20,15 @@ def _video(ink_pixels):
     return PosedVideo(frames=frames, cameras=fixed(T, size=10), times=torch.linspace(0, 1, T))
 
 
-def test_canonical_frame_moves_off_frame_0_only_for_a_frame_that_shows_clearly_more():
+def test_fixed_camera_canonical_frame_is_the_middle_one_unless_a_pose_hides_parts():
     v = _video([40, 45, 60, 41])
-    assert canonical_frame(v, None, parallax=False) == 2  # the first frame hides a third of the object
+    assert canonical_frame(v, None, parallax=False) == 2  # the first frame hides a third of the object: the best one
     assert canonical_frame(v, 0.9, parallax=False) == 3  # an explicit time wins
-    near = _video([40, 40 + int(40 * CANONICAL_FRAME_GAIN) - 1, 39])
-    assert canonical_frame(near, None, parallax=False) == 0  # a few % more is line crossings, not hidden parts
+    near = _video([40, 40 + int(40 * CANONICAL_FRAME_GAIN) - 1, 41, 42, 39])
+    assert canonical_frame(near, None, parallax=False) == 2  # a few % apart is line crossings: the middle frame
+    assert canonical_frame(_video([40, 41, 30, 42, 40]), None, parallax=False) == 1  # not a middle pose that hides a part
+    with_depth = replace(near, depth=torch.ones(5, 10, 10), depth_mode="metric")
+    assert canonical_frame(with_depth, None, parallax=False) == 0  # depth maps observe the motion: frame 0
 
 
 def test_warmup_frames_span_the_same_time_wherever_the_canonical_frame_is():

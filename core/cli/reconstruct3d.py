@@ -115,9 +115,10 @@ def register(sub) -> None:
     p.add_argument("--clip-model", default="ViT-B-32:openai",
                    help="open_clip model for --clip-weight: ARCH:TAG (Hugging Face cache), a folder, or local-dir:PATH")
     p.add_argument("--canonical-time", type=float, default=None,
-                   help="time (0..1) of the canonical frame the strokes are fitted in (default: 0 unless another frame "
-                        "is clearly better observed: with a moving camera the object still and its parts apart in the "
-                        "nearby views, with a fixed camera more of it shown); pick a moment when the parts are apart and "
+                   help="time (0..1) of the canonical frame the strokes are fitted in (default, moving camera: 0 unless "
+                        "another frame is clearly better observed, the object still and its parts apart in the nearby "
+                        "views; fixed camera: the middle of the clip, or 0 with depth maps, unless a frame there or at the "
+                        "start hides part of the object); pick a moment when the parts are apart and "
                         "slow, e.g. a door open, a pendulum at the end of its swing")
     p.add_argument("--stroke-width", type=float, default=None,
                    help="width of the 3D strokes in pixels at --size (default: as wide as the lines in the frames, "
