@@ -103,8 +103,8 @@ FIXED_CAMERA_DEPTH_SPREAD = 0.15
 # With depth maps a fixed camera observes motion in depth, so nothing discourages it there.
 REGULARISER_WEIGHTS = {"moving": (1.0, 0.1, 0.0), "fixed": (0.1, 0.1, 0.0), "fixed+depth": (0.1, 0.01, 0.0)}
 # A fixed camera's frame "hides" part of the object when the frame that shows the most shows this much more
-# (`canonical_frame`: the canonical frame is the one nearest the middle of the clip that hides nothing, or the best
-# one when frame 0 hides something). Object pixels vary by a few % between frames that hide nothing (line crossings,
+# (`canonical_frame`: the best one when frame 0 hides something, else frame 0 with depth maps, and without them the
+# frame nearest the middle of the clip that hides nothing). Object pixels vary by a few % between frames that hide nothing (line crossings,
 # anti-aliasing: stick figure 1-2 %, rotating box 9 %); the bird's best frame shows 22 % more than its level wings at
 # frame 0, the held-out hopper's 16-27 % more than its mid-hop frames (at 0.15 its frame 13 counted as clear: Chamfer
 # with depth maps 3.31 %, from frame 18 2.90 %).
