@@ -15,7 +15,8 @@ for terms whose units are not published; ours are stated in the units below):
   LPIPS, the VGG-feature variant, or blurred L2 for fast CPU runs).
 - L_temp: mean over points and consecutive frame triples of
   |x^{t+1} - 2 x^t + x^{t-1}|^2, positions in pixels at the scene centre; with a moving camera robust
-  beyond `MOVING_CAMERA_TEMP_SCALE` (a^2 / (1 + a^2 / s^2)), so that it damps jitter but not fast parts.
+  beyond `MOVING_CAMERA_TEMP_SCALE` (a^2 / (1 + a^2 / s^2)), so that it damps jitter but not fast parts,
+  and so with a fixed camera without depth maps (`FIXED_CAMERA_TEMP_SCALE`); plain with depth maps.
 - L_rigid (ARAP on distances): mean over points, their k nearest canonical
   neighbours and the frames of a step of (|x_i^t - x_j^t| - |x_i - x_j|)^2 in
   pixels^2: a neighbour distance that stretches by one pixel costs 1.
