@@ -33,6 +33,8 @@ schedule, Adam, augmentation). Printed per preset over all prompts x seeds (a ma
   proxy here, as CLIP weights are not available offline);
 - amplitude is the mean (and min..max) over runs;
 - s/step: wall seconds per training step (two SDS passes), median over runs.
+A prompt that is not a caption (e.g. "" for the unprompted baseline) is printed per run with the captions
+its motion would pass for (none is right) and left out of the table.
 Threads are pinned to 1 (a loaded machine collapses with more).
 """
 
@@ -144,7 +146,8 @@ def main():
               f"radius {radius:.1f} px")
         run_sketch(args, prior, sketch, sketch_name, radius, presets, rows)
     print()
-    print(table(rows))
+    if rows:
+        print(table(rows))
     mean_amp = lambda name: sum(r["amp"] for r in rows[name]) / len(rows[name])  # noqa: E731
     for acc, zero, n in (("default-short", "zeroed-short", "N"), ("default", "zeroed", "2N")):
         if acc in rows and zero in rows and abs(mean_amp(zero)) > 1e-9:
@@ -154,8 +157,9 @@ def main():
 
 def run_sketch(args, prior, sketch, sketch_name, radius, presets, rows):
     """Every seed x prompt x preset on one sketch; appends one result per run to rows[preset]."""
-    from sketchmotion.core.guidance.learned_prior import matches, points_motion
+    from sketchmotion.core.guidance.learned_prior import CAPTIONS, matches, points_motion
     from sketchmotion.core.pipelines.animate import AnimationTrainer, preset_config
+    from sketchmotion.core.synthetic_motion import MOTIONS
     from sketchmotion.core.training_run import TrainingRun
 
     for seed in args.seeds:
@@ -168,6 +172,12 @@ def run_sketch(args, prior, sketch, sketch_name, radius, presets, rows):
                 anim = TrainingRun(None).execute(trainer)
                 dt = (time.perf_counter() - t0) / cfg.steps
                 m = points_motion(anim.frames)
+                if prompt not in MOTIONS:  # "" or an unknown prompt: it must not produce a captioned motion
+                    like = [c for c in CAPTIONS if matches(c, m, size=64)]
+                    print(f"  {sketch_name:6s} {name:14s} {prompt!r:22s} seed {seed}: "
+                          f"{'moves like ' + repr(like) if like else 'no captioned motion'} (not in the table), "
+                          f"shape residual {shape_residual(anim.frames):.2f} px, motion {summary(m)}", flush=True)
+                    continue
                 amp = amplitude(prompt, m, radius)
                 r = dict(amp=amp, right=amp > 0, margin=matches(prompt, m, size=64), shape=shape_residual(anim.frames),
                          sps=dt, steps=cfg.steps, params=trainer.motion.fields[0].num_parameters())

@@ -66,10 +66,11 @@ def choose_prior(model: str, search_dirs, allow_download: bool) -> tuple[str, st
 
         path = bundled_motion_prior_path("modelscope")
         steers = [c for c in CAPTIONS if c not in DIRECTION_NOT_LEARNED]
+        unlearned = (f" (it was shown {' and '.join(repr(c) for c in DIRECTION_NOT_LEARNED)} too, but did not learn "
+                     "which way they turn)") if DIRECTION_NOT_LEARNED else ""
         return str(path), (
             f"prior: {why}the pack's small learned motion prior ({path}): a synthetic test model that follows only "
-            f"{', '.join(repr(c) for c in steers)} (it was shown {' and '.join(repr(c) for c in DIRECTION_NOT_LEARNED)} "
-            "too, but did not learn which way they turn), 8 frames at 64 px. For real prompts put ModelScope "
+            f"{', '.join(repr(c) for c in steers)}{unlearned}, 8 frames at 64 px. For real prompts put ModelScope "
             "(damo-vilab/text-to-video-ms-1.7b, a diffusers folder) in the Hugging Face cache or pass --model PATH / "
             "--models-dir DIR, or use Wan 2.1 in ComfyUI (workflows/animate_sketch_wan.json)."), True
     return model, f"prior: {model}", False
