@@ -2,6 +2,7 @@
 
     python bench/animate.py [--steps 50] [--prompts "moving left" "moving up"] [--seeds 0 1]
                             [--prior PATH] [--device cpu|cuda] [--sketches random house fish ...]
+                            [--field lambda_r=0.05 ...]
     python bench/animate.py --only default-short --steps 300 --sketches house fish tree car \
         --prompts "moving right" "moving left" "moving up" "moving down" growing shrinking --seeds 0 1
 
@@ -118,7 +119,14 @@ def main():
     ap.add_argument("--only", nargs="+", default=None, help="run only these presets (names above)")
     ap.add_argument("--sketches", nargs="+", default=["random"],
                     help="random and/or names in sketchmotion.testing.unseen_sketches.UNSEEN")
+    ap.add_argument("--field", nargs="+", default=[], metavar="NAME=VALUE",
+                    help="displacement-field settings over every preset's (core.motion.displacement_field.FieldConfig),"
+                         " e.g. lambda_r=0.05")
     args = ap.parse_args()
+    try:
+        args.field = {k: float(v) for k, v in (f.split("=", 1) for f in args.field)}
+    except ValueError:
+        ap.error("--field takes NAME=NUMBER pairs, e.g. --field lambda_r=0.05")
     torch.set_num_threads(1)
 
     from sketchmotion.core.guidance.diffusers_prior import load_diffusers_prior
@@ -134,7 +142,8 @@ def main():
     prior = load_diffusers_prior(path, device=args.device, precision="fp32")
     presets = [p for p in PRESETS if args.only is None or p[0] in args.only]
     print(f"learned prior {path}; device {args.device}, torch {torch.__version__}, 1 thread; 8 frames at 64 px; "
-          f"N = {args.steps} (short) / {2 * args.steps} (long) steps; prompts {args.prompts}; seeds {args.seeds}")
+          f"N = {args.steps} (short) / {2 * args.steps} (long) steps; prompts {args.prompts}; seeds {args.seeds}"
+          + (f"; field {args.field}" if args.field else ""))
     rows = {}
     for sketch_name in args.sketches:
         if sketch_name == "random":
@@ -165,8 +174,9 @@ def run_sketch(args, prior, sketch, sketch_name, radius, presets, rows):
     for seed in args.seeds:
         for prompt in args.prompts:
             for name, preset, factor, over in presets:
+                field = {**over.get("field", {}), **args.field}
                 cfg = preset_config(preset, prompt=prompt, num_frames=8, render_size=64, steps=factor * args.steps,
-                                    seed=seed, **over)
+                                    seed=seed, **{**over, "field": field})
                 trainer = AnimationTrainer(sketch, prior, cfg)
                 t0 = time.perf_counter()
                 anim = TrainingRun(None).execute(trainer)

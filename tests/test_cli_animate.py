@@ -120,7 +120,7 @@ def test_zero_steps_is_a_one_line_user_error(tiny, tmp_path):
 def test_auto_falls_back_to_the_learned_prior_and_says_so(tmp_path):
     """No large model on the machine (empty HF cache): `--model auto` runs the committed learned prior at its
     own 8 frames x 64 px through the real score-distillation path, and says which prior ran and how to use
-    ModelScope / Wan instead; a rotation prompt gets a note that this prior did not learn which way it turns."""
+    ModelScope / Wan instead; a rotation prompt with few steps gets a note that turns build up more slowly."""
     from sketchmotion.core.errors import SketchError
     from sketchmotion.core.guidance.learned_prior import bundled_motion_prior_path
 
@@ -135,7 +135,8 @@ def test_auto_falls_back_to_the_learned_prior_and_says_so(tmp_path):
                        text=True, timeout=600)
     assert r.returncode == 0, r.stderr
     assert "no large text-to-video model on this machine" in r.stderr and "learned motion prior" in r.stderr
-    assert "follows only 'moving left'" in r.stderr and "did not learn which way 'rotating clockwise' turns" in r.stderr
+    assert "follows only 'moving left'" in r.stderr and "'rotating clockwise'," in r.stderr
+    assert "a turn ('rotating clockwise') builds up more slowly" in r.stderr and "use 500 or more" in r.stderr
     assert "ModelScope" in r.stderr and "Wan 2.1" in r.stderr
     anim = load_animation(tmp_path / "o" / "animation.safetensors")
     assert anim.num_frames == 8 and anim.sketch.canvas == (64, 64) and anim.settings["steps_done"] == 2

@@ -212,11 +212,10 @@ def test_bundled_autoencoder_keeps_every_motion(bundled):
 
 
 def test_bundled_prior_samples_move_as_captioned(bundled):
-    """Two DDIM samples per caption (all in one batch) move the captioned way: translations and
-    growing / shrinking reliably. Rotation's sign is not learned (samples turn the captioned way at chance;
-    what was measured and tried is in assets/motion_prior/README.md), so it is not required here."""
+    """Two DDIM samples per caption (all in one batch) move the captioned way: nearly all of them
+    (scripts/check_motion_prior.py on the bundled prior, 6 samples a caption: 46 of 48, both misses clockwise turns)."""
     torch.manual_seed(0)
     vids = sample_diffusers_prior(bundled, CAPTIONS, 2, steps=15, guidance=5.0, seed=0)
     hits = {c: [matches(c, video_motion(v)) for v in vids[2 * i:2 * i + 2]] for i, c in enumerate(CAPTIONS)}
-    reliable = [c for c in CAPTIONS if not c.startswith("rotating")]
-    assert sum(sum(hits[c]) for c in reliable) >= 11, hits
+    assert sum(sum(h) for h in hits.values()) >= 14, hits
+    assert all(any(h) for h in hits.values()), hits

@@ -200,7 +200,7 @@ def test_user_errors(one_thread):
 @pytest.mark.slow
 def test_learned_prior_animates_a_sketch_made_from_a_picture(tmp_path, one_thread):
     """The bundled picture -> 16 strokes (model-free) -> `animate` with the pack's learned motion prior:
-    the strokes move the prompted way ("growing": the caption the bundled snapshot has learned)."""
+    the strokes move the prompted way ("growing")."""
     import os
     import subprocess
     import sys

@@ -62,15 +62,12 @@ def choose_prior(model: str, search_dirs, allow_download: bool) -> tuple[str, st
     else:
         why = ""
     if model == LEARNED:
-        from ..guidance.learned_prior import CAPTIONS, DIRECTION_NOT_LEARNED, bundled_motion_prior_path
+        from ..guidance.learned_prior import CAPTIONS, bundled_motion_prior_path
 
         path = bundled_motion_prior_path("modelscope")
-        steers = [c for c in CAPTIONS if c not in DIRECTION_NOT_LEARNED]
-        unlearned = (f" (it was shown {' and '.join(repr(c) for c in DIRECTION_NOT_LEARNED)} too, but did not learn "
-                     "which way they turn)") if DIRECTION_NOT_LEARNED else ""
         return str(path), (
             f"prior: {why}the pack's small learned motion prior ({path}): a synthetic test model that follows only "
-            f"{', '.join(repr(c) for c in steers)}{unlearned}, 8 frames at 64 px. For real prompts put ModelScope "
+            f"{', '.join(repr(c) for c in CAPTIONS)}, 8 frames at 64 px. For real prompts put ModelScope "
             "(damo-vilab/text-to-video-ms-1.7b, a diffusers folder) in the Hugging Face cache or pass --model PATH / "
             "--models-dir DIR, or use Wan 2.1 in ComfyUI (workflows/animate_sketch_wan.json)."), True
     return model, f"prior: {model}", False
@@ -122,17 +119,18 @@ def cmd_animate(args) -> int:
     width, height = render_dims(cfg.render_size)
     sketch = normalize(drawing, min(width, height))  # 1 canvas px = 1 px of the frames the prior sees
     if learned:
-        from ..guidance.learned_prior import CAPTIONS, DIRECTION_NOT_LEARNED
+        from ..guidance.learned_prior import CAPTIONS, SLOW_CAPTION_STEPS, SLOW_CAPTIONS
 
         prompts = [args.prompt, *parse_object_prompts(args.objects_prompts or "")]
         unknown = [p for p in prompts if p not in CAPTIONS]
-        unlearned = [p for p in prompts if p in DIRECTION_NOT_LEARNED]
+        slow = [p for p in prompts if p in SLOW_CAPTIONS]
         if unknown:
             print(f"note: the learned prior does not know {unknown[0]!r}: it will move the sketch as if unprompted; "
                   f"use one of its captions (e.g. 'moving right').", file=sys.stderr)
-        if unlearned:
-            print(f"note: the learned prior did not learn which way {unlearned[0]!r} turns: the sketch may turn "
-                  "either way or hardly at all; a real video model (ModelScope, Wan) does follow it.", file=sys.stderr)
+        if slow and cfg.steps < SLOW_CAPTION_STEPS:
+            print(f"note: with the learned prior a turn ({slow[0]!r}) builds up more slowly than a move: "
+                  f"{cfg.steps} steps may turn the sketch only a little; use {SLOW_CAPTION_STEPS} or more (--steps).",
+                  file=sys.stderr)
     stages, per_object = None, False
     if args.objects_prompts:
         ids = sorted(set(sketch.group.tolist()))
