@@ -1,10 +1,11 @@
-"""core.motion.rigid_fit: a rigid motion costs nothing, an edge sliding along itself does (< 1 s)."""
+"""core.motion.rigid_fit: a rigid motion costs nothing, an edge sliding along itself does, in 3D and in one view's
+image tracks (< 1 s)."""
 
 import math
 
 import torch
 
-from sketchmotion.core.motion.rigid_fit import farthest_point_sample, rigid_fit_loss, rigid_groups
+from sketchmotion.core.motion.rigid_fit import farthest_point_sample, rigid_fit_loss, rigid_groups, track_rank_loss
 
 
 def _box_edges(n: int = 40) -> torch.Tensor:
@@ -70,3 +71,38 @@ def test_robust_fit_follows_the_majority_part_and_lets_the_other_move():
     # the frame's pull (per point) is a fraction of the plain fit's
     assert g_robust[0, 70:].norm(dim=-1).mean() < 0.2 * g_plain[0, 70:].norm(dim=-1).mean()
     assert g_plain[0, :70].norm(dim=-1).max() > 1e-2  # while the plain fit pulls the door too
+
+
+def _project(points: torch.Tensor, distance: float = 200.0, focal: float = 200.0) -> torch.Tensor:
+    """Pinhole image positions (px) of points [..., 3] seen down -z from `distance` (the camera looks at the origin)."""
+    return focal * points[..., :2] / (distance - points[..., 2:3])
+
+
+def test_image_tracks_of_a_rigid_motion_fit_rank_three_and_sliding_does_not():
+    """One camera, no depth known: a box turning and tilting in depth (the fixed-camera scene's motion) leaves its
+    groups' image tracks rank 3 up to perspective; one edge sliding 1 px along itself in the image does not, even where
+    the frames cannot see it (the aperture problem: the slid edge covers the same pixels)."""
+    x = _box_edges()
+    groups = rigid_groups(x, 8, 128)
+    frames = torch.stack([x @ (_rotation((0.0, 1.0, 0.0), a) @ _rotation((1.0, 0.0, 0.0), 0.25 * a)).T
+                          for a in (0.0, 0.3, 0.7, 1.1, 1.5)])
+    tracks = _project(frames)
+    rigid = float(track_rank_loss(tracks, groups))
+    assert rigid < 1e-3  # perspective's departure from rank 3 at this distance
+    slid = tracks.clone()
+    along = tracks[:, 39] - tracks[:, 0]  # the first edge's image direction per frame
+    slid[:, :40] += (torch.tensor([0.0, 1.0, 0.5, -1.0, 0.3])[:, None] * along / along.norm(dim=-1, keepdim=True))[:, None]
+    assert float(track_rank_loss(slid, groups)) > max(20 * rigid, 0.01)
+    assert float(track_rank_loss(tracks, groups, rank=2)) > 1.0  # a turn in depth needs the third dimension
+
+
+def test_track_rank_gradient_is_finite_on_a_collinear_group_and_pulls_towards_rigid():
+    s = torch.linspace(0, 20, 50)
+    tracks = torch.stack([torch.stack([s * (1 + 0.1 * f), torch.zeros(50)], 1) for f in range(4)])
+    tracks[2, 25:, 1] += 0.5  # a kink in one frame
+    tracks.requires_grad_(True)
+    groups = torch.arange(50)[None]
+    loss = track_rank_loss(tracks, groups, rank=1)
+    loss.backward()
+    assert torch.isfinite(tracks.grad).all() and loss.item() > 0
+    assert float(track_rank_loss((tracks - 10.0 * tracks.grad).detach(), groups, rank=1)) < loss.item()

@@ -8,13 +8,16 @@ straight edge sliding along itself relative to the rest of its group (the apertu
 The rotation is found without gradient: at the least-squares optimum the loss's derivative with respect to the
 rotation is zero, so the gradient with respect to the points is the same, and the SVD of a degenerate (e.g.
 collinear) group, whose singular-vector gradients blow up, stays out of the graph.
+
+`track_rank_loss` is the same idea for one view without depth: a group's image tracks under one rigid motion span
+at most three dimensions, so their residual beyond the best rank-3 fit is non-rigid image motion.
 """
 
 from __future__ import annotations
 
 import torch
 
-__all__ = ["farthest_point_sample", "rigid_fit_loss", "rigid_groups"]
+__all__ = ["farthest_point_sample", "rigid_fit_loss", "rigid_groups", "track_rank_loss"]
 
 
 def farthest_point_sample(x: torch.Tensor, count: int) -> torch.Tensor:
@@ -76,3 +79,23 @@ def rigid_fit_loss(canonical: torch.Tensor, deformed: torch.Tensor, groups: torc
     pc, qc = p - (ww * p).sum(-2, keepdim=True), q - (ww * q).sum(-2, keepdim=True)
     r2 = ((qc - pc @ rot.transpose(-1, -2)) ** 2).sum(-1)
     return (r2 if not scale else r2 / (1.0 + r2 / scale**2)).mean()
+
+
+def track_rank_loss(tracks: torch.Tensor, groups: torch.Tensor, rank: int = 3) -> torch.Tensor:
+    """Mean squared distance (px^2 per point and frame) of each group's image tracks from the nearest rank-`rank`
+    tracks.
+
+    tracks [F, N, 2]: image positions (px) of N points in F frames; groups [G, k] point indices. A rigid motion seen
+    by an affine camera keeps a group's centred tracks (its 2F x k matrix) in a rank-3 subspace whatever the points'
+    depths (Tomasi-Kanade factorisation), so the residual measures non-rigid image motion without knowing depth: a
+    point sliding along a straight edge on its own, which the frames cannot show (the aperture problem), leaves it.
+    The subspace is found without gradient (at the best subspace its derivative is zero), as in `rigid_fit_loss`.
+    """
+    m = tracks[:, groups].permute(1, 0, 3, 2).reshape(groups.shape[0], -1, groups.shape[1])  # [G, 2F, k]
+    if m.shape[1] <= rank:
+        return m.new_zeros(())
+    m = m - m.mean(-1, keepdim=True)
+    with torch.no_grad():
+        u = torch.linalg.svd(m, full_matrices=False)[0][..., :rank]  # [G, 2F, rank]
+    resid = m - u @ (u.transpose(-1, -2) @ m)
+    return (resid**2).sum(-2).mean() / tracks.shape[0]

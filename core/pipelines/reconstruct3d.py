@@ -23,6 +23,11 @@ for terms whose units are not published; ours are stated in the units below):
 - L_rigid_fit (core.motion.rigid_fit; fixed camera with depth maps): per group of nearby
   points and frame, the residual of one best rigid motion, pixels^2; it sees a straight
   edge sliding along itself, which neighbour distances do not.
+- L_track_rank (core.motion.rigid_fit.track_rank_loss; fixed camera without depth maps): per
+  group of nearby points, the residual of their image tracks (the canonical frame and a step's
+  frames) beyond rank 3, pixels^2 per point and frame; one rigid motion seen by one camera spans
+  at most three dimensions whatever the depths, so it sees a point sliding along an edge without
+  knowing depth.
 With these units a frame loss of 1 is "nothing drawn", so w_frame = 1 and the
 regulariser weights say how many pixels^2 of acceleration / stretch trade for
 the whole frame error (defaults 1 and 0.1: a whole cloud jittering by 1 px
@@ -86,7 +91,7 @@ from ..guidance.perceptual import (FRAME_LOSSES, FrameLossConfig, VGGFeatureLoss
                                    barron_rho, clip_distance, clip_embed, frame_loss_from_config, load_lpips,
                                    make_frame_loss, resolve_loss_name)
 from ..motion.point_field import DeformationField
-from ..motion.rigid_fit import rigid_fit_loss, rigid_groups
+from ..motion.rigid_fit import rigid_fit_loss, rigid_groups, track_rank_loss
 from ..posed_video import PosedVideo
 from ..raster.points import splat
 
@@ -177,6 +182,19 @@ FIXED_CAMERA_RIGID_FIT = 0.0
 # figure 1.19-1.43 -> 1.02-1.40 % / 0.41-0.46 -> 0.30-0.49x (velocity better in 11 of 12 cases, worst case equal).
 # With a moving camera it breaks articulated motion (stick figure seeds 0 / 2: 0.43 / 0.40 -> 0.60 / 0.74x).
 DEPTH_MAPS_RIGID_FIT = 1.0
+# Fixed camera without depth maps: weight of the image-track rank term (core.motion.rigid_fit.track_rank_loss; px^2
+# per point and frame), which needs no depth: a group's image tracks under one rigid motion span three dimensions.
+# README's settings, strokes' image-plane velocity by paths, off -> 1 with TRACK_RANK_FRACTION's groups (seeds 0 / 1 /
+# 2): rotating box 0.54 / 0.67 / 0.56 -> 0.24 / 0.21 / 0.23x (seeds 3 / 4: 0.23 / 0.31x), the aperture problem's sliding
+# tied to the corners' motion; stick figure 0.30 / 0.25 -> 0.31 / 0.30 / 0.28x, walker 0.32 / 0.27 -> 0.27 / 0.25 /
+# 0.23x, bird 0.14 / 0.18 -> 0.13 / 0.17 / 0.14x; held out (seeds 0 / 1): pendulum 0.30 / 0.41 -> 0.35 / 0.29x, hopper
+# 0.16 / 0.16 -> 0.15 / 0.15x, door 0.26 / 0.22 -> 0.17 / 0.17x. Weight 3: box seeds 1 / 4 0.41 / 0.42x, bird seed 1
+# 0.45x; 0.3: box seed 1 0.50x (both with 128-point groups); robust (Geman-McClure, 1 px): bird seed 1 0.40x.
+FIXED_CAMERA_TRACK_RANK = 1.0
+# A track-rank group is this fraction of the points (512 of README's 2000): wide enough to span corners, whose motion
+# pins the edges between them. Group size 128 / 256 / 512, box seeds 1 / 4 and bird seed 1: 0.38-0.47 / 0.48 / 0.32;
+# 0.34 / 0.32 / 0.28; 0.21 / 0.31 / 0.17x (128: box seeds 0-4 0.31-0.48x).
+TRACK_RANK_FRACTION = 0.256
 # ... robust beyond this residual (px at the fitting size; core.motion.rigid_fit): a group spanning two parts that
 # touch at the canonical time (a door in its frame, 1.3 px apart at 96 px) follows its majority part instead of
 # dragging both into one motion. Door (core.scenes3d, held out), seed 0, stage-1 points' velocity: plain 2.07x (worse
@@ -192,7 +210,8 @@ RIGID_FIT_FRACTION = 0.064
 
 __all__ = ["CANONICAL_COVERAGE_SLACK", "CANONICAL_COVERAGE_TIE", "CANONICAL_FRAME_GAIN", "CANONICAL_VIEWS_FRACTION",
            "CARVE_VIEWS_FRACTION", "DEPTH_MAPS_RIGID_FIT", "DEPTH_MAPS_RIGID_FIT_SCALE", "FIXED_CAMERA_RIGID_FIT",
-           "FIXED_CAMERA_TEMP_SCALE", "FRAME_LOSSES", "FramePick", "MOVING_CANONICAL_GAIN", "neighbourhood_hulls",
+           "FIXED_CAMERA_TEMP_SCALE", "FIXED_CAMERA_TRACK_RANK", "TRACK_RANK_FRACTION",
+           "FRAME_LOSSES", "FramePick", "MOVING_CANONICAL_GAIN", "neighbourhood_hulls",
            "FrameLossConfig", "INITS", "MOVING_CAMERA_TEMP_SCALE", "MotionGuidanceConfig", "RIGID_FIT_FRACTION",
            "SMOOTHING_FRAMES",
            "PointMotion", "Reconstruct3DConfig", "StrokeConfig", "VGGFeatureLoss", "as_callbacks", "backbone_state",
@@ -249,6 +268,9 @@ class MotionGuidanceConfig:
     rigid_fit_groups: int = 32  # farthest-point-sampled centres ...
     rigid_fit_size: int | None = None  # ... each with this many nearest canonical points (None: RIGID_FIT_FRACTION)
     rigid_fit_scale: float | None = None  # px: robust beyond this residual (None: DEPTH_MAPS_RIGID_FIT_SCALE; 0: plain)
+    w_track_rank: float | None = None  # image tracks beyond rank 3 per group of points, px^2 per point and frame
+    # (core.motion.rigid_fit.track_rank_loss; None: FIXED_CAMERA_TRACK_RANK with a fixed camera without depth maps, else 0)
+    track_rank_size: int | None = None  # points a group (rigid_fit_groups of them; None: TRACK_RANK_FRACTION)
     # coarse-to-fine schedule (fractions of `iterations`)
     static_warmup: float = 0.15  # canonical points only, field frozen at the identity
     window_start: float = 0.1  # time window half-width (in t) during the warm-up
@@ -285,13 +307,14 @@ class MotionGuidanceConfig:
                "The deformation MLP needs depth and width >= 1 and frequency counts >= 0.")
         _check(self.lr_field > 0 and self.lr_points >= 0 and 0 < self.lr_final_ratio <= 1,
                "Learning rates must be positive and lr_final_ratio in (0, 1].")
-        for name in ("w_frame", "w_temp", "w_rigid", "w_depth_motion", "w_depth_fit", "w_rigid_fit"):
+        for name in ("w_frame", "w_temp", "w_rigid", "w_depth_motion", "w_depth_fit", "w_rigid_fit", "w_track_rank"):
             v = getattr(self, name, None)
             _check(v is None or v >= 0, f"{name} must be >= 0, got {v}.")
         for name in ("static_warmup", "window_start", "window_fraction", "anneal_fraction", "blur_fraction"):
             _check(0 <= getattr(self, name) <= 1, f"{name} must be within 0..1, got {getattr(self, name)}.")
         _check(self.rigid_fit_groups >= 1 and (self.rigid_fit_size is None or self.rigid_fit_size >= 2),
                "rigid_fit_groups must be >= 1 and rigid_fit_size >= 2.")
+        _check(self.track_rank_size is None or self.track_rank_size >= 4, "track_rank_size must be >= 4 (or None).")
         _check(self.temp_scale is None or self.temp_scale >= 0, f"temp_scale must be >= 0, got {self.temp_scale}.")
         _check(self.knn >= 1 and self.blur_start >= 0 and self.blur_end >= 0,
                "knn must be >= 1 and blur_start / blur_end >= 0.")
@@ -805,6 +828,9 @@ def motion_guidance(video: PosedVideo, config: MotionGuidanceConfig | None = Non
         FIXED_CAMERA_RIGID_FIT if video.depth is None else DEPTH_MAPS_RIGID_FIT)
     fit_size = cfg.rigid_fit_size or max(2, round(num * RIGID_FIT_FRACTION))
     fit_scale = DEPTH_MAPS_RIGID_FIT_SCALE if cfg.rigid_fit_scale is None else cfg.rigid_fit_scale
+    w_rank = cfg.w_track_rank if cfg.w_track_rank is not None else (
+        FIXED_CAMERA_TRACK_RANK if not parallax and video.depth is None else 0.0)
+    rank_size = cfg.track_rank_size or max(4, round(num * TRACK_RANK_FRACTION))
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
@@ -843,6 +869,8 @@ def motion_guidance(video: PosedVideo, config: MotionGuidanceConfig | None = Non
             nbrs = knn_indices(x_norm.detach(), cfg.knn)
             if w_fit > 0:
                 groups = rigid_groups(x_norm.detach(), cfg.rigid_fit_groups, fit_size)
+            if w_rank > 0:
+                rank_groups = rigid_groups(x_norm.detach(), cfg.rigid_fit_groups, rank_size)
         eligible = (torch.nonzero((times - times[canon_idx]).abs() <= sch["window"] + 1e-6)[:, 0] if sch["motion"]
                     else warmup)
         fp = pick_frames(T, F_step, gen, eligible, neighbours=sch["motion"], device=device)
@@ -858,7 +886,7 @@ def motion_guidance(video: PosedVideo, config: MotionGuidanceConfig | None = Non
             l_frame = final_loss(img, pick_d).mean()
         else:
             l_frame = coarse_loss.relative(img, target[pick_d], blur=sch["blur"]).mean()
-        l_temp = l_rigid = l_depth = l_dfit = l_fit = img.new_zeros(())
+        l_temp = l_rigid = l_depth = l_dfit = l_fit = l_rank = img.new_zeros(())
         if dtarget is not None and cfg.w_depth_fit > 0:  # depth maps constrain the points they cover
             u = pix[..., 0].floor().long().clamp(0, cams.width - 1)
             v = pix[..., 1].floor().long().clamp(0, cams.height - 1)
@@ -878,11 +906,14 @@ def motion_guidance(video: PosedVideo, config: MotionGuidanceConfig | None = Non
             l_rigid = ((dt - d0[None]) ** 2).mean()
             if groups is not None:
                 l_fit = rigid_fit_loss(xc, pn[sel], groups, fit_scale or None)
+            if w_rank > 0:  # image tracks: the canonical frame's and the step's frames'
+                tracks = torch.cat([cams[canon_idx].project(x[None])[0], cams[fp.need].project(pos)[0]])
+                l_rank = track_rank_loss(tracks, rank_groups)
             if not parallax and w_depth > 0 and len(fp.need) > 1:  # unobservable: prefer none
                 vel = pn[1:] - pn[:-1]  # consecutive needed frames
                 l_depth = ((vel * view_dir).sum(-1) ** 2).mean()
         loss = cfg.w_frame * l_frame + w_temp * l_temp + w_rigid * l_rigid + w_depth * l_depth + cfg.w_depth_fit * l_dfit
-        loss = loss + w_fit * l_fit
+        loss = loss + w_fit * l_fit + w_rank * l_rank
         if not bool(torch.isfinite(loss)):
             raise SketchError("Motion guidance diverged (NaN loss); lower the learning rates.")
         opt.zero_grad(set_to_none=True)
@@ -892,7 +923,8 @@ def motion_guidance(video: PosedVideo, config: MotionGuidanceConfig | None = Non
                 p.grad = None
         opt.step()
         stats = {"loss": loss.item(), "frame": l_frame.item(), "temp": l_temp.item(), "rigid": l_rigid.item(),
-                 "depth_motion": l_depth.item(), "depth_fit": l_dfit.item(), "rigid_fit": l_fit.item(), "blur": sch["blur"] if not sch["final"] else 0.0, "window": sch["window"]}
+                 "depth_motion": l_depth.item(), "depth_fit": l_dfit.item(), "rigid_fit": l_fit.item(),
+                 "track_rank": l_rank.item(), "blur": sch["blur"] if not sch["final"] else 0.0, "window": sch["window"]}
         history.append({"step": step, **stats})
         report_progress(cb, step, cfg.iterations, preview_every, stats, target=target[pick_d], render=img)
     elapsed = time.perf_counter() - t0
@@ -914,7 +946,8 @@ def motion_guidance(video: PosedVideo, config: MotionGuidanceConfig | None = Non
                      "scene_radius": radius, "pixel_size": pixel, "render_size": list(video.size), "parallax": parallax,
                      "depth_spread": spread, "weights_used": [cfg.w_frame, w_temp, w_rigid, w_depth],
                      "temp_scale_used": temp_scale,
-                     "rigid_fit_weight_used": w_fit, "rigid_fit_size_used": fit_size, "rigid_fit_scale_used": fit_scale,
+                     "rigid_fit_weight_used": w_fit, "track_rank_weight_used": w_rank, "track_rank_size_used": rank_size,
+                     "rigid_fit_size_used": fit_size, "rigid_fit_scale_used": fit_scale,
                      "point_opacity_used": opacity,
                      "device": str(device)})
     return PointMotion(canonical=canonical.cpu(), field=fieldnet, times=times.clone(), cameras=video.cameras,
