@@ -2,7 +2,7 @@
 
 CI (slow, ~75 CPU s in all): one scene per camera kind at reduced settings (64 px, fewer points, strokes and steps),
 seeds 0 and 1, against bounds that hold with margin over those seeds (measured values in REDUCED), and the rotating
-box with a fixed camera at README's settings (~100 CPU s).
+box with a fixed camera at README's settings (~90 CPU s a seed).
 The complete scene x camera x seed matrix at README's settings (documented_config: 96 px, 800 + 300
 steps; ~45 CPU s a case, ~20 CPU-minutes in all) asserts the issue's targets themselves
 (testing.reconstruct3d_cases.TARGETS) and runs with SKETCHMOTION_RECONSTRUCT3D_MATRIX=1; bench/reconstruct3d.py
@@ -78,7 +78,7 @@ def test_motion_targets_at_reduced_settings(camera, seed):
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1])
 def test_rotating_box_fixed_camera_meets_the_image_plane_target(seed):
-    """The aperture problem's case at README's settings (~50 CPU s a seed): with one view and no depth maps, points
+    """The aperture problem's case at README's settings (~90 CPU s a seed): with one view and no depth maps, points
     used to slide along the box's straight edges (0.54 / 0.67x); the image-track rank term ties them to the corners
     (0.24 / 0.21x, seeds 0-4 at most 0.31x). The reduced settings are too coarse to show it."""
     r = run_case("rotating_box", "fixed", seed)
